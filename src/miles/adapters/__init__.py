@@ -1,0 +1,1 @@
+"""Adapters: the database, suppliers and the notifier."""

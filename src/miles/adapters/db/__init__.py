@@ -1,0 +1,1 @@
+"""PostgreSQL: engine, tables, repositories and the unit of work."""

@@ -1,0 +1,24 @@
+"""The embedded default: a local PostgreSQL (pgserver) in a data folder kept between runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+_servers: dict[Path, Any] = {}
+
+
+def embedded_database_url(data_dir: Path, database: str = "miles") -> str:
+    """Start (or join) the embedded server and make sure `database` exists; a plain postgresql:// URL."""
+    import pgserver  # imported late: only the embedded default needs it
+
+    pgdata = (data_dir / "pgdata").resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = _servers.get(pgdata)
+    if server is None:
+        server = pgserver.get_server(pgdata, cleanup_mode="stop")
+        _servers[pgdata] = server
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    if "(1 row)" not in exists:
+        server.psql(f'CREATE DATABASE "{database}";')
+    return f"postgresql://postgres@/{database}?host={pgdata}"

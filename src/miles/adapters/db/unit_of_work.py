@@ -1,0 +1,63 @@
+"""The unit of work: one connection, one transaction per use case, repositories bound to it.
+
+Services receive a unit of work and never commit; the entry point that opened it commits on a clean
+exit (after the ledger has written its balance changes) and rolls back on any exception.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine
+
+from miles.adapters.db.accruals import AccrualRepository
+from miles.adapters.db.apikeys import ApiKeyRepository
+from miles.adapters.db.idempotency import IdempotencyRepository
+from miles.adapters.db.ledger import LedgerRepository
+from miles.adapters.db.members import MemberRepository
+from miles.adapters.db.programmes import ProgrammeRepository
+from miles.adapters.db.standing import StandingRepository
+from miles.adapters.db.statements import StatementRepository
+
+
+class UnitOfWork:
+    connection: Connection
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def __enter__(self) -> UnitOfWork:
+        self.connection = self._engine.connect()
+        self._transaction = self.connection.begin()
+        self.ledger = LedgerRepository(self.connection)
+        self.members = MemberRepository(self.connection)
+        self.accruals = AccrualRepository(self.connection)
+        self.apikeys = ApiKeyRepository(self.connection)
+        self.programmes = ProgrammeRepository(self.connection)
+        self.idempotency = IdempotencyRepository(self.connection)
+        self.standing = StandingRepository(self.connection)
+        self.statements = StatementRepository(self.connection)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None:
+                self.ledger.flush_balances()
+                self._transaction.commit()
+            else:
+                self._transaction.rollback()
+        finally:
+            self.connection.close()
+
+
+class UnitOfWorkFactory:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __call__(self) -> UnitOfWork:
+        return UnitOfWork(self.engine)

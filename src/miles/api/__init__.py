@@ -1,0 +1,1 @@
+"""The HTTP API: FastAPI app, routers, request and response shapes, error mapping."""

@@ -1,0 +1,18 @@
+"""The ASGI entry point for uvicorn workers: configuration from the environment."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from miles.api.app import create_app
+from miles.api.deps import build_container
+from miles.config import settings
+
+
+def create() -> FastAPI:
+    s = settings()
+    if not s.database_url:
+        raise SystemExit("MILES_DATABASE_URL is not set (`miles serve` sets it, embedded or not)")
+    container = build_container(s.database_url, pool_size=s.pool_size)
+    container.broker_url = s.broker_url
+    return create_app(container, max_body_bytes=s.max_body_bytes)

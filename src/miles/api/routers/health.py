@@ -1,0 +1,54 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from miles.api.deps import Container, container
+from miles.api.encoding import json_response
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="The process is alive")
+async def healthz() -> Response:
+    return json_response({"status": "ok"})
+
+
+def _checks(c: Container) -> dict[str, str]:
+    checks: dict[str, str] = {}
+    try:
+        with c.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # readiness reports any failure as not ready
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    if c.broker_url:
+        try:
+            import redis
+
+            redis.Redis.from_url(c.broker_url, socket_connect_timeout=2, socket_timeout=2).ping()
+            checks["broker"] = "ok"
+        except Exception as exc:  # readiness reports any failure as not ready
+            checks["broker"] = f"unreachable: {type(exc).__name__}"
+    else:
+        checks["broker"] = "in-process (no MILES_BROKER_URL)"
+    return checks
+
+
+@router.get("/readyz", summary="The database and the broker are reachable")
+async def readyz(request: Request) -> Response:
+    checks = await run_in_threadpool(_checks, container(request))
+    ready = all(v == "ok" or v.startswith("in-process") for v in checks.values())
+    return json_response(
+        {"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503
+    )
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

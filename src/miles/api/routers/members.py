@@ -1,0 +1,95 @@
+"""Members: enrol, read, statement."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from miles.api.deps import Container, container, require
+from miles.api.encoding import body_doc, json_response, jsonable, parse_body, plain
+from miles.api.schemas import NewMemberRequest
+from miles.domain.errors import Conflict, InvalidInput
+from miles.services import members as member_service
+from miles.services.digest import request_digest
+from miles.services.statements import statement
+
+router = APIRouter(prefix="/v1/members", tags=["members"])
+
+
+@router.post(
+    "",
+    status_code=201,
+    dependencies=[Depends(require("member:write"))],
+    openapi_extra=body_doc(NewMemberRequest),
+    summary="Enrol a member",
+)
+async def enrol(
+    request: Request,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> Response:
+    body = await parse_body(request, NewMemberRequest)
+    c: Container = container(request)
+    new = member_service.NewMember(body.given_name, body.family_name, body.email, body.birth_date)
+    digest = request_digest(body.model_dump(mode="json"))
+
+    def run() -> tuple[int, dict[str, object]]:
+        with c.uow() as uow:
+            if idempotency_key:
+                stored = uow.idempotency.claim("members", idempotency_key, digest)
+                if stored is not None:
+                    if stored.request_digest != digest:
+                        raise Conflict(
+                            "this Idempotency-Key was used with another body", code="idempotency_key_reused"
+                        )
+                    return 200, stored.response
+            view = jsonable(plain(member_service.enrol(uow, c.catalog, c.clock, new)))
+            if idempotency_key:
+                uow.idempotency.store("members", idempotency_key, 201, view)
+            return 201, view
+
+    status, view = await run_in_threadpool(run)
+    return json_response(view, status)
+
+
+def _summary(c: Container, number: str) -> dict[str, object]:
+    with c.uow() as uow:
+        return plain(member_service.member_summary(uow, c.catalog, c.clock, number))
+
+
+@router.get("/{member_number}", dependencies=[Depends(require("member:read"))], summary="A member's summary")
+async def read(member_number: str, request: Request) -> Response:
+    c = container(request)
+    return json_response(await run_in_threadpool(_summary, c, member_number))
+
+
+@router.get(
+    "/{member_number}/statement",
+    dependencies=[Depends(require("member:read"))],
+    summary="Transfers on the member's award account, newest first",
+)
+async def member_statement(
+    member_number: str,
+    request: Request,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Response:
+    c = container(request)
+
+    def run() -> dict[str, object]:
+        with c.uow() as uow:
+            page = statement(uow, c.catalog, member_number, from_, to, cursor, limit)
+        return {
+            "member_number": page.member_number,
+            "transfers": [plain(line) for line in page.lines],
+            "next_cursor": page.next_cursor,
+        }
+
+    if from_ and to and to < from_:
+        raise InvalidInput("to is before from", field="to")
+    return json_response(await run_in_threadpool(run))

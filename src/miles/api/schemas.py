@@ -1,0 +1,78 @@
+"""Request shapes of the HTTP API (pydantic, at the edge) and their mapping to domain values."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
+
+from miles.domain.accrual import FlightCoupon
+
+IsoDate = Annotated[date, Strict()]
+
+
+class Edge(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Fare(Edge):
+    amount: Decimal = Field(max_digits=14, allow_inf_nan=False, description="base fare + carrier surcharges")
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
+
+    @field_validator("amount")
+    @classmethod
+    def _cents(cls, value: Decimal) -> Decimal:
+        if value.as_tuple().exponent < -2:  # type: ignore[operator]
+            raise ValueError("at most 2 decimal places")
+        return value.quantize(Decimal("0.01"))
+
+
+class FlightAccrualRequest(Edge):
+    member_number: str = Field(max_length=32, examples=["1000000016"])
+    ticket_number: str = Field(max_length=32, examples=["0012280476034"])
+    coupon_number: Annotated[int, Strict()]
+    marketing_carrier: str = Field(pattern=r"^[A-Z0-9]{2}$")
+    operating_carrier: str = Field(pattern=r"^[A-Z0-9]{2}$")
+    flight_number: str = Field(pattern=r"^[0-9]{1,4}[A-Z]?$")
+    origin: str = Field(pattern=r"^[A-Z]{3}$")
+    destination: str = Field(pattern=r"^[A-Z]{3}$")
+    departure_date: IsoDate
+    booking_class: str = Field(pattern=r"^[A-Z]$")
+    fare: Fare | None = None
+
+    def coupon(self) -> FlightCoupon:
+        return FlightCoupon(
+            member_number=self.member_number,
+            ticket_number=self.ticket_number,
+            coupon_number=self.coupon_number,
+            marketing_carrier=self.marketing_carrier,
+            operating_carrier=self.operating_carrier,
+            flight_number=self.flight_number,
+            origin=self.origin,
+            destination=self.destination,
+            departure_date=self.departure_date,
+            booking_class=self.booking_class,
+            fare_amount=self.fare.amount if self.fare else None,
+            fare_currency=self.fare.currency if self.fare else None,
+        )
+
+    def canonical(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class BatchAccrualRequest(Edge):
+    # each item is validated on its own so that one bad item never blocks the others
+    items: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
+
+
+class NewMemberRequest(Edge):
+    given_name: str = Field(min_length=1, max_length=100)
+    family_name: str = Field(min_length=1, max_length=100)
+    email: str = Field(min_length=3, max_length=254)
+    birth_date: IsoDate | None = None
+
+
+class ReversalRequest(Edge):
+    reason: str = Field(min_length=1, max_length=500)

@@ -1,0 +1,1 @@
+"""Pure Python rules of the programme: no database, web or queue imports here."""

@@ -1,0 +1,24 @@
+"""Date arithmetic shared by the rules: months, month ends."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+
+
+def end_of_month(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, clamped to the month's last day."""
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
+
+
+def end_of_month_after(day: date, months: int) -> date:
+    """The last day of the `months`-th month after the month of `day`."""
+    shifted = add_months(day.replace(day=1), months)
+    return end_of_month(shifted.year, shifted.month)

@@ -1,0 +1,57 @@
+"""One error tree with stable codes. HTTP statuses are assigned in miles.api.errors, nowhere else."""
+
+from __future__ import annotations
+
+
+class MilesError(Exception):
+    """Base of every error the engine reports to a caller."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code is not None:
+            self.code = code
+
+    def as_dict(self) -> dict[str, str]:
+        body = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        return body
+
+
+class InvalidInput(MilesError):
+    """The request itself is wrong: a field that breaks a rule."""
+
+    code = "invalid_input"
+
+
+class NotFound(MilesError):
+    code = "not_found"
+
+
+class Conflict(MilesError):
+    """The request collides with what is recorded (idempotency key reused with another body...)."""
+
+    code = "conflict"
+
+
+class Unauthorized(MilesError):
+    code = "unauthorized"
+
+
+class Forbidden(MilesError):
+    code = "forbidden"
+
+
+class ProgrammeError(MilesError):
+    """A rules file that does not validate; carries every problem with its path."""
+
+    code = "invalid_programme"
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        lines = [f"{path}: {msg}" for path, msg in problems]
+        super().__init__("the programme file is invalid:\n  " + "\n  ".join(lines))

@@ -1,0 +1,35 @@
+"""Earn lots: which lots a debit consumes (soonest-expiring first)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True)
+class LotBalance:
+    id: int
+    expires_date: date | None
+    remaining: int
+
+
+def plan_draws(
+    lots: Sequence[LotBalance], amount: int, first_lot_id: int | None = None
+) -> tuple[list[tuple[int, int]], int]:
+    """(lot id, miles) pairs that cover `amount`, and the shortfall no lot covers.
+
+    `first_lot_id` is drawn before the others (a reversal takes back its own lot first); the rest go
+    soonest-expiring first, lots that never expire last.
+    """
+    ordered = sorted(lots, key=lambda lot: (lot.id != first_lot_id, lot.expires_date or date.max, lot.id))
+    draws: list[tuple[int, int]] = []
+    left = amount
+    for lot in ordered:
+        if left == 0:
+            break
+        take = min(lot.remaining, left)
+        if take > 0:
+            draws.append((lot.id, take))
+            left -= take
+    return draws, left

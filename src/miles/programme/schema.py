@@ -1,0 +1,182 @@
+"""The rules file's shape, validated with pydantic (an edge), then mapped to miles.domain.rules."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+from zoneinfo import available_timezones
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
+
+NonNegative = Annotated[int, Field(ge=0)]
+Percent = Annotated[int, Field(ge=0, le=1000)]
+TierName = Literal["BLUE", "SILVER", "GOLD", "PLATINUM"]
+EliteName = Literal["SILVER", "GOLD", "PLATINUM"]
+Airport = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ClassSpec(Strict):
+    cabin: Literal["first", "business", "premium_economy", "economy"]
+    earn_percent: Percent
+    status_percent: Percent
+
+
+class CarrierSpec(Strict):
+    name: str
+    earning: Literal["distance", "revenue"]
+    classes: dict[Annotated[str, Field(pattern=r"^[A-Z]$")], ClassSpec] = Field(min_length=1)
+    revenue_rates: dict[TierName, NonNegative] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _revenue_needs_rates(self) -> CarrierSpec:
+        if self.earning == "revenue":
+            missing = {"BLUE", "SILVER", "GOLD", "PLATINUM"} - set(self.revenue_rates)
+            if missing:
+                raise ValueError(f"a revenue carrier needs revenue_rates for {sorted(missing)}")
+        elif self.revenue_rates:
+            raise ValueError("revenue_rates only apply to earning: revenue")
+        return self
+
+
+class TierSpec(Strict):
+    tier: EliteName
+    status_miles: PositiveInt
+    segments: PositiveInt
+    bonus_percent: Percent
+
+
+class EliteMinimumSpec(Strict):
+    miles: NonNegative
+    from_tier: EliteName
+
+
+class LifetimeSpec(Strict):
+    status_miles: PositiveInt
+    tier: EliteName
+
+
+class PromotionSpec(Strict):
+    code: str
+    carriers: list[str] = Field(min_length=1)
+    from_date: date
+    to_date: date
+    bonus_percent: Percent = 0
+    fixed_miles: NonNegative = 0
+    origins: list[Airport] = Field(default_factory=list)
+    destinations: list[Airport] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> PromotionSpec:
+        if self.to_date < self.from_date:
+            raise ValueError("to_date is before from_date")
+        return self
+
+
+class ExpirySpec(Strict):
+    policy: Literal["lots", "inactivity"]
+    months: PositiveInt
+    exempt_tiers: list[TierName] = Field(default_factory=list)
+    warning_days: NonNegative = 30
+
+
+class BandSpec(Strict):
+    max_miles: PositiveInt | None = None
+    economy: PositiveInt
+    business: PositiveInt
+    first: PositiveInt
+    bag: PositiveInt
+
+
+class AwardsSpec(Strict):
+    bands: list[BandSpec] = Field(min_length=1)
+    standard_multiplier: PositiveInt
+    hotel_night_by_category: dict[Annotated[int, Field(ge=1, le=9)], PositiveInt] = Field(min_length=1)
+    cancel_fee_miles: NonNegative
+    cancel_fee_waived_tiers: list[TierName] = Field(default_factory=list)
+    cancel_cutoff_hours: NonNegative
+
+    @model_validator(mode="after")
+    def _bands_ascending(self) -> AwardsSpec:
+        limits = [b.max_miles for b in self.bands]
+        if limits[-1] is not None:
+            raise ValueError("the last distance band has no max_miles (it is open-ended)")
+        inner = [m for m in limits[:-1] if m is not None]
+        if len(inner) != len(limits) - 1 or inner != sorted(set(inner)):
+            raise ValueError("bands must have ascending max_miles, all but the last")
+        return self
+
+
+class ClaimsSpec(Strict):
+    min_days: NonNegative
+    max_months: PositiveInt
+
+
+class VersionSpec(Strict):
+    effective_from: date
+    timezone: str = "UTC"
+    currencies: dict[Annotated[str, Field(pattern=r"^[A-Z]{3}$")], Decimal] = Field(min_length=1)
+    tiers: list[TierSpec] = Field(min_length=1)
+    elite_minimum: EliteMinimumSpec
+    lifetime: list[LifetimeSpec] = Field(default_factory=list)
+    booking_classes: dict[str, ClassSpec] | None = None  # a place for a YAML anchor
+    carriers: dict[Annotated[str, Field(pattern=r"^[A-Z0-9]{2}$")], CarrierSpec] = Field(min_length=1)
+    promotions: list[PromotionSpec] = Field(default_factory=list)
+    expiry: ExpirySpec
+    awards: AwardsSpec
+    goodwill_agent_limit: NonNegative
+    claims: ClaimsSpec
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value != "UTC" and value not in available_timezones():
+            raise ValueError(f"unknown time zone {value!r}")
+        return value
+
+    @field_validator("currencies")
+    @classmethod
+    def _positive_rates(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        for code, rate in value.items():
+            if rate <= 0:
+                raise ValueError(f"the rate of {code} must be positive")
+        if "USD" not in value:
+            raise ValueError("USD must be in the rate table")
+        return value
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers_ascending(cls, value: list[TierSpec]) -> list[TierSpec]:
+        order = ["SILVER", "GOLD", "PLATINUM"]
+        names = [t.tier for t in value]
+        if names != sorted(names, key=order.index) or len(set(names)) != len(names):
+            raise ValueError("tiers must be listed once each, in order SILVER, GOLD, PLATINUM")
+        for low, high in zip(value, value[1:], strict=False):
+            if high.status_miles <= low.status_miles or high.segments <= low.segments:
+                raise ValueError(f"{high.tier} thresholds must be above {low.tier}'s")
+        return value
+
+    @model_validator(mode="after")
+    def _promotions_name_carriers(self) -> VersionSpec:
+        for promo in self.promotions:
+            unknown = set(promo.carriers) - set(self.carriers)
+            if unknown:
+                raise ValueError(f"promotion {promo.code} names carriers not in the file: {sorted(unknown)}")
+        return self
+
+
+class ProgrammeFile(Strict):
+    programme: str = Field(min_length=1)
+    versions: list[VersionSpec] = Field(min_length=1)
+
+    @field_validator("versions")
+    @classmethod
+    def _distinct_dates(cls, value: list[VersionSpec]) -> list[VersionSpec]:
+        dates = [v.effective_from for v in value]
+        if len(set(dates)) != len(dates):
+            raise ValueError("two versions have the same effective_from")
+        return value

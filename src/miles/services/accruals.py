@@ -1,0 +1,309 @@
+"""Flight accrual, one coupon or ten thousand: a flown coupon earns once, ever.
+
+Both the single endpoint and the batch go through `accrue_coupons`: validate each coupon, answer
+replays and conflicts from what is recorded, lock the members in id order, earn in request order
+(a coupon that crosses a threshold earns at the old tier, the next one at the new), then write
+everything with a handful of set-based statements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from miles.adapters.db.accruals import AccrualRecord, accrual_row
+from miles.adapters.db.ledger import AccrualPosting
+from miles.adapters.db.members import MemberRecord
+from miles.adapters.db.standing import StandingUpdate, StatusCredit, TierChange
+from miles.adapters.db.unit_of_work import UnitOfWork
+from miles.domain.accrual import (
+    FlightCoupon,
+    FlightEarning,
+    MemberStanding,
+    earn_for_flight,
+    validate_coupon,
+)
+from miles.domain.errors import Conflict, InvalidInput, MilesError, NotFound
+from miles.domain.ledger import ACCRUAL_FLIGHT
+from miles.domain.tiers import Tier
+from miles.programme.loader import ProgrammeBook
+from miles.services.clock import Clock, start_of_day, today
+from miles.services.programmes import ProgrammeCatalog
+from miles.services.views import AccrualOutcome, AccrualView
+
+CREATED, REPLAYED, CONFLICT, REJECTED = "created", "replayed", "conflict", "rejected"
+
+
+class CouponRaced(Exception):
+    """A coupon of this request was recorded by a concurrent one meanwhile: run it again afresh."""
+
+
+@dataclass(frozen=True)
+class CouponRequest:
+    index: int
+    coupon: FlightCoupon | None  # None when the edge already refused the item
+    digest: str = ""
+    error: MilesError | None = None
+
+
+@dataclass(frozen=True)
+class CouponResult:
+    index: int
+    status: str
+    accrual: AccrualView | None = None
+    error: MilesError | None = None
+
+
+def accrual_view(record: AccrualRecord) -> AccrualView:
+    return AccrualView(
+        accrual_id=record.id,
+        member_number=record.member_number,
+        distance_miles=record.distance_miles,
+        base_miles=record.base_miles,
+        tier_bonus_miles=record.tier_bonus_miles,
+        promotion_miles=record.promotion_miles,
+        award_miles=record.award_miles,
+        status_miles=record.status_miles,
+        segments=record.segments,
+        tier_after=record.tier_after,
+        balance_after=record.balance_after,
+    )
+
+
+def _conflict(ticket: str, coupon: int, accrual_id: int) -> Conflict:
+    return Conflict(
+        f"coupon {ticket}/{coupon} was already accrued (accrual {accrual_id}) with a different request",
+        code="coupon_already_accrued",
+    )
+
+
+def _replay(index: int, record: AccrualRecord, digest: str) -> CouponResult:
+    if record.request_digest != digest:
+        return CouponResult(
+            index, CONFLICT, error=_conflict(record.ticket_number, record.coupon_number, record.id)
+        )
+    return CouponResult(index, REPLAYED, accrual=accrual_view(record))
+
+
+@dataclass
+class _Planned:
+    request: CouponRequest
+    coupon: FlightCoupon
+    member: MemberRecord
+    earning: FlightEarning
+    balance_after: int
+    timezone: str
+    view: AccrualView | None = None
+
+
+@dataclass
+class _Standing:
+    tier: Tier
+    valid_until: date | None
+    lifetime_tier: Tier
+    lifetime_miles: int
+    balance: int
+    activity: date | None = None
+    lifetime_delta: int = 0
+    qualifying: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+
+def accrue_coupons(
+    uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock, requests: list[CouponRequest], channel: str
+) -> list[CouponResult]:
+    book = catalog.current(uow)
+    results: dict[int, CouponResult] = {}
+    valid: list[CouponRequest] = []
+    for req in requests:
+        if req.coupon is None:
+            results[req.index] = CouponResult(req.index, REJECTED, error=req.error)
+            continue
+        programme = book.in_force(req.coupon.departure_date)
+        try:
+            validate_coupon(programme, req.coupon, today(clock, programme.timezone))
+        except InvalidInput as exc:
+            results[req.index] = CouponResult(req.index, REJECTED, error=exc)
+            continue
+        valid.append(req)
+
+    first: dict[tuple[str, int], CouponRequest] = {}
+    repeats: list[CouponRequest] = []
+    for req in valid:
+        assert req.coupon is not None
+        key = (req.coupon.ticket_number, req.coupon.coupon_number)
+        if key in first:
+            repeats.append(req)
+        else:
+            first[key] = req
+
+    recorded = uow.accruals.find_many(list(first))
+    fresh = []
+    for key, req in first.items():
+        if key in recorded:
+            results[req.index] = _replay(req.index, recorded[key], req.digest)
+        else:
+            fresh.append(req)
+
+    planned, states = _plan(uow, book, clock, fresh, results)
+    _write(uow, planned, states, channel)
+    for p in planned:
+        results[p.request.index] = CouponResult(p.request.index, CREATED, accrual=p.view)
+
+    for req in repeats:  # the same coupon twice in one request: the second answers like a replay
+        assert req.coupon is not None
+        key = (req.coupon.ticket_number, req.coupon.coupon_number)
+        original = first[key]
+        done = results[original.index]
+        if done.status == REJECTED:
+            results[req.index] = CouponResult(req.index, REJECTED, error=done.error)
+        elif original.digest != req.digest or done.accrual is None:
+            accrual_id = done.accrual.accrual_id if done.accrual else 0
+            results[req.index] = CouponResult(req.index, CONFLICT, error=_conflict(*key, accrual_id))
+        else:
+            results[req.index] = CouponResult(req.index, REPLAYED, accrual=done.accrual)
+    return [results[req.index] for req in requests]
+
+
+def _plan(
+    uow: UnitOfWork,
+    book: ProgrammeBook,
+    clock: Clock,
+    fresh: list[CouponRequest],
+    results: dict[int, CouponResult],
+) -> tuple[list[_Planned], dict[int, _Standing]]:
+    if not fresh:
+        return [], {}
+    numbers = sorted({req.coupon.member_number for req in fresh if req.coupon})
+    members = uow.members.lock_many(numbers, 0)
+    years = sorted({req.coupon.departure_date.year for req in fresh if req.coupon})
+    qualifying = uow.members.qualifying([m.id for m in members.values()], years)
+    states: dict[int, _Standing] = {}
+    planned: list[_Planned] = []
+    for req in fresh:
+        coupon = req.coupon
+        assert coupon is not None
+        member = members.get(coupon.member_number)
+        if member is None:
+            error = NotFound(
+                f"no member {coupon.member_number}", field="member_number", code="member_not_found"
+            )
+            results[req.index] = CouponResult(req.index, REJECTED, error=error)
+            continue
+        state = states.get(member.id)
+        if state is None:
+            s = member.standing
+            state = _Standing(
+                s.tier, s.tier_valid_until, s.lifetime_tier, s.lifetime_status_miles, member.balance
+            )
+            states[member.id] = state
+        year = coupon.departure_date.year
+        q_miles, q_segments = state.qualifying.get(year, qualifying.get((member.id, year), (0, 0)))
+        programme = book.in_force(coupon.departure_date)
+        standing = MemberStanding(
+            tier=state.tier,
+            tier_valid_until=state.valid_until,
+            lifetime_tier=state.lifetime_tier,
+            lifetime_status_miles=state.lifetime_miles,
+            qualifying_status_miles=q_miles,
+            qualifying_segments=q_segments,
+        )
+        earning = earn_for_flight(programme, coupon, standing, today(clock, programme.timezone))
+        state.tier, state.valid_until = earning.tier_after, earning.tier_valid_until_after
+        state.lifetime_tier = earning.lifetime_tier_after
+        state.lifetime_miles += earning.status_miles
+        state.lifetime_delta += earning.status_miles
+        state.balance += earning.award_miles
+        state.activity = max(state.activity or coupon.departure_date, coupon.departure_date)
+        state.qualifying[year] = (q_miles + earning.status_miles, q_segments + earning.segments)
+        planned.append(_Planned(req, coupon, member, earning, state.balance, programme.timezone))
+    return planned, states
+
+
+def _write(uow: UnitOfWork, planned: list[_Planned], states: dict[int, _Standing], channel: str) -> None:
+    if not planned:
+        return
+    rows = [
+        accrual_row(p.member.id, p.coupon, p.earning, p.request.digest, channel, p.balance_after)
+        for p in planned
+    ]
+    ids = uow.accruals.add_many(rows)
+    if len(ids) != len(planned):
+        raise CouponRaced()
+    source = uow.ledger.programme_account(ACCRUAL_FLIGHT)
+    postings, credits, changes = [], [], []
+    for p in planned:
+        accrual_id = ids[(p.coupon.ticket_number, p.coupon.coupon_number)]
+        e = p.earning
+        event_at = start_of_day(p.coupon.departure_date, p.timezone)
+        if e.award_miles > 0:
+            postings.append(
+                AccrualPosting(
+                    source,
+                    p.member.account_id,
+                    e.award_miles,
+                    event_at,
+                    accrual_id,
+                    p.member.id,
+                    e.earned_date,
+                    e.lot_expires_date,
+                )
+            )
+        if e.status_miles or e.segments or e.spend_usd:
+            credits.append(
+                StatusCredit(
+                    p.member.id,
+                    e.qualification_year,
+                    e.status_miles,
+                    e.segments,
+                    e.spend_usd,
+                    accrual_id,
+                    event_at,
+                )
+            )
+        if e.tier_after != e.tier_before:
+            why = "lifetime" if e.tier_after == e.lifetime_tier_after else "qualified"
+            changes.append(
+                TierChange(
+                    p.member.id,
+                    e.tier_before.name,
+                    e.tier_after.name,
+                    e.tier_valid_until_after,
+                    f"{why}: coupon {p.coupon.ticket_number}/{p.coupon.coupon_number}",
+                    accrual_id,
+                )
+            )
+        p.view = AccrualView(
+            accrual_id=accrual_id,
+            member_number=p.member.member_number,
+            distance_miles=e.distance_miles,
+            base_miles=e.base_miles,
+            tier_bonus_miles=e.tier_bonus_miles,
+            promotion_miles=e.promotion_miles,
+            award_miles=e.award_miles,
+            status_miles=e.status_miles,
+            segments=e.segments,
+            tier_after=e.tier_after.name,
+            balance_after=p.balance_after,
+        )
+    uow.ledger.post_accruals("flight_accrual", postings)
+    uow.standing.credit("flight", credits)
+    uow.standing.update(
+        [
+            StandingUpdate(
+                mid, s.tier.name, s.valid_until, s.lifetime_tier.name, s.lifetime_delta, s.activity
+            )
+            for mid, s in sorted(states.items())
+        ]
+    )
+    uow.standing.record_changes(changes)
+
+
+def accrue_flight(
+    uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock, coupon: FlightCoupon, digest: str
+) -> AccrualOutcome:
+    """One coupon: raises its error, or returns the accrual (created now, or the replayed original)."""
+    [result] = accrue_coupons(uow, catalog, clock, [CouponRequest(0, coupon, digest)], "api")
+    if result.error is not None:
+        raise result.error
+    assert result.accrual is not None
+    return AccrualOutcome(result.accrual, created=result.status == CREATED)
