@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator
 
 from miles.domain.accrual import FlightCoupon
 
-IsoDate = Annotated[date, Strict()]
+def _iso_date_text(value: Any) -> Any:
+    if isinstance(value, str) and not ISO_DATE.match(value):
+        raise ValueError("a date is written YYYY-MM-DD")
+    if not isinstance(value, str | date):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
 
 
 class Edge(BaseModel):

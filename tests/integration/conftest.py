@@ -1,0 +1,152 @@
+"""Integration fixtures: a clean ledger per test, the app in-process, a live server, invariants after."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from miles.adapters.db.engine import make_engine
+from miles.adapters.db.ledger import LedgerRepository
+from miles.adapters.db.unit_of_work import UnitOfWork
+from miles.api.app import create_app
+from miles.api.deps import Container, build_container
+from miles.services.apikeys import SCOPES, create_key
+from miles.services.clock import FixedClock
+
+DATA_TABLES = (
+    "idempotency_keys, api_keys, tier_changes, accrual_reversals, qualifying_totals, status_credits, lot_draws, "
+    "lots, entries, transfers, accruals, accounts, members, programme_versions"
+)
+PROGRAMME_ACCOUNTS = [("accrual-flight", True), ("goodwill", True), ("redemption-clearing", False), ("expired", False)]
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url, pool_size=20)
+    yield engine
+    engine.dispose()
+
+
+def reset(engine: Engine) -> None:
+    with engine.begin() as c:
+        c.execute(text(f"TRUNCATE {DATA_TABLES} RESTART IDENTITY CASCADE"))
+        for code, negative in PROGRAMME_ACCOUNTS:
+            c.execute(text("INSERT INTO accounts (code, allow_negative) VALUES (:c, :n)"), {"c": code, "n": negative})
+    LedgerRepository._account_ids.clear()
+
+
+def ledger_problems(engine: Engine) -> list[str]:
+    """Every way the ledger could be out of balance; empty when it is sound."""
+    checks = {
+        "account balance != sum of its entries": """
+            SELECT a.code FROM accounts a LEFT JOIN entries e ON e.account_id = a.id
+            GROUP BY a.id HAVING a.balance <> coalesce(sum(e.amount), 0)""",
+        "transfer without exactly two balancing entries": """
+            SELECT t.id::text FROM transfers t LEFT JOIN entries e ON e.transfer_id = t.id
+            GROUP BY t.id HAVING count(e.id) <> 2 OR sum(e.amount) <> 0
+                OR sum(CASE WHEN e.account_id = t.to_account_id THEN e.amount END) <> t.amount""",
+        "qualifying totals != sum of status credits": """
+            SELECT q.member_id::text FROM qualifying_totals q LEFT JOIN status_credits s
+              ON s.member_id = q.member_id AND s.year = q.year
+            GROUP BY q.member_id, q.year, q.status_miles, q.segments, q.spend_usd
+            HAVING q.status_miles <> coalesce(sum(s.status_miles), 0) OR q.segments <> coalesce(sum(s.segments), 0)
+                OR q.spend_usd <> coalesce(sum(s.spend_usd), 0)""",
+        "lot remaining != amount - draws": """
+            SELECT l.id::text FROM lots l LEFT JOIN lot_draws d ON d.lot_id = l.id
+            GROUP BY l.id HAVING l.remaining <> l.amount - coalesce(sum(d.amount), 0)""",
+        "lifetime status miles != sum of status credits": """
+            SELECT m.member_number FROM members m LEFT JOIN status_credits s ON s.member_id = m.id
+            GROUP BY m.id HAVING m.lifetime_status_miles <> coalesce(sum(s.status_miles), 0)""",
+    }
+    problems = []
+    with engine.connect() as c:
+        for name, sql in checks.items():
+            bad = [r[0] for r in c.execute(text(sql))]
+            if bad:
+                problems.append(f"{name}: {bad[:10]}")
+    return problems
+
+
+@pytest.fixture(autouse=True)
+def clean_ledger(engine: Engine) -> Iterator[None]:
+    reset(engine)
+    yield
+    problems = ledger_problems(engine)
+    assert not problems, problems
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def container(database_url: str, clock: FixedClock) -> Iterator[Container]:
+    c = build_container(database_url, clock=clock, pool_size=5)
+    yield c
+    c.engine.dispose()
+
+
+@pytest.fixture
+def uow(container: Container) -> Iterator[UnitOfWork]:
+    with container.uow() as uow:
+        yield uow
+
+
+def make_key(container: Container, scopes: list[str]) -> str:
+    with container.uow() as uow:
+        return create_key(uow, "test", scopes)
+
+
+@pytest.fixture
+def api_key(container: Container) -> str:
+    return make_key(container, list(SCOPES))
+
+
+@pytest.fixture
+def client(container: Container, api_key: str) -> Iterator[TestClient]:
+    with TestClient(create_app(container)) as tc:
+        tc.headers["Authorization"] = f"Bearer {api_key}"
+        yield tc
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url: str) -> Iterator[str]:
+    """A real `miles serve` process on a free port against the test database."""
+    port = free_port()
+    env = {**os.environ, "MILES_DATABASE_URL": database_url, "MILES_LOG_LEVEL": "warning"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "miles.cli", "serve", "--port", str(port), "--workers", "2"], env=env
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise RuntimeError("miles serve did not start")
+        time.sleep(0.2)
+    yield base
+    process.terminate()
+    process.wait(10)
