@@ -26,7 +26,8 @@ def _server_url() -> Iterator[str]:
             yield pg.get_connection_url()
         return
     pytest.exit(
-        "set MILES_TEST_DATABASE_URL=postgresql://user@host:port/db (or run where Docker is available)", returncode=3
+        "set MILES_TEST_DATABASE_URL=postgresql://user@host:port/db (or run where Docker is available)",
+        returncode=3,
     )
 
 

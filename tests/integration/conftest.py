@@ -27,7 +27,12 @@ DATA_TABLES = (
     "idempotency_keys, api_keys, tier_changes, accrual_reversals, qualifying_totals, status_credits, lot_draws, "
     "lots, entries, transfers, accruals, accounts, members, programme_versions"
 )
-PROGRAMME_ACCOUNTS = [("accrual-flight", True), ("goodwill", True), ("redemption-clearing", False), ("expired", False)]
+PROGRAMME_ACCOUNTS = [
+    ("accrual-flight", True),
+    ("goodwill", True),
+    ("redemption-clearing", False),
+    ("expired", False),
+]
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
@@ -42,7 +47,10 @@ def reset(engine: Engine) -> None:
     with engine.begin() as c:
         c.execute(text(f"TRUNCATE {DATA_TABLES} RESTART IDENTITY CASCADE"))
         for code, negative in PROGRAMME_ACCOUNTS:
-            c.execute(text("INSERT INTO accounts (code, allow_negative) VALUES (:c, :n)"), {"c": code, "n": negative})
+            c.execute(
+                text("INSERT INTO accounts (code, allow_negative) VALUES (:c, :n)"),
+                {"c": code, "n": negative},
+            )
     LedgerRepository._account_ids.clear()
 
 

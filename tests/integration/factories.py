@@ -33,13 +33,27 @@ def coupon(member: str, **overrides: Any) -> dict[str, Any]:
 
 
 def enrol(client: TestClient, given: str = "Ada", family: str = "Lovelace") -> str:
-    response = client.post("/v1/members", json={"given_name": given, "family_name": family, "email": "a@b.example"})
+    response = client.post(
+        "/v1/members", json={"given_name": given, "family_name": family, "email": "a@b.example"}
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["member_number"])
 
 
-COUNTED = ("members", "accounts", "accruals", "transfers", "entries", "lots", "status_credits", "qualifying_totals",
-           "accrual_reversals", "tier_changes", "lot_draws", "idempotency_keys")
+COUNTED = (
+    "members",
+    "accounts",
+    "accruals",
+    "transfers",
+    "entries",
+    "lots",
+    "status_credits",
+    "qualifying_totals",
+    "accrual_reversals",
+    "tier_changes",
+    "lot_draws",
+    "idempotency_keys",
+)
 
 
 def row_counts(engine: Engine) -> dict[str, int]:

@@ -30,7 +30,9 @@ def test_a_flown_coupon_earns_distance_miles_and_status(client: TestClient) -> N
 
 def test_a_zz_coupon_earns_on_its_fare_converted_to_usd(client: TestClient) -> None:
     member = enrol(client)
-    body = coupon(member, marketing_carrier="ZZ", operating_carrier="ZZ", fare={"amount": "100.00", "currency": "EUR"})
+    body = coupon(
+        member, marketing_carrier="ZZ", operating_carrier="ZZ", fare={"amount": "100.00", "currency": "EUR"}
+    )
     response = client.post("/v1/accruals/flights", json=body)
     assert response.status_code == 201, response.text
     assert response.json()["base_miles"] == 540  # EUR 100 = USD 108.00 x 5 miles (BLUE)
@@ -96,7 +98,8 @@ def test_bad_input_is_refused_with_422_naming_the_field_and_writes_nothing(
     assert response.status_code == 422, response.text
     error = response.json()["error"]
     assert error["field"] == field
-    assert error["code"] and error["message"]
+    assert error["code"]
+    assert error["message"]
     assert row_counts(engine) == before
     assert balances(engine) == money
 
@@ -110,7 +113,9 @@ def test_a_member_that_does_not_exist_is_404_and_writes_nothing(client: TestClie
 
 
 def test_malformed_json_is_422(client: TestClient) -> None:
-    response = client.post("/v1/accruals/flights", content=b"{not json", headers={"Content-Type": "application/json"})
+    response = client.post(
+        "/v1/accruals/flights", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_json"
 
@@ -130,7 +135,11 @@ def test_crossing_the_silver_threshold_upgrades_at_once_and_earns_at_the_old_tie
         client.post("/v1/accruals/flights", json=coupon(member, origin="SIN", destination="JFK")).json()
         for _ in range(3)
     ]
-    assert [r["tier_after"] for r in results] == ["BLUE", "BLUE", "SILVER"]  # 9,537 status miles each: 28,611 after three
+    assert [r["tier_after"] for r in results] == [
+        "BLUE",
+        "BLUE",
+        "SILVER",
+    ]  # 9,537 status miles each: 28,611 after three
     assert results[2]["tier_bonus_miles"] == 0
     fourth = client.post("/v1/accruals/flights", json=coupon(member, origin="SIN", destination="JFK")).json()
     assert fourth["tier_bonus_miles"] == fourth["base_miles"] // 4

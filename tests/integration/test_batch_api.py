@@ -26,7 +26,13 @@ def test_each_item_gets_its_own_result_and_bad_items_block_nothing(client: TestC
     results = response.json()["results"]
     assert [r["index"] for r in results] == list(range(len(items)))
     assert [r["status"] for r in results] == [
-        "created", "rejected", "replayed", "conflict", "rejected", "rejected", "created",
+        "created",
+        "rejected",
+        "replayed",
+        "conflict",
+        "rejected",
+        "rejected",
+        "created",
     ]
     assert results[1]["error"]["field"] == "origin"
     assert results[4]["error"]["field"] == "seat"
@@ -38,7 +44,9 @@ def test_each_item_gets_its_own_result_and_bad_items_block_nothing(client: TestC
 def test_a_coupon_twice_in_one_batch_earns_once(client: TestClient) -> None:
     member = enrol(client)
     item = coupon(member)
-    response = client.post("/v1/accruals/flights/batch", json={"items": [item, item, item | {"booking_class": "B"}]})
+    response = client.post(
+        "/v1/accruals/flights/batch", json={"items": [item, item, item | {"booking_class": "B"}]}
+    )
     statuses = [r["status"] for r in response.json()["results"]]
     assert statuses == ["created", "replayed", "conflict"]
     assert response.json()["results"][1]["accrual"] == response.json()["results"][0]["accrual"]

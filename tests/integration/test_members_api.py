@@ -12,7 +12,12 @@ from tests.integration.factories import coupon, enrol, row_counts
 def test_a_new_member_gets_a_luhn_checked_number_and_starts_blue(client: TestClient) -> None:
     response = client.post(
         "/v1/members",
-        json={"given_name": "Grace", "family_name": "Hopper", "email": "grace@example.com", "birth_date": "1906-12-09"},
+        json={
+            "given_name": "Grace",
+            "family_name": "Hopper",
+            "email": "grace@example.com",
+            "birth_date": "1906-12-09",
+        },
     )
     assert response.status_code == 201
     body = response.json()
@@ -27,7 +32,9 @@ def test_enrolment_with_an_idempotency_key_happens_once(client: TestClient, engi
     first = client.post("/v1/members", json=body, headers={"Idempotency-Key": "enrol-1"})
     before = row_counts(engine)
     again = client.post("/v1/members", json=body, headers={"Idempotency-Key": "enrol-1"})
-    other = client.post("/v1/members", json=body | {"given_name": "Al"}, headers={"Idempotency-Key": "enrol-1"})
+    other = client.post(
+        "/v1/members", json=body | {"given_name": "Al"}, headers={"Idempotency-Key": "enrol-1"}
+    )
     assert (first.status_code, again.status_code, other.status_code) == (201, 200, 409)
     assert again.json() == first.json()
     assert row_counts(engine) == before
@@ -38,7 +45,10 @@ def test_bad_enrolments_are_422_and_write_nothing(client: TestClient, engine: En
     for body, field in [
         ({"given_name": "", "family_name": "B", "email": "a@b.example"}, "given_name"),
         ({"given_name": "A", "family_name": "B", "email": "not-an-email"}, "email"),
-        ({"given_name": "A", "family_name": "B", "email": "a@b.example", "birth_date": "2030-01-01"}, "birth_date"),
+        (
+            {"given_name": "A", "family_name": "B", "email": "a@b.example", "birth_date": "2030-01-01"},
+            "birth_date",
+        ),
         ({"given_name": "A", "family_name": "B", "email": "a@b.example", "vip": True}, "vip"),
     ]:
         response = client.post("/v1/members", json=body)
@@ -55,7 +65,10 @@ def test_a_mistyped_member_number_is_422_and_an_unknown_one_404(client: TestClie
 def test_statement_pages_return_each_transfer_exactly_once_newest_first(client: TestClient) -> None:
     member = enrol(client)
     origins = ["SEA", "SFO", "ORD", "ATL", "BOS", "MIA", "DFW", "DEN", "LAX", "IAD", "PHL"]
-    ids = [client.post("/v1/accruals/flights", json=coupon(member, origin=o)).json()["accrual_id"] for o in origins]
+    ids = [
+        client.post("/v1/accruals/flights", json=coupon(member, origin=o)).json()["accrual_id"]
+        for o in origins
+    ]
     reversed_id = ids[3]
     client.post(f"/v1/accruals/{reversed_id}/reversal", json={"reason": "exchange"})
     seen, cursor, pages = [], None, 0
@@ -80,7 +93,9 @@ def test_statement_filters_by_event_date(client: TestClient) -> None:
     member = enrol(client)
     for day in ("2026-09-01", "2026-10-01", "2026-11-01"):
         client.post("/v1/accruals/flights", json=coupon(member, departure_date=day))
-    page = client.get(f"/v1/members/{member}/statement", params={"from": "2026-09-15", "to": "2026-10-31"}).json()
+    page = client.get(
+        f"/v1/members/{member}/statement", params={"from": "2026-09-15", "to": "2026-10-31"}
+    ).json()
     assert [t["event_at"][:10] for t in page["transfers"]] == ["2026-10-01"]
 
 

@@ -56,7 +56,9 @@ def test_reversing_spent_miles_records_a_debt(client: TestClient, engine: Engine
             {"f": member_account, "t": clearing},
         ).scalar_one()
         c.execute(
-            text("INSERT INTO entries (transfer_id, account_id, amount) VALUES (:x, :f, -3000), (:x, :t, 3000)"),
+            text(
+                "INSERT INTO entries (transfer_id, account_id, amount) VALUES (:x, :f, -3000), (:x, :t, 3000)"
+            ),
             {"x": transfer, "f": member_account, "t": clearing},
         )
         c.execute(text("UPDATE accounts SET balance = balance - 3000 WHERE id = :f"), {"f": member_account})

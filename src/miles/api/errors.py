@@ -28,7 +28,7 @@ STATUS: dict[type[MilesError], int] = {
 def status_of(error: MilesError) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return 400
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, fiel
 
 from miles.domain.accrual import FlightCoupon
 
+
 def _iso_date_text(value: Any) -> Any:
     if isinstance(value, str) and not ISO_DATE.match(value):
         raise ValueError("a date is written YYYY-MM-DD")

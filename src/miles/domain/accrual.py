@@ -66,7 +66,9 @@ class FlightEarning:
 def validate_coupon(programme: Programme, coupon: FlightCoupon, today: date) -> CarrierRule:
     """Every rule a coupon must meet before it can earn; raises InvalidInput naming the field."""
     validate_member_number(coupon.member_number)
-    if len(coupon.ticket_number) != 13 or not coupon.ticket_number.isdigit():
+    if len(coupon.ticket_number) != 13 or not (
+        coupon.ticket_number.isascii() and coupon.ticket_number.isdigit()
+    ):
         raise InvalidInput("a ticket number is 13 digits", field="ticket_number")
     if not 1 <= coupon.coupon_number <= 4:
         raise InvalidInput("a coupon number is 1 to 4", field="coupon_number")
@@ -94,6 +96,8 @@ def validate_coupon(programme: Programme, coupon: FlightCoupon, today: date) -> 
             field="booking_class",
         )
     if coupon.fare_amount is not None:
+        if not coupon.fare_amount.is_finite():
+            raise InvalidInput("the fare must be a finite amount", field="fare.amount")
         if coupon.fare_amount < 0:
             raise InvalidInput("the fare cannot be negative", field="fare.amount")
         if coupon.fare_currency not in programme.currencies:

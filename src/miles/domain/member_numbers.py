@@ -25,7 +25,7 @@ def member_number_from_sequence(value: int) -> str:
 
 
 def validate_member_number(number: str, field: str = "member_number") -> str:
-    if len(number) != 10 or not number.isdigit():
+    if len(number) != 10 or not (number.isascii() and number.isdigit()):
         raise InvalidInput("a member number is 10 digits", field=field, code="invalid_member_number")
     if luhn_check_digit(number[:9]) != number[9]:
         raise InvalidInput(

@@ -7,7 +7,15 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 NonNegative = Annotated[int, Field(ge=0)]
 Percent = Annotated[int, Field(ge=0, le=1000)]
@@ -30,17 +38,20 @@ class CarrierSpec(Strict):
     name: str
     earning: Literal["distance", "revenue"]
     classes: dict[Annotated[str, Field(pattern=r"^[A-Z]$")], ClassSpec] = Field(min_length=1)
-    revenue_rates: dict[TierName, NonNegative] = Field(default_factory=dict)
+    revenue_rates: dict[TierName, NonNegative] = Field(default_factory=dict, validate_default=True)
 
-    @model_validator(mode="after")
-    def _revenue_needs_rates(self) -> CarrierSpec:
-        if self.earning == "revenue":
-            missing = {"BLUE", "SILVER", "GOLD", "PLATINUM"} - set(self.revenue_rates)
+    # a field validator, not a model one, so that it reports even when a class is wrong too
+    @field_validator("revenue_rates")
+    @classmethod
+    def _revenue_needs_rates(cls, value: dict[str, int], info: ValidationInfo) -> dict[str, int]:
+        earning = info.data.get("earning")
+        if earning == "revenue":
+            missing = {"BLUE", "SILVER", "GOLD", "PLATINUM"} - set(value)
             if missing:
                 raise ValueError(f"a revenue carrier needs revenue_rates for {sorted(missing)}")
-        elif self.revenue_rates:
+        elif value:
             raise ValueError("revenue_rates only apply to earning: revenue")
-        return self
+        return value
 
 
 class TierSpec(Strict):

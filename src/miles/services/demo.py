@@ -37,7 +37,7 @@ def seed(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock) -> list[str]:
     numbers = []
     tz = catalog.current(uow).in_force(clock.now().date()).timezone
     day = today(clock, tz)
-    requests = []
+    requests: list[CouponRequest] = []
     for i, (given, family, email) in enumerate(PEOPLE):
         member = enrol(uow, catalog, clock, NewMember(given, family, email))
         numbers.append(member.member_number)

@@ -100,17 +100,17 @@ class MemberRepository:
     def lock(self, member_number: str, year: int) -> MemberRecord | None:
         """The member, locked for the rest of the transaction: every write to a member's account,
         lots or standing takes this lock first."""
-        row = self.connection.execute(
-            text(_SELECT + " FOR UPDATE OF m"), {"number": member_number, "year": year}
-        ).first()
-        return None if row is None else _record(row)
+        return self.lock_many([member_number], year).get(member_number)
 
     def lock_many(self, member_numbers: list[str], year: int) -> dict[str, MemberRecord]:
+        """Lock the members in id order, then read them: a second statement, so that what it reads
+        (balances, totals) is what the previous lock holder committed, not a snapshot from before."""
+        self.connection.execute(
+            text("SELECT id FROM members WHERE member_number = ANY(:numbers) ORDER BY id FOR UPDATE"),
+            {"numbers": member_numbers},
+        )
         rows = self.connection.execute(
-            text(
-                _SELECT.replace("m.member_number = :number", "m.member_number = ANY(:numbers)")
-                + " ORDER BY m.id FOR UPDATE OF m"
-            ),
+            text(_SELECT.replace("m.member_number = :number", "m.member_number = ANY(:numbers)")),
             {"numbers": member_numbers, "year": year},
         )
         return {r.member_number: _record(r) for r in rows}

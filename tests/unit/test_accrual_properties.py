@@ -1,0 +1,74 @@
+"""Properties of earning on random valid YY coupons."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from miles.domain.accrual import FlightCoupon, MemberStanding, earn_for_flight
+from miles.domain.tiers import Tier
+from miles.programme.loader import load_reference
+
+TODAY = date(2026, 11, 23)
+PROGRAMME = load_reference().in_force(TODAY)
+YY = PROGRAMME.carriers["YY"]
+AIRPORTS = [
+    "JFK", "LHR", "SEA", "ATL", "GSP", "LAX", "ORD", "DFW", "SFO", "CDG",
+    "FRA", "AMS", "NRT", "HND", "SYD", "SIN", "DXB", "GRU", "YYZ", "MEX",
+    "BOS", "MIA",
+]  # fmt: skip
+
+
+@st.composite
+def coupons(draw: st.DrawFn) -> FlightCoupon:
+    origin, destination = draw(st.lists(st.sampled_from(AIRPORTS), min_size=2, max_size=2, unique=True))
+    return FlightCoupon(
+        member_number="1000000016",
+        ticket_number="0012280476034",
+        coupon_number=draw(st.integers(1, 4)),
+        marketing_carrier="YY",
+        operating_carrier="YY",
+        flight_number="1",
+        origin=origin,
+        destination=destination,
+        departure_date=draw(st.dates(date(2026, 1, 1), TODAY)),
+        booking_class=draw(st.sampled_from(sorted(YY.classes))),
+    )
+
+
+def standing(tier: Tier) -> MemberStanding:
+    return MemberStanding(
+        tier=tier,
+        tier_valid_until=None if tier is Tier.BLUE else date(2027, 2, 28),
+        lifetime_tier=Tier.BLUE,
+        lifetime_status_miles=0,
+        qualifying_status_miles=0,
+        qualifying_segments=0,
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(coupon=coupons(), tier=st.sampled_from(list(Tier)))
+def test_award_is_base_plus_bonus_plus_promotion_and_never_negative(coupon: FlightCoupon, tier: Tier) -> None:
+    earning = earn_for_flight(PROGRAMME, coupon, standing(tier), TODAY)
+    earn_percent = YY.classes[coupon.booking_class].earn_percent
+
+    assert earning.award_miles == earning.base_miles + earning.tier_bonus_miles + earning.promotion_miles
+    for value in (
+        earning.base_miles,
+        earning.tier_bonus_miles,
+        earning.promotion_miles,
+        earning.status_miles,
+        earning.segments,
+    ):
+        assert value >= 0
+        assert type(value) is int
+    assert earning.segments == (1 if earn_percent > 0 else 0)
+    assert earning.status_miles == earning.distance_miles * earn_percent // 100
+    if tier >= Tier.SILVER and earn_percent > 0:
+        assert earning.base_miles >= 500
+    if earn_percent == 0:
+        assert earning.award_miles == 0
+    assert earning.tier_after >= tier
