@@ -163,7 +163,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
     member = numbers[0] if numbers else "1000000016"
     out.print(f"miles is at [bold]{base}[/bold]  (API docs: {base}/docs)")
     out.print(f"API key: [bold]{token}[/bold]")
-    out.print(f"try:  curl -H 'Authorization: Bearer {token}' {base}/v1/members/{member}")
+    print(f"try:  curl -H 'Authorization: Bearer {token}' {base}/v1/members/{member}", flush=True)
     sys.stdout.flush()
     serve(host=host, port=port, workers=1)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -10,12 +12,15 @@ _servers: dict[Path, Any] = {}
 
 def embedded_database_url(data_dir: Path, database: str = "miles") -> str:
     """Start (or join) the embedded server and make sure `database` exists; a plain postgresql:// URL."""
-    import pgserver  # imported late: only the embedded default needs it
+    with warnings.catch_warnings():  # pgserver asks platformdirs for a runtime dir it does not need
+        warnings.simplefilter("ignore")
+        import pgserver  # imported late: only the embedded default needs it
 
     pgdata = (data_dir / "pgdata").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = _servers.get(pgdata)
     if server is None:
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(pgdata.parent))
         server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
         _servers[pgdata] = server
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
