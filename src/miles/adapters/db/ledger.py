@@ -63,18 +63,6 @@ _POST_WITH_LOT = text(
     """
 )
 
-_FLUSH = text(
-    """
-    WITH d AS (
-        SELECT unnest(CAST(:ids AS bigint[])) AS id, unnest(CAST(:deltas AS bigint[])) AS delta
-    ), locked AS (
-        SELECT a.id FROM accounts a JOIN d ON d.id = a.id ORDER BY a.id FOR UPDATE OF a
-    )
-    UPDATE accounts a SET balance = a.balance + d.delta
-    FROM d, locked WHERE a.id = d.id AND locked.id = d.id
-    """
-)
-
 
 class LedgerRepository:
     _account_ids: dict[str, int] = {}
@@ -126,12 +114,17 @@ class LedgerRepository:
         self._deltas[account_id] += delta
 
     def flush_balances(self) -> None:
+        """Apply the gathered balance changes, one UPDATE per account in ascending id order, sent
+        together in one round trip: the locks are taken in that order, so two writers never deadlock."""
         changes = {k: v for k, v in self._deltas.items() if v != 0}
         self._deltas.clear()
         if not changes:
             return
-        ids = sorted(changes)
-        self.connection.execute(_FLUSH, {"ids": ids, "deltas": [changes[i] for i in ids]})
+        statements = "; ".join(
+            f"UPDATE accounts SET balance = balance + ({int(changes[i])}) WHERE id = {int(i)}"
+            for i in sorted(changes)
+        )
+        self.connection.exec_driver_sql(statements)
 
     def open_lots(self, member_id: int) -> list[LotBalance]:
         rows = self.connection.execute(
