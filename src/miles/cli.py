@@ -145,6 +145,54 @@ def serve(
 
 
 @app.command()
+def worker(
+    queues: Annotated[str, typer.Option(help="comma-separated queues")] = "default,nightly",
+    concurrency: Annotated[int, typer.Option(help="worker processes")] = 2,
+) -> None:
+    """Run a Celery worker (needs MILES_BROKER_URL)."""
+    _need_broker()
+    database_url(migrate_embedded=False)
+    from workers.app import app as celery_app
+
+    celery_app.worker_main(
+        [
+            "worker",
+            "--loglevel",
+            settings().log_level.upper(),
+            "-Q",
+            queues,
+            "-c",
+            str(concurrency),
+            "-n",
+            f"miles-{os.getpid()}@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
+
+
+@app.command()
+def beat() -> None:
+    """Run Celery beat: the nightly run and the periodic sweeps (needs MILES_BROKER_URL)."""
+    _need_broker()
+    database_url(migrate_embedded=False)
+    import workers.beat  # noqa: F401  (installs the schedule)
+    from workers.app import app as celery_app
+
+    schedule = settings().data_dir / f"beat-schedule-{os.getpid()}"
+    settings().data_dir.mkdir(parents=True, exist_ok=True)
+    celery_app.start(["beat", "--loglevel", settings().log_level.upper(), "-s", str(schedule)])
+
+
+def _need_broker() -> None:
+    if not settings().broker_url:
+        err.print(
+            "[red]set MILES_BROKER_URL (e.g. redis://127.0.0.1:6379/0); without it jobs run in-process[/red]"
+        )
+        raise typer.Exit(2)
+
+
+@app.command()
 def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Embedded database, reference programme, sample members; serves the API and prints a key."""
     from miles.services.apikeys import SCOPES, create_key

@@ -23,10 +23,6 @@ from miles.api.deps import Container, build_container
 from miles.services.apikeys import SCOPES, create_key
 from miles.services.clock import FixedClock
 
-DATA_TABLES = (
-    "idempotency_keys, api_keys, tier_changes, accrual_reversals, qualifying_totals, status_credits, lot_draws, "
-    "lots, entries, transfers, accruals, accounts, members, programme_versions"
-)
 PROGRAMME_ACCOUNTS = [
     ("accrual-flight", True),
     ("goodwill", True),
@@ -44,8 +40,14 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 def reset(engine: Engine) -> None:
+    """Every table but Alembic's emptied, the programme accounts made again."""
     with engine.begin() as c:
-        c.execute(text(f"TRUNCATE {DATA_TABLES} RESTART IDENTITY CASCADE"))
+        tables = c.execute(
+            text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+            )
+        ).scalars()
+        c.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         for code, negative in PROGRAMME_ACCOUNTS:
             c.execute(
                 text("INSERT INTO accounts (code, allow_negative) VALUES (:c, :n)"),

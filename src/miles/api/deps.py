@@ -3,38 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from fastapi import Request
-from sqlalchemy import Engine
 
-from miles.adapters.db.engine import make_engine
-from miles.adapters.db.unit_of_work import UnitOfWorkFactory
-from miles.services.apikeys import KeyVerifier, Principal
-from miles.services.clock import Clock, SystemClock
-from miles.services.programmes import ProgrammeCatalog
+from miles.bootstrap import Container, build_container
+from miles.services.apikeys import Principal
 
-
-@dataclass
-class Container:
-    engine: Engine
-    uow: UnitOfWorkFactory
-    catalog: ProgrammeCatalog
-    clock: Clock
-    keys: KeyVerifier
-    broker_url: str | None = None
-
-
-def build_container(database_url: str, clock: Clock | None = None, pool_size: int = 10) -> Container:
-    engine = make_engine(database_url, pool_size=pool_size)
-    uow = UnitOfWorkFactory(engine)
-    return Container(
-        engine=engine,
-        uow=uow,
-        catalog=ProgrammeCatalog(),
-        clock=clock or SystemClock(),
-        keys=KeyVerifier(uow),
-    )
+__all__ = ["Container", "build_container", "container", "require"]
 
 
 def container(request: Request) -> Container:

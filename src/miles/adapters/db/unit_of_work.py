@@ -6,6 +6,7 @@ exit (after the ledger has written its balance changes) and rolls back on any ex
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
@@ -15,6 +16,7 @@ from miles.adapters.db.apikeys import ApiKeyRepository
 from miles.adapters.db.idempotency import IdempotencyRepository
 from miles.adapters.db.ledger import LedgerRepository
 from miles.adapters.db.members import MemberRepository
+from miles.adapters.db.outbox import OutboxRepository
 from miles.adapters.db.programmes import ProgrammeRepository
 from miles.adapters.db.standing import StandingRepository
 from miles.adapters.db.statements import StatementRepository
@@ -23,8 +25,9 @@ from miles.adapters.db.statements import StatementRepository
 class UnitOfWork:
     connection: Connection
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, after_commit: Callable[[], None] | None = None) -> None:
         self._engine = engine
+        self._after_commit = after_commit
 
     def __enter__(self) -> UnitOfWork:
         self.connection = self._engine.connect()
@@ -37,6 +40,7 @@ class UnitOfWork:
         self.idempotency = IdempotencyRepository(self.connection)
         self.standing = StandingRepository(self.connection)
         self.statements = StatementRepository(self.connection)
+        self.outbox = OutboxRepository(self.connection)
         return self
 
     def __exit__(
@@ -45,19 +49,24 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        committed = False
         try:
             if exc_type is None:
                 self.ledger.flush_balances()
                 self._transaction.commit()
+                committed = True
             else:
                 self._transaction.rollback()
         finally:
             self.connection.close()
+        if committed and self.outbox.added and self._after_commit is not None:
+            self._after_commit()  # jobs written by this transaction go to the queue now
 
 
 class UnitOfWorkFactory:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.after_commit: Callable[[], None] | None = None
 
     def __call__(self) -> UnitOfWork:
-        return UnitOfWork(self.engine)
+        return UnitOfWork(self.engine, self.after_commit)

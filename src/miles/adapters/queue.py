@@ -1,0 +1,65 @@
+"""Dispatchers: where background jobs go. Celery on a broker, or a thread pool in this process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+log = logging.getLogger("miles.queue")
+
+
+class CeleryDispatcher:
+    """Sends jobs by name to Celery workers (JSON arguments only)."""
+
+    def __init__(self, broker_url: str) -> None:
+        from celery import Celery
+
+        self.app = Celery("miles-dispatch", broker=broker_url)
+        self.app.conf.update(
+            task_serializer="json", accept_content=["json"], broker_connection_retry_on_startup=True
+        )
+
+    def send(self, task: str, payload: dict[str, Any]) -> None:
+        self.app.send_task(task, kwargs=payload, queue=queue_for(task))
+
+
+def queue_for(task: str) -> str:
+    if task.startswith("miles.nightly."):
+        return "nightly"
+    return "default"
+
+
+class InProcessDispatcher:
+    """The embedded default: jobs run on a small thread pool of this process, after the commit."""
+
+    def __init__(self, run: Callable[[str, dict[str, Any]], Any], workers: int = 2) -> None:
+        self._run = run
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="miles-job")
+        self._pending: set[Any] = set()
+        self._lock = threading.Lock()
+
+    def send(self, task: str, payload: dict[str, Any]) -> None:
+        future = self._pool.submit(self._safe_run, task, payload)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._done)
+
+    def _done(self, future: Any) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def _safe_run(self, task: str, payload: dict[str, Any]) -> None:
+        try:
+            self._run(task, payload)
+        except Exception:  # the outbox and the periodic sweeps bring the job back
+            log.exception("in-process job %s failed", task)
+
+    def drain(self, timeout: float = 30.0) -> None:
+        """Wait for the jobs sent so far (tests, CLI)."""
+        with self._lock:
+            pending = list(self._pending)
+        for future in pending:
+            future.result(timeout=timeout)

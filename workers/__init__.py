@@ -1,0 +1,1 @@
+"""Celery workers and beat: thin shims over the jobs that miles.services registers."""

@@ -1,0 +1,38 @@
+"""The Celery app: Redis broker from MILES_BROKER_URL, JSON only, late acks, explicit names and queues."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+
+from miles.adapters.queue import queue_for
+from miles.config import settings
+
+
+def make_celery(broker_url: str | None = None) -> Celery:
+    broker = broker_url or settings().broker_url or "redis://127.0.0.1:6379/0"
+    app = Celery("miles", broker=broker, include=["workers.tasks"])
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_backend=None,
+        task_ignore_result=True,
+        task_acks_late=True,  # a job is acknowledged once done: a killed worker's job is delivered again
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_default_queue="default",
+        task_routes=_route,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": 3600},
+        worker_hijack_root_logger=False,
+        timezone="UTC",
+    )
+    return app
+
+
+def _route(name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **kw: Any) -> dict[str, str]:
+    return {"queue": queue_for(name)}
+
+
+app = make_celery()
