@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from miles.adapters.db.accruals import AccrualRecord, accrual_row
-from miles.adapters.db.ledger import AccrualPosting
+from miles.adapters.db.accrual_writes import NewAccrual, record_accruals
+from miles.adapters.db.accruals import AccrualRecord
 from miles.adapters.db.members import MemberRecord
-from miles.adapters.db.standing import StandingUpdate, StatusCredit, TierChange
+from miles.adapters.db.standing import StandingUpdate
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.accrual import (
     FlightCoupon,
@@ -222,58 +222,63 @@ def _plan(
 def _write(uow: UnitOfWork, planned: list[_Planned], states: dict[int, _Standing], channel: str) -> None:
     if not planned:
         return
-    rows = [
-        accrual_row(p.member.id, p.coupon, p.earning, p.request.digest, channel, p.balance_after)
-        for p in planned
-    ]
-    ids = uow.accruals.add_many(rows)
-    if len(ids) != len(planned):
-        raise CouponRaced()
-    source = uow.ledger.programme_account(ACCRUAL_FLIGHT)
-    postings, credits, changes = [], [], []
+    rows = []
     for p in planned:
-        accrual_id = ids[(p.coupon.ticket_number, p.coupon.coupon_number)]
-        e = p.earning
-        event_at = start_of_day(p.coupon.departure_date, p.timezone)
-        if e.award_miles > 0:
-            postings.append(
-                AccrualPosting(
-                    source,
-                    p.member.account_id,
-                    e.award_miles,
-                    event_at,
-                    accrual_id,
-                    p.member.id,
-                    e.earned_date,
-                    e.lot_expires_date,
-                )
-            )
-        if e.status_miles or e.segments or e.spend_usd:
-            credits.append(
-                StatusCredit(
-                    p.member.id,
-                    e.qualification_year,
-                    e.status_miles,
-                    e.segments,
-                    e.spend_usd,
-                    accrual_id,
-                    event_at,
-                )
-            )
+        e, c = p.earning, p.coupon
+        reason = None
         if e.tier_after != e.tier_before:
             why = "lifetime" if e.tier_after == e.lifetime_tier_after else "qualified"
-            changes.append(
-                TierChange(
-                    p.member.id,
-                    e.tier_before.name,
-                    e.tier_after.name,
-                    e.tier_valid_until_after,
-                    f"{why}: coupon {p.coupon.ticket_number}/{p.coupon.coupon_number}",
-                    accrual_id,
-                )
+            reason = f"{why}: coupon {c.ticket_number}/{c.coupon_number}"
+        rows.append(
+            NewAccrual(
+                member_id=p.member.id,
+                account_id=p.member.account_id,
+                ticket_number=c.ticket_number,
+                coupon_number=c.coupon_number,
+                request_digest=p.request.digest,
+                channel=channel,
+                marketing_carrier=c.marketing_carrier,
+                operating_carrier=c.operating_carrier,
+                flight_number=c.flight_number,
+                origin=c.origin,
+                destination=c.destination,
+                departure_date=c.departure_date,
+                booking_class=c.booking_class,
+                fare_amount=c.fare_amount,
+                fare_currency=c.fare_currency,
+                distance_miles=e.distance_miles,
+                base_miles=e.base_miles,
+                tier_bonus_miles=e.tier_bonus_miles,
+                promotion_miles=e.promotion_miles,
+                award_miles=e.award_miles,
+                status_miles=e.status_miles,
+                segments=e.segments,
+                spend_usd=e.spend_usd,
+                qualification_year=e.qualification_year,
+                tier_before=e.tier_before.name,
+                tier_after=e.tier_after.name,
+                tier_valid_until=e.tier_valid_until_after,
+                tier_change_reason=reason,
+                balance_after=p.balance_after,
+                event_at=start_of_day(c.departure_date, p.timezone),
+                lot_expires_date=e.lot_expires_date,
             )
+        )
+    standing = [
+        StandingUpdate(mid, s.tier.name, s.valid_until, s.lifetime_tier.name, s.lifetime_delta, s.activity)
+        for mid, s in sorted(states.items())
+    ]
+    source = uow.ledger.programme_account(ACCRUAL_FLIGHT)
+    ids = record_accruals(uow.connection, source, rows, standing)
+    if len(ids) != len(planned):
+        raise CouponRaced()
+    for p in planned:
+        e = p.earning
+        if e.award_miles > 0:
+            uow.ledger.add_balance_change(source, -e.award_miles)
+            uow.ledger.add_balance_change(p.member.account_id, e.award_miles)
         p.view = AccrualView(
-            accrual_id=accrual_id,
+            accrual_id=ids[(p.coupon.ticket_number, p.coupon.coupon_number)],
             member_number=p.member.member_number,
             distance_miles=e.distance_miles,
             base_miles=e.base_miles,
@@ -285,17 +290,6 @@ def _write(uow: UnitOfWork, planned: list[_Planned], states: dict[int, _Standing
             tier_after=e.tier_after.name,
             balance_after=p.balance_after,
         )
-    uow.ledger.post_accruals("flight_accrual", postings)
-    uow.standing.credit("flight", credits)
-    uow.standing.update(
-        [
-            StandingUpdate(
-                mid, s.tier.name, s.valid_until, s.lifetime_tier.name, s.lifetime_delta, s.activity
-            )
-            for mid, s in sorted(states.items())
-        ]
-    )
-    uow.standing.record_changes(changes)
 
 
 def accrue_flight(

@@ -1,0 +1,168 @@
+"""Recording accruals in one statement: the accrual rows, their transfers with both entries, the earn
+lots, the status credits with the year's totals, the tier history and the members' standing.
+
+The arrays go over in PostgreSQL's binary format (no text quoting of ten thousand values), and the
+whole write is one round trip, whether it carries one coupon or ten thousand. Account balances are
+not touched here: the ledger repository applies them last, in account-id order, before commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection
+
+from miles.adapters.db.standing import StandingUpdate
+
+
+@dataclass(frozen=True)
+class NewAccrual:
+    member_id: int
+    account_id: int
+    ticket_number: str
+    coupon_number: int
+    request_digest: str
+    channel: str
+    marketing_carrier: str
+    operating_carrier: str
+    flight_number: str
+    origin: str
+    destination: str
+    departure_date: date
+    booking_class: str
+    fare_amount: Decimal | None
+    fare_currency: str | None
+    distance_miles: int
+    base_miles: int
+    tier_bonus_miles: int
+    promotion_miles: int
+    award_miles: int
+    status_miles: int
+    segments: int
+    spend_usd: Decimal
+    qualification_year: int
+    tier_before: str
+    tier_after: str
+    tier_valid_until: date | None
+    tier_change_reason: str | None
+    balance_after: int
+    event_at: datetime
+    lot_expires_date: date | None
+
+
+_COLUMNS: list[tuple[str, str]] = [
+    ("member_id", "int8"),
+    ("account_id", "int8"),
+    ("ticket_number", "text"),
+    ("coupon_number", "int2"),
+    ("request_digest", "text"),
+    ("channel", "text"),
+    ("marketing_carrier", "text"),
+    ("operating_carrier", "text"),
+    ("flight_number", "text"),
+    ("origin", "text"),
+    ("destination", "text"),
+    ("departure_date", "date"),
+    ("booking_class", "text"),
+    ("fare_amount", "numeric"),
+    ("fare_currency", "text"),
+    ("distance_miles", "int4"),
+    ("base_miles", "int4"),
+    ("tier_bonus_miles", "int4"),
+    ("promotion_miles", "int4"),
+    ("award_miles", "int4"),
+    ("status_miles", "int4"),
+    ("segments", "int2"),
+    ("spend_usd", "numeric"),
+    ("qualification_year", "int2"),
+    ("tier_before", "text"),
+    ("tier_after", "text"),
+    ("tier_valid_until", "date"),
+    ("tier_change_reason", "text"),
+    ("balance_after", "int8"),
+    ("event_at", "timestamptz"),
+    ("lot_expires_date", "date"),
+]
+
+_SRC = ", ".join(f"%({name})b::{kind}[]" for name, kind in _COLUMNS)
+_NAMES = ", ".join(name for name, _ in _COLUMNS)
+
+_RECORD = f"""
+WITH src AS (
+    SELECT * FROM unnest({_SRC}) WITH ORDINALITY AS s({_NAMES}, n)
+), acc AS (
+    INSERT INTO accruals (member_id, ticket_number, coupon_number, request_digest, channel, marketing_carrier,
+        operating_carrier, flight_number, origin, destination, departure_date, booking_class, fare_amount,
+        fare_currency, distance_miles, base_miles, tier_bonus_miles, promotion_miles, award_miles, status_miles,
+        segments, spend_usd, tier_before, tier_after, balance_after)
+    SELECT member_id, ticket_number, coupon_number, request_digest, channel, marketing_carrier, operating_carrier,
+        flight_number, origin, destination, departure_date, booking_class, fare_amount, fare_currency,
+        distance_miles, base_miles, tier_bonus_miles, promotion_miles, award_miles, status_miles, segments,
+        spend_usd, tier_before, tier_after, balance_after
+    FROM src ORDER BY n
+    ON CONFLICT (ticket_number, coupon_number) DO NOTHING
+    RETURNING id, ticket_number, coupon_number
+), j AS (
+    SELECT src.*, acc.id AS accrual_id FROM src JOIN acc USING (ticket_number, coupon_number)
+), tr AS (
+    INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, accrual_id)
+    SELECT %(source)s, account_id, award_miles, 'flight_accrual', event_at, accrual_id
+    FROM j WHERE award_miles > 0 ORDER BY n
+    RETURNING id, to_account_id, amount, accrual_id
+), en AS (
+    INSERT INTO entries (transfer_id, account_id, amount)
+    SELECT id, %(source)s, -amount FROM tr UNION ALL SELECT id, to_account_id, amount FROM tr
+), lo AS (
+    INSERT INTO lots (member_id, transfer_id, earned_date, expires_date, amount, remaining)
+    SELECT j.member_id, tr.id, j.departure_date, j.lot_expires_date, tr.amount, tr.amount
+    FROM tr JOIN j ON j.accrual_id = tr.accrual_id
+), sc AS (
+    INSERT INTO status_credits (member_id, year, status_miles, segments, spend_usd, code, accrual_id, event_at)
+    SELECT member_id, qualification_year, status_miles, segments, spend_usd, 'flight', accrual_id, event_at
+    FROM j WHERE status_miles > 0 OR segments > 0 OR spend_usd > 0
+), qt AS (
+    INSERT INTO qualifying_totals AS q (member_id, year, status_miles, segments, spend_usd)
+    SELECT member_id, qualification_year, sum(status_miles), sum(segments), sum(spend_usd)
+    FROM j GROUP BY member_id, qualification_year ORDER BY member_id, qualification_year
+    ON CONFLICT (member_id, year) DO UPDATE SET status_miles = q.status_miles + excluded.status_miles,
+        segments = q.segments + excluded.segments, spend_usd = q.spend_usd + excluded.spend_usd
+), tc AS (
+    INSERT INTO tier_changes (member_id, from_tier, to_tier, valid_until, reason, accrual_id)
+    SELECT member_id, tier_before, tier_after, tier_valid_until, tier_change_reason, accrual_id
+    FROM j WHERE tier_change_reason IS NOT NULL ORDER BY n
+), mu AS (
+    UPDATE members m SET tier = u.tier, tier_valid_until = u.valid_until, lifetime_tier = u.lifetime_tier,
+           lifetime_status_miles = m.lifetime_status_miles + u.delta,
+           last_activity_date = greatest(m.last_activity_date, u.activity)
+    FROM unnest(%(u_id)b::int8[], %(u_tier)b::text[], %(u_valid)b::date[], %(u_lifetime)b::text[],
+                %(u_delta)b::int8[], %(u_activity)b::date[]) AS u(id, tier, valid_until, lifetime_tier, delta, activity)
+    WHERE m.id = u.id
+)
+SELECT ticket_number, coupon_number, accrual_id FROM j
+"""
+
+
+def record_accruals(
+    connection: Connection, source_account_id: int, rows: list[NewAccrual], standing: list[StandingUpdate]
+) -> dict[tuple[str, int], int]:
+    """The new accrual ids by coupon; a coupon recorded meanwhile by a concurrent request is missing."""
+    if not rows:
+        return {}
+    params: dict[str, Any] = {name: [getattr(r, name) for r in rows] for name, _ in _COLUMNS}
+    params |= {
+        "source": source_account_id,
+        "u_id": [u.member_id for u in standing],
+        "u_tier": [u.tier for u in standing],
+        "u_valid": [u.tier_valid_until for u in standing],
+        "u_lifetime": [u.lifetime_tier for u in standing],
+        "u_delta": [u.lifetime_delta for u in standing],
+        "u_activity": [u.activity_date for u in standing],
+    }
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    with raw.cursor(binary=True) as cursor:
+        cursor.execute(_RECORD, params)
+        return {(t, c): a for t, c, a in cursor.fetchall()}
