@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 
 from miles.bootstrap import Container, build_container
 from miles.services.apikeys import Principal
@@ -16,13 +17,16 @@ def container(request: Request) -> Container:
     return request.app.state.container  # type: ignore[no-any-return]
 
 
-def require(scope: str) -> Callable[[Request], Principal]:
+def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
     """A dependency that admits a request whose bearer key carries `scope`."""
 
-    def check(request: Request) -> Principal:
+    async def check(request: Request) -> Principal:
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header[:7].lower() == "bearer " else None
-        principal = container(request).keys.verify(token)
+        keys = container(request).keys
+        principal = keys.verify_cached(token)  # no thread hop when the key was seen lately
+        if principal is None:
+            principal = await run_in_threadpool(keys.verify, token)
         principal.require(scope)
         return principal
 

@@ -174,9 +174,16 @@ def _plan(
     if not fresh:
         return [], {}
     numbers = sorted({req.coupon.member_number for req in fresh if req.coupon})
-    members = uow.members.lock_many(numbers, 0)
     years = sorted({req.coupon.departure_date.year for req in fresh if req.coupon})
-    qualifying = uow.members.qualifying([m.id for m in members.values()], years)
+    if len(years) == 1:  # the usual case: the members' totals of that year come with them
+        members = uow.members.lock_many(numbers, years[0])
+        qualifying = {
+            (m.id, years[0]): (m.standing.qualifying_status_miles, m.standing.qualifying_segments)
+            for m in members.values()
+        }
+    else:
+        members = uow.members.lock_many(numbers, 0)
+        qualifying = uow.members.qualifying([m.id for m in members.values()], years)
     states: dict[int, _Standing] = {}
     planned: list[_Planned] = []
     for req in fresh:
