@@ -124,8 +124,14 @@ def _floor_percent(value: int, percent: int) -> int:
 def earn_for_flight(
     programme: Programme, coupon: FlightCoupon, standing: MemberStanding, today: date
 ) -> FlightEarning:
-    """The miles and status a valid coupon earns for a member in the given standing."""
-    carrier = validate_coupon(programme, coupon, today)
+    """The miles and status a coupon earns for a member in the given standing (InvalidInput if it can't)."""
+    return earn_validated(programme, validate_coupon(programme, coupon, today), coupon, standing, today)
+
+
+def earn_validated(
+    programme: Programme, carrier: CarrierRule, coupon: FlightCoupon, standing: MemberStanding, today: date
+) -> FlightEarning:
+    """`earn_for_flight` for a coupon that `validate_coupon` accepted (it returned `carrier`)."""
     klass: ClassRule = carrier.classes[coupon.booking_class]
     distance = distance_miles(coupon.origin, coupon.destination)
     tier = standing.tier

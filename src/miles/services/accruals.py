@@ -20,11 +20,12 @@ from miles.domain.accrual import (
     FlightCoupon,
     FlightEarning,
     MemberStanding,
-    earn_for_flight,
+    earn_validated,
     validate_coupon,
 )
 from miles.domain.errors import Conflict, InvalidInput, MilesError, NotFound
 from miles.domain.ledger import ACCRUAL_FLIGHT
+from miles.domain.rules import CarrierRule
 from miles.domain.tiers import Tier
 from miles.programme.loader import ProgrammeBook
 from miles.services.clock import Clock, start_of_day, today
@@ -114,13 +115,14 @@ def accrue_coupons(
     book = catalog.current(uow)
     results: dict[int, CouponResult] = {}
     valid: list[CouponRequest] = []
+    carriers: dict[int, CarrierRule] = {}
     for req in requests:
         if req.coupon is None:
             results[req.index] = CouponResult(req.index, REJECTED, error=req.error)
             continue
         programme = book.in_force(req.coupon.departure_date)
         try:
-            validate_coupon(programme, req.coupon, today(clock, programme.timezone))
+            carriers[req.index] = validate_coupon(programme, req.coupon, today(clock, programme.timezone))
         except InvalidInput as exc:
             results[req.index] = CouponResult(req.index, REJECTED, error=exc)
             continue
@@ -144,7 +146,7 @@ def accrue_coupons(
         else:
             fresh.append(req)
 
-    planned, states = _plan(uow, book, clock, fresh, results)
+    planned, states = _plan(uow, book, clock, fresh, results, carriers)
     _write(uow, planned, states, channel)
     for p in planned:
         results[p.request.index] = CouponResult(p.request.index, CREATED, accrual=p.view)
@@ -170,6 +172,7 @@ def _plan(
     clock: Clock,
     fresh: list[CouponRequest],
     results: dict[int, CouponResult],
+    carriers: dict[int, CarrierRule],
 ) -> tuple[list[_Planned], dict[int, _Standing]]:
     if not fresh:
         return [], {}
@@ -214,7 +217,9 @@ def _plan(
             qualifying_status_miles=q_miles,
             qualifying_segments=q_segments,
         )
-        earning = earn_for_flight(programme, coupon, standing, today(clock, programme.timezone))
+        earning = earn_validated(
+            programme, carriers[req.index], coupon, standing, today(clock, programme.timezone)
+        )
         state.tier, state.valid_until = earning.tier_after, earning.tier_valid_until_after
         state.lifetime_tier = earning.lifetime_tier_after
         state.lifetime_miles += earning.status_miles
