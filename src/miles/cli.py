@@ -148,6 +148,7 @@ def serve(
 def worker(
     queues: Annotated[str, typer.Option(help="comma-separated queues")] = "default,nightly",
     concurrency: Annotated[int, typer.Option(help="worker processes")] = 2,
+    name: Annotated[str | None, typer.Option(help="node name (default miles-PID@host)")] = None,
 ) -> None:
     """Run a Celery worker (needs MILES_BROKER_URL)."""
     _need_broker()
@@ -164,7 +165,7 @@ def worker(
             "-c",
             str(concurrency),
             "-n",
-            f"miles-{os.getpid()}@%h",
+            name or f"miles-{os.getpid()}@%h",
             "--without-gossip",
             "--without-mingle",
         ]
