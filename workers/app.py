@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
+from celery.signals import setup_logging
 
 from miles.adapters.queue import queue_for
 from miles.config import settings
+from miles.observability import configure_logging
 
 
 def make_celery(broker_url: str | None = None) -> Celery:
@@ -33,6 +35,12 @@ def make_celery(broker_url: str | None = None) -> Celery:
 
 def _route(name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **kw: Any) -> dict[str, str]:
     return {"queue": queue_for(name)}
+
+
+@setup_logging.connect  # type: ignore[untyped-decorator]
+def _json_logs(**_: Any) -> None:
+    """Workers and beat log JSON lines like the API (Celery's own logging setup is skipped)."""
+    configure_logging(settings().log_level)
 
 
 app = make_celery()

@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError as DatabaseUnavailable
 
 from miles.bootstrap import Container, build_container
 from miles.config import settings
+from miles.observability import request_id
 from miles.services.runtime import load_jobs
 from workers.app import app
 
@@ -39,7 +40,12 @@ def _shim(name: str) -> Task:
         max_retries=10,
     )
     def run(self: Task, **payload: Any) -> Any:
-        return load_jobs()[name](runtime(), **payload)
+        rid = getattr(self.request, "request_id", None) or (self.request.headers or {}).get("request_id")
+        token = request_id.set(rid)  # the id of the HTTP request that caused this job, in every log line
+        try:
+            return load_jobs()[name](runtime(), **payload)
+        finally:
+            request_id.reset(token)
 
     return run
 

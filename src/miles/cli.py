@@ -133,6 +133,8 @@ def serve(
     import uvicorn
 
     database_url()
+    from miles.observability import UVICORN_LOG_CONFIG
+
     uvicorn.run(
         "miles.api.asgi:create",
         factory=True,
@@ -140,6 +142,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=settings().log_level,
+        log_config=UVICORN_LOG_CONFIG,
         access_log=False,
     )
 

@@ -65,3 +65,22 @@ def test_unknown_routes_are_404_with_the_error_body(client: TestClient) -> None:
     response = client.get("/v1/nothing")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_the_request_id_is_echoed_and_given_to_jobs_the_request_causes(client: TestClient, engine) -> None:  # type: ignore[no-untyped-def]
+    from miles.observability import request_id
+
+    response = client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert response.headers["x-request-id"] == "abc-123"
+    assert len(client.get("/healthz").headers["x-request-id"]) == 32
+    token = request_id.set("abc-123")
+    try:
+        with engine.begin() as connection:
+            from miles.adapters.db.outbox import OutboxRepository
+
+            outbox = OutboxRepository(connection)
+            outbox.add("miles.outbox.relay", {})
+            [row] = outbox.claim()
+    finally:
+        request_id.reset(token)
+    assert row.request_id == "abc-123"

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from miles.observability import request_id
+
 log = logging.getLogger("miles.queue")
 
 
@@ -22,8 +24,9 @@ class CeleryDispatcher:
             task_serializer="json", accept_content=["json"], broker_connection_retry_on_startup=True
         )
 
-    def send(self, task: str, payload: dict[str, Any]) -> None:
-        self.app.send_task(task, kwargs=payload, queue=queue_for(task))
+    def send(self, task: str, payload: dict[str, Any], request_id: str | None = None) -> None:
+        headers = {"request_id": request_id} if request_id else None
+        self.app.send_task(task, kwargs=payload, queue=queue_for(task), headers=headers)
 
 
 def queue_for(task: str) -> str:
@@ -41,8 +44,8 @@ class InProcessDispatcher:
         self._pending: set[Any] = set()
         self._lock = threading.Lock()
 
-    def send(self, task: str, payload: dict[str, Any]) -> None:
-        future = self._pool.submit(self._safe_run, task, payload)
+    def send(self, task: str, payload: dict[str, Any], request_id: str | None = None) -> None:
+        future = self._pool.submit(self._safe_run, task, payload, request_id)
         with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._done)
@@ -51,11 +54,14 @@ class InProcessDispatcher:
         with self._lock:
             self._pending.discard(future)
 
-    def _safe_run(self, task: str, payload: dict[str, Any]) -> None:
+    def _safe_run(self, task: str, payload: dict[str, Any], rid: str | None = None) -> None:
+        token = request_id.set(rid)
         try:
             self._run(task, payload)
         except Exception:  # the outbox and the periodic sweeps bring the job back
             log.exception("in-process job %s failed", task)
+        finally:
+            request_id.reset(token)
 
     def drain(self, timeout: float = 30.0) -> None:
         """Wait for the jobs sent so far (tests, CLI)."""

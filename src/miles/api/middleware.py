@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from miles.api.metrics import REQUESTS
+from miles.observability import request_id as current_request_id
 
 
 class EdgeMiddleware:
@@ -25,6 +26,7 @@ class EdgeMiddleware:
         headers = dict(scope["headers"])
         request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:100] or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        token = current_request_id.set(request_id)
         status = {"code": 500}
         limit = self.max_body_bytes
         declared = headers.get(b"content-length")
@@ -52,6 +54,7 @@ class EdgeMiddleware:
         try:
             await self.app(scope, limited_receive, send_with_id)
         finally:
+            current_request_id.reset(token)
             route: Any = scope.get("route")
             path = getattr(route, "path", "unmatched")
             REQUESTS.labels(scope["method"], path, str(status["code"])).observe(time.perf_counter() - started)

@@ -12,7 +12,7 @@ def relay(runtime: Runtime, batch: int = 100) -> int:
         with runtime.uow() as uow:
             rows = uow.outbox.claim(batch)
             for row in rows:
-                runtime.dispatcher.send(row.task, row.payload)
+                runtime.dispatcher.send(row.task, row.payload, request_id=row.request_id)
             uow.outbox.mark_sent([r.id for r in rows])
         sent += len(rows)
         if len(rows) < batch:

@@ -13,7 +13,7 @@ from miles.services.programmes import ProgrammeCatalog
 class Dispatcher(Protocol):
     """Sends a background job (by name, JSON arguments) to whoever runs jobs: Celery, or this process."""
 
-    def send(self, task: str, payload: dict[str, Any]) -> None: ...
+    def send(self, task: str, payload: dict[str, Any], request_id: str | None = None) -> None: ...
 
 
 class Runtime(Protocol):

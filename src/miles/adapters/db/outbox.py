@@ -9,12 +9,15 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from miles.observability import request_id
+
 
 @dataclass(frozen=True)
 class OutboxRow:
     id: int
     task: str
     payload: dict[str, Any]
+    request_id: str | None = None
 
 
 class OutboxRepository:
@@ -26,8 +29,11 @@ class OutboxRepository:
         self.added += 1
         return int(
             self.connection.execute(
-                text("INSERT INTO task_outbox (task, payload) VALUES (:t, CAST(:p AS jsonb)) RETURNING id"),
-                {"t": task, "p": json.dumps(payload)},
+                text(
+                    "INSERT INTO task_outbox (task, payload, request_id) VALUES (:t, CAST(:p AS jsonb), :r) "
+                    "RETURNING id"
+                ),
+                {"t": task, "p": json.dumps(payload), "r": request_id.get()},
             ).scalar_one()
         )
 
@@ -35,12 +41,12 @@ class OutboxRepository:
         """Rows not yet sent, locked so that two relays never send the same row at the same time."""
         rows = self.connection.execute(
             text(
-                "SELECT id, task, payload FROM task_outbox WHERE dispatched_at IS NULL "
+                "SELECT id, task, payload, request_id FROM task_outbox WHERE dispatched_at IS NULL "
                 "ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED"
             ),
             {"n": limit},
         )
-        return [OutboxRow(r.id, r.task, r.payload) for r in rows]
+        return [OutboxRow(r.id, r.task, r.payload, r.request_id) for r in rows]
 
     def mark_sent(self, ids: list[int]) -> None:
         if ids:

@@ -20,6 +20,7 @@ def upgrade() -> None:
             id            bigserial PRIMARY KEY,
             task          text NOT NULL CHECK (task ~ '^[a-z][a-z0-9_.]*$'),
             payload       jsonb NOT NULL,
+            request_id    text,
             created_at    timestamptz NOT NULL DEFAULT now(),
             dispatched_at timestamptz
         );
