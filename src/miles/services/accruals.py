@@ -138,7 +138,12 @@ def accrue_coupons(
         else:
             first[key] = req
 
-    recorded = uow.accruals.find_many(list(first))
+    if len(first) == 1:  # one coupon: a plain index lookup
+        [(ticket, number)] = first
+        found = uow.accruals.find(ticket, number)
+        recorded = {(ticket, number): found} if found else {}
+    else:
+        recorded = uow.accruals.find_many(list(first))
     fresh = []
     for key, req in first.items():
         if key in recorded:
