@@ -25,8 +25,25 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def plain(view: Any) -> dict[str, Any]:
-    return dataclasses.asdict(view)
+    """A view's fields as a dict (nested views and lists of views too), without asdict's deep copies."""
+    names = _FIELDS.get(type(view))
+    if names is None:
+        names = _FIELDS[type(view)] = tuple(f.name for f in dataclasses.fields(view))
+    return {name: _plain_value(getattr(view, name)) for name in names}
+
+
+def _plain_value(value: Any) -> Any:
+    if isinstance(value, str | int | None):
+        return value
+    if isinstance(value, list):
+        return [_plain_value(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return plain(value)
+    return value
 
 
 def jsonable(body: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import date
 from decimal import Decimal
@@ -69,8 +70,9 @@ class FlightAccrualRequest(Edge):
             fare_currency=self.fare.currency if self.fare else None,
         )
 
-    def canonical(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True)
+    def digest(self) -> str:
+        """The request's fingerprint: the same coupon sent again with the same content matches."""
+        return hashlib.sha256(self.model_dump_json(exclude_none=True).encode()).hexdigest()
 
 
 class BatchAccrualRequest(Edge):

@@ -44,7 +44,7 @@ def _carrier(item: Any) -> str:
 async def accrue_one(request: Request) -> Response:
     body = await parse_body(request, FlightAccrualRequest)
     c = container(request)
-    coupon = CouponRequest(0, body.coupon(), request_digest(body.canonical()))
+    coupon = CouponRequest(0, body.coupon(), body.digest())
     [result] = await run_in_threadpool(_run, c, [coupon], "api")
     ACCRUALS.labels(result.status, body.marketing_carrier).inc()
     if result.error is not None:
@@ -68,7 +68,7 @@ async def accrue_batch(request: Request) -> Response:
             error = invalid_from_pydantic(list(exc.errors()))
             requests.append(CouponRequest(index, None, error=error))
             continue
-        requests.append(CouponRequest(index, parsed.coupon(), request_digest(parsed.canonical())))
+        requests.append(CouponRequest(index, parsed.coupon(), parsed.digest()))
     results = await run_in_threadpool(_run, c, requests, "batch")
     out = []
     for result, item in zip(results, body.items, strict=True):
