@@ -41,15 +41,18 @@ class HttpConnection:
             except (ConnectionError, OSError):
                 pass
 
-    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+    async def request(
+        self, method: str, path: str, body: bytes = b"", headers: bytes = b""
+    ) -> tuple[int, bytes]:
+        """`headers`: extra header lines, each ending in CRLF (an Idempotency-Key...)."""
         if self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
         reader, writer = self._reader, self._writer
         assert reader is not None
         try:
             writer.write(
-                b"%s %s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n"
-                % (method.encode(), path.encode(), self._head, len(body))
+                b"%s %s HTTP/1.1\r\n%s%sContent-Length: %d\r\n\r\n"
+                % (method.encode(), path.encode(), self._head, headers, len(body))
             )
             if body:
                 writer.write(body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,11 +10,19 @@ from sqlalchemy import Engine
 
 from miles.adapters.db.engine import make_engine
 from miles.adapters.db.unit_of_work import UnitOfWorkFactory
+from miles.adapters.notifier import Notifier, notifier_from_url
 from miles.adapters.queue import CeleryDispatcher, InProcessDispatcher
+from miles.adapters.suppliers.protocol import Suppliers
+from miles.adapters.suppliers.simulated import simulated_suppliers
+from miles.config import settings
 from miles.services.apikeys import KeyVerifier
-from miles.services.clock import Clock, SystemClock
+from miles.services.clock import Clock, FixedClock, SystemClock
+from miles.services.nightly.config import NightlyConfig
 from miles.services.programmes import ProgrammeCatalog
+from miles.services.redemptions.runtime import HoldTiming
 from miles.services.runtime import Dispatcher, load_jobs
+
+log = logging.getLogger("miles.bootstrap")
 
 
 @dataclass
@@ -24,6 +33,10 @@ class Container:
     clock: Clock
     keys: KeyVerifier
     broker_url: str | None = None
+    notifier: Notifier = field(default_factory=lambda: notifier_from_url(settings().smtp_url))
+    nightly: NightlyConfig = field(default_factory=lambda: nightly_config())
+    hold_timing: HoldTiming = field(default_factory=lambda: hold_timing())
+    suppliers: Suppliers = field(init=False)
     dispatcher: Dispatcher = field(init=False)
 
     def run_job(self, task: str, payload: dict[str, Any]) -> Any:
@@ -32,7 +45,28 @@ class Container:
     def relay_outbox(self) -> None:
         from miles.services.outbox import relay
 
-        relay(self)
+        try:
+            relay(self)
+        except Exception:  # the broker is down: the rows stay in the outbox and the periodic relay sends them
+            log.warning(
+                "outbox relay after commit failed; the periodic relay will send the jobs", exc_info=True
+            )
+
+
+def hold_timing() -> HoldTiming:
+    s = settings()
+    return HoldTiming(s.redemption_hold_seconds, s.redemption_retry_seconds)
+
+
+def nightly_config() -> NightlyConfig:
+    s = settings()
+    return NightlyConfig(s.nightly_chunk_size, s.nightly_stale_seconds, s.test_chunk_delay_seconds)
+
+
+def configured_clock() -> Clock:
+    """The system clock, unless MILES_CLOCK_AT pins it (tests, demos)."""
+    at = settings().clock_at
+    return SystemClock() if at is None else FixedClock(at)
 
 
 def build_container(
@@ -44,10 +78,11 @@ def build_container(
         engine=engine,
         uow=uow,
         catalog=ProgrammeCatalog(),
-        clock=clock or SystemClock(),
+        clock=clock or configured_clock(),
         keys=KeyVerifier(uow),
         broker_url=broker_url,
     )
+    container.suppliers = simulated_suppliers(engine)
     if broker_url:
         container.dispatcher = CeleryDispatcher(broker_url)
     else:

@@ -10,7 +10,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from miles.cli_suppliers import suppliers_app
 from miles.config import settings
+from miles.console.agent_commands import agent_app
 
 app = typer.Typer(help="miles: the mileage engine of a frequent-flyer programme.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
@@ -19,6 +21,8 @@ apikey_app = typer.Typer(help="API keys for booking systems.", no_args_is_help=T
 app.add_typer(db_app, name="db")
 app.add_typer(programme_app, name="programme")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(suppliers_app, name="suppliers")
+app.add_typer(agent_app, name="agent")
 err = Console(stderr=True)
 out = Console()
 
@@ -188,6 +192,21 @@ def beat() -> None:
     celery_app.start(["beat", "--loglevel", settings().log_level.upper(), "-s", str(schedule)])
 
 
+@app.command()
+def nightly(
+    run_date: Annotated[
+        str | None, typer.Option("--date", help="the run date, YYYY-MM-DD (default: today, programme's zone)")
+    ] = None,
+    wait: Annotated[bool, typer.Option(help="follow the run to its end and print its report")] = True,
+    timeout: Annotated[float | None, typer.Option(help="stop following after this many seconds")] = None,
+) -> None:
+    """Run the nightly job now (requalification, expiry, warnings) with a progress bar; print its report."""
+    from miles.cli_nightly import run_nightly
+
+    url = database_url()
+    raise typer.Exit(run_nightly(url, settings().broker_url, run_date, wait, timeout, out, err))
+
+
 def _need_broker() -> None:
     if not settings().broker_url:
         err.print(
@@ -215,6 +234,12 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
     member = numbers[0] if numbers else "1000000016"
     out.print(f"miles is at [bold]{base}[/bold]  (API docs: {base}/docs)")
     out.print(f"API key: [bold]{token}[/bold]")
+    from miles.console.agent_commands import demo_console_users
+
+    agent, supervisor, password = demo_console_users(url)
+    out.print(
+        f"console: [bold]{base}/console[/bold]  users {agent}, {supervisor}; password [bold]{password}[/bold]"
+    )
     print(f"try:  curl -H 'Authorization: Bearer {token}' {base}/v1/members/{member}", flush=True)
     sys.stdout.flush()
     serve(host=host, port=port, workers=1)

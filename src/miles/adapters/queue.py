@@ -63,6 +63,11 @@ class InProcessDispatcher:
         finally:
             request_id.reset(token)
 
+    def busy(self) -> bool:
+        """Jobs sent and not finished yet."""
+        with self._lock:
+            return bool(self._pending)
+
     def drain(self, timeout: float = 30.0) -> None:
         """Wait for the jobs sent so far (tests, CLI)."""
         with self._lock:

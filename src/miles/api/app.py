@@ -8,12 +8,23 @@ from fastapi import FastAPI
 
 from miles import __version__
 from miles.api import errors
+from miles.api.adjustment_schemas import AdjustmentRequest, ClaimRequest
 from miles.api.deps import Container
 from miles.api.middleware import EdgeMiddleware
-from miles.api.routers import accruals, health, members
+from miles.api.redemption_schemas import RedemptionRequest
+from miles.api.routers import accruals, adjustments, health, members, nightly, redemptions
 from miles.api.schemas import BatchAccrualRequest, FlightAccrualRequest, NewMemberRequest, ReversalRequest
+from miles.console import install as install_console
 
-DOCUMENTED_BODIES = (FlightAccrualRequest, BatchAccrualRequest, NewMemberRequest, ReversalRequest)
+DOCUMENTED_BODIES = (
+    FlightAccrualRequest,
+    BatchAccrualRequest,
+    NewMemberRequest,
+    ReversalRequest,
+    RedemptionRequest,
+    AdjustmentRequest,
+    ClaimRequest,
+)
 
 
 def create_app(container: Container, max_body_bytes: int = 16 * 1024 * 1024) -> FastAPI:
@@ -28,6 +39,11 @@ def create_app(container: Container, max_body_bytes: int = 16 * 1024 * 1024) -> 
     app.include_router(health.router)
     app.include_router(members.router)
     app.include_router(accruals.router)
+    app.include_router(redemptions.router)
+    app.include_router(redemptions.awards)
+    app.include_router(nightly.router)
+    app.include_router(adjustments.router)
+    install_console(app)  # the agents' console under /console
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -12,7 +12,15 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from miles.domain.errors import Conflict, Forbidden, InvalidInput, MilesError, NotFound, Unauthorized
+from miles.domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    MilesError,
+    NotFound,
+    SupplierUnavailable,
+    Unauthorized,
+)
 
 log = logging.getLogger("miles.api")
 
@@ -22,6 +30,7 @@ STATUS: dict[type[MilesError], int] = {
     Conflict: 409,
     Unauthorized: 401,
     Forbidden: 403,
+    SupplierUnavailable: 503,
 }
 
 

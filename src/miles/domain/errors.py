@@ -28,6 +28,26 @@ class InvalidInput(MilesError):
     code = "invalid_input"
 
 
+class InsufficientMiles(InvalidInput):
+    """An award costs more than the member's available miles (balance - pending holds)."""
+
+    code = "insufficient_miles"
+
+    def __init__(self, needed: int, available: int) -> None:
+        self.missing_miles = needed - available
+        super().__init__(
+            f"not enough miles: the award costs {needed}, {available} are available, "
+            f"{self.missing_miles} missing",
+            field="member_number",
+        )
+
+
+class SupplierUnavailable(MilesError):
+    """A supplier (award seats, hotels, baggage) did not answer; nothing was changed, retry later."""
+
+    code = "supplier_unavailable"
+
+
 class NotFound(MilesError):
     code = "not_found"
 

@@ -13,6 +13,7 @@ TRANSFER_CODES: dict[str, str] = {
     "goodwill": "Goodwill miles",
     "redemption": "Award booked",
     "redemption_refund": "Award cancelled: miles returned",
+    "cancellation_fee": "Award cancellation fee",
     "expiry": "Miles expired",
 }
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from miles.adapters.db.unit_of_work import UnitOfWorkFactory
 from miles.services.clock import Clock
 from miles.services.programmes import ProgrammeCatalog
+
+if TYPE_CHECKING:
+    from miles.adapters.notifier import Notifier
+    from miles.services.nightly.config import NightlyConfig
 
 
 class Dispatcher(Protocol):
@@ -21,6 +25,8 @@ class Runtime(Protocol):
     catalog: ProgrammeCatalog
     clock: Clock
     dispatcher: Dispatcher
+    notifier: Notifier
+    nightly: NightlyConfig
 
 
 JobHandler = Callable[..., Any]

@@ -43,6 +43,17 @@ class IdempotencyRepository:
         ).one()
         return StoredResponse(row.request_digest, row.status_code, row.response)
 
+    def find(self, scope: str, key: str) -> StoredResponse | None:
+        """The answer recorded under (scope, key) by a committed request, without reserving the key."""
+        row = self.connection.execute(
+            text(
+                "SELECT request_digest, status_code, response FROM idempotency_keys "
+                "WHERE scope = :s AND key = :k AND status_code <> 0"
+            ),
+            {"s": scope, "k": key},
+        ).first()
+        return None if row is None else StoredResponse(row.request_digest, row.status_code, row.response)
+
     def store(self, scope: str, key: str, status_code: int, response: dict[str, Any]) -> None:
         self.connection.execute(
             text(

@@ -26,14 +26,15 @@ class Posting:
     accrual_id: int | None = None
     reverses_transfer_id: int | None = None
     memo: str | None = None
+    redemption_id: int | None = None
 
 
 _POST = text(
     """
     WITH t AS (
         INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, accrual_id,
-                               reverses_transfer_id, memo)
-        VALUES (:f, :t, :amount, :code, :event_at, :accrual_id, :reverses, :memo)
+                               reverses_transfer_id, memo, redemption_id)
+        VALUES (:f, :t, :amount, :code, :event_at, :accrual_id, :reverses, :memo, :redemption_id)
         RETURNING id
     ), e AS (
         INSERT INTO entries (transfer_id, account_id, amount)
@@ -48,8 +49,8 @@ _POST_WITH_LOT = text(
     """
     WITH t AS (
         INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, accrual_id,
-                               reverses_transfer_id, memo)
-        VALUES (:f, :t, :amount, :code, :event_at, :accrual_id, :reverses, :memo)
+                               reverses_transfer_id, memo, redemption_id)
+        VALUES (:f, :t, :amount, :code, :event_at, :accrual_id, :reverses, :memo, :redemption_id)
         RETURNING id
     ), e AS (
         INSERT INTO entries (transfer_id, account_id, amount)
@@ -70,6 +71,7 @@ class LedgerRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self._deltas: dict[int, int] = defaultdict(int)
+        self._pending: dict[int, int] = defaultdict(int)  # holds placed (+) and closed (-)
 
     def programme_account(self, code: str) -> int:
         cached = LedgerRepository._account_ids.get(code)
@@ -97,6 +99,7 @@ class LedgerRepository:
             "accrual_id": posting.accrual_id,
             "reverses": posting.reverses_transfer_id,
             "memo": posting.memo,
+            "redemption_id": posting.redemption_id,
         }
         statement = _POST
         if lot_member_id is not None:
@@ -113,15 +116,24 @@ class LedgerRepository:
     def add_balance_change(self, account_id: int, delta: int) -> None:
         self._deltas[account_id] += delta
 
+    def add_pending_change(self, account_id: int, delta: int) -> None:
+        self._pending[account_id] += delta
+
     def flush_balances(self) -> None:
-        """Apply the gathered balance changes, one UPDATE per account in ascending id order, sent
-        together in one round trip: the locks are taken in that order, so two writers never deadlock."""
-        changes = {k: v for k, v in self._deltas.items() if v != 0}
+        """Apply the gathered balance and pending changes, one UPDATE per account in ascending id order,
+        sent together in one round trip: the locks are taken in that order, so two writers never deadlock."""
+        changes = {
+            i: (self._deltas.get(i, 0), self._pending.get(i, 0))
+            for i in self._deltas.keys() | self._pending.keys()
+        }
+        changes = {i: change for i, change in changes.items() if change != (0, 0)}
         self._deltas.clear()
+        self._pending.clear()
         if not changes:
             return
         statements = "; ".join(
-            f"UPDATE accounts SET balance = balance + ({int(changes[i])}) WHERE id = {int(i)}"
+            f"UPDATE accounts SET balance = balance + ({int(changes[i][0])}), "
+            f"pending = pending + ({int(changes[i][1])}) WHERE id = {int(i)}"
             for i in sorted(changes)
         )
         self.connection.exec_driver_sql(statements)

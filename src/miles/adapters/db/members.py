@@ -102,6 +102,10 @@ class MemberRepository:
         lots or standing takes this lock first."""
         return self.lock_many([member_number], year).get(member_number)
 
+    def lock_id(self, member_id: int) -> None:
+        """Lock a member whose record the caller already holds (its ids never change)."""
+        self.connection.execute(text("SELECT id FROM members WHERE id = :id FOR UPDATE"), {"id": member_id})
+
     def lock_many(self, member_numbers: list[str], year: int) -> dict[str, MemberRecord]:
         """Lock the members in id order, then read them: a second statement, so that what it reads
         (balances, totals) is what the previous lock holder committed, not a snapshot from before."""

@@ -12,12 +12,20 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine
 
 from miles.adapters.db.accruals import AccrualRepository
+from miles.adapters.db.agents import AgentRepository
 from miles.adapters.db.apikeys import ApiKeyRepository
+from miles.adapters.db.audit import AuditRepository
+from miles.adapters.db.claims import ClaimRepository
+from miles.adapters.db.goodwill import GoodwillRepository
+from miles.adapters.db.holds import HoldRepository
 from miles.adapters.db.idempotency import IdempotencyRepository
 from miles.adapters.db.ledger import LedgerRepository
+from miles.adapters.db.lot_refunds import LotRefundRepository
+from miles.adapters.db.member_search import MemberSearchRepository
 from miles.adapters.db.members import MemberRepository
 from miles.adapters.db.outbox import OutboxRepository
 from miles.adapters.db.programmes import ProgrammeRepository
+from miles.adapters.db.redemptions import RedemptionRepository
 from miles.adapters.db.standing import StandingRepository
 from miles.adapters.db.statements import StatementRepository
 
@@ -41,6 +49,14 @@ class UnitOfWork:
         self.standing = StandingRepository(self.connection)
         self.statements = StatementRepository(self.connection)
         self.outbox = OutboxRepository(self.connection)
+        self.redemptions = RedemptionRepository(self.connection)
+        self.holds = HoldRepository(self.connection, self.ledger)
+        self.lot_refunds = LotRefundRepository(self.connection)
+        self.agents = AgentRepository(self.connection)
+        self.audit = AuditRepository(self.connection)
+        self.goodwill = GoodwillRepository(self.connection)
+        self.claims = ClaimRepository(self.connection)
+        self.member_search = MemberSearchRepository(self.connection)
         return self
 
     def __exit__(

@@ -1,0 +1,1 @@
+"""Suppliers of awards: award-seat inventory, hotels, baggage; the protocol and the simulated ones."""

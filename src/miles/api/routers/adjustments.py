@@ -1,0 +1,143 @@
+"""Goodwill adjustments and missing-miles claims over HTTP (scope adjustment:write), over the same use
+cases as the agents' console. An API key is not a supervisor: an adjustment above the agent limit waits
+in the console's approval queue."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from miles.api.adjustment_schemas import AdjustmentRequest, ClaimRequest
+from miles.api.deps import Container, container, require
+from miles.api.encoding import body_doc, json_response, parse_body
+from miles.domain.agents import Actor
+from miles.domain.errors import NotFound
+from miles.services.accruals import CouponRaced
+from miles.services.apikeys import Principal
+from miles.services.claims import ClaimView, file_claim
+from miles.services.goodwill.adjustments import AdjustmentView, adjustment_view, request_goodwill
+
+router = APIRouter(prefix="/v1", tags=["adjustments"])
+IdempotencyKey = Annotated[str | None, Header(max_length=200)]
+ATTEMPTS = 3
+
+
+def _actor(principal: Principal) -> Actor:
+    return Actor(name=f"api:{principal.key_name}")
+
+
+def adjustment_body(view: AdjustmentView) -> dict[str, Any]:
+    return {
+        "adjustment_id": view.adjustment_id,
+        "member_number": view.member_number,
+        "miles": view.miles,
+        "reason_code": view.reason_code,
+        "comment": view.comment,
+        "status": view.status,
+        "requested_by": view.requested_by,
+        "requested_at": view.requested_at,
+        "decided_by": view.decided_by,
+        "decided_at": view.decided_at,
+        "decision_note": view.decision_note,
+    }
+
+
+def claim_body(view: ClaimView) -> dict[str, Any]:
+    return {
+        "claim_id": view.claim_id,
+        "member_number": view.member_number,
+        "accrual_id": view.accrual_id,
+        "ticket_number": view.ticket_number,
+        "coupon_number": view.coupon_number,
+        "departure_date": view.departure_date,
+        "award_miles": view.award_miles,
+        "filed_by": view.filed_by,
+        "created_at": view.created_at,
+    }
+
+
+@router.post(
+    "/adjustments",
+    openapi_extra=body_doc(AdjustmentRequest),
+    summary="Grant goodwill miles: applied at once up to the agent limit, else queued for a supervisor",
+)
+async def adjust(
+    request: Request,
+    principal: Annotated[Principal, Depends(require("adjustment:write"))],
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    body = await parse_body(request, AdjustmentRequest)
+    c: Container = container(request)
+
+    def run() -> tuple[AdjustmentView, bool]:
+        with c.uow() as uow:
+            return request_goodwill(
+                uow,
+                c.catalog,
+                c.clock,
+                _actor(principal),
+                body.member_number,
+                body.miles,
+                body.reason_code,
+                body.comment,
+                idempotency_key or None,
+            )
+
+    view, created = await run_in_threadpool(run)
+    return json_response(adjustment_body(view), 201 if created else 200)
+
+
+@router.get(
+    "/adjustments/{adjustment_id}",
+    dependencies=[Depends(require("member:read"))],
+    summary="A goodwill adjustment and its decision",
+)
+async def read_adjustment(adjustment_id: int, request: Request) -> Response:
+    c = container(request)
+
+    def run() -> dict[str, Any]:
+        with c.uow() as uow:
+            record = uow.goodwill.get(adjustment_id)
+        if record is None:
+            raise NotFound(f"no adjustment {adjustment_id}", code="adjustment_not_found")
+        return adjustment_body(adjustment_view(record))
+
+    return json_response(await run_in_threadpool(run))
+
+
+@router.post(
+    "/claims",
+    openapi_extra=body_doc(ClaimRequest),
+    summary="File a missing-miles claim: earned by the accrual rules under the coupon's own key",
+)
+async def claim(
+    request: Request,
+    principal: Annotated[Principal, Depends(require("adjustment:write"))],
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    body = await parse_body(request, ClaimRequest)
+    c: Container = container(request)
+
+    def run() -> tuple[ClaimView, bool]:
+        for attempt in range(ATTEMPTS):
+            try:
+                with c.uow() as uow:
+                    return file_claim(
+                        uow,
+                        c.catalog,
+                        c.clock,
+                        _actor(principal),
+                        body.coupon(),
+                        body.comment,
+                        idempotency_key or None,
+                    )
+            except CouponRaced:
+                if attempt == ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    view, created = await run_in_threadpool(run)
+    return json_response(claim_body(view), 201 if created else 200)

@@ -1,0 +1,173 @@
+"""Award redemptions: request (202, booked by the saga), read with its history, cancel; and the quote."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from miles.adapters.db.idempotency import StoredResponse
+from miles.api.deps import Container, container, require
+from miles.api.encoding import body_doc, json_response, jsonable
+from miles.api.redemption_schemas import RedemptionRequest, parse_redemption_request
+from miles.domain.errors import Conflict, InvalidInput
+from miles.services.digest import request_digest
+from miles.services.redemptions.cancellation import cancel_redemption
+from miles.services.redemptions.submission import place_redemption, price_request, quote, read_redemption
+from miles.services.redemptions.views import AcceptedView, PricedItemView, RedemptionView
+
+router = APIRouter(prefix="/v1/redemptions", tags=["redemptions"])
+awards = APIRouter(prefix="/v1/awards", tags=["redemptions"])
+
+REQUESTS, CANCELS = "redemptions", "redemption-cancels"
+IdempotencyKey = Annotated[str | None, Header(max_length=200)]
+
+
+def _priced(items: list[PricedItemView]) -> list[dict[str, Any]]:
+    return [{"kind": i.kind, "miles": i.miles, **({"fare": i.fare} if i.fare else {})} for i in items]
+
+
+def accepted_body(view: AcceptedView) -> dict[str, Any]:
+    return {
+        "redemption_id": view.redemption_id,
+        "status": view.status,
+        "miles": view.miles,
+        "items": _priced(view.items),
+    }
+
+
+def redemption_body(view: RedemptionView) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "redemption_id": view.redemption_id,
+        "member_number": view.member_number,
+        "status": view.status,
+        "miles": view.miles,
+        "items": [
+            {
+                "kind": i.kind,
+                "miles": i.miles,
+                **({"fare": i.fare} if i.fare else {}),
+                **i.detail,
+                **({"booking_reference": i.booking_reference} if i.booking_reference else {}),
+            }
+            for i in view.items
+        ],
+        "history": [
+            {"status": h.status, "at": h.at, **({"reason": h.reason} if h.reason else {})}
+            for h in view.history
+        ],
+        "created_at": view.created_at,
+    }
+    if view.failure_reason is not None:
+        body["failure_reason"] = view.failure_reason
+    if view.refunded_miles is not None:
+        body["refunded_miles"] = view.refunded_miles
+        body["fee_miles"] = view.fee_miles
+    return body
+
+
+def _replay(stored: StoredResponse, digest: str) -> tuple[int, dict[str, Any]]:
+    if stored.request_digest != digest:
+        raise Conflict("this Idempotency-Key was used with another request", code="idempotency_key_reused")
+    return stored.status_code, stored.response
+
+
+@router.post(
+    "",
+    status_code=202,
+    dependencies=[Depends(require("redemption:write"))],
+    openapi_extra=body_doc(RedemptionRequest),
+    summary="Request an award: its miles are held and the booking goes on in the background",
+)
+async def request_award(request: Request, idempotency_key: IdempotencyKey = None) -> Response:
+    if not idempotency_key:
+        raise InvalidInput(
+            "an Idempotency-Key header is required (any unique string, sent again with a retry)",
+            field="Idempotency-Key",
+            code="missing_idempotency_key",
+        )
+    key = idempotency_key
+    body = await parse_redemption_request(request)
+    c: Container = container(request)
+    award, digest = body.award_request(), request_digest(body.canonical())
+
+    def run() -> tuple[int, dict[str, Any]]:
+        with c.uow() as uow:
+            stored = uow.idempotency.find(REQUESTS, key)
+        if stored is not None:
+            return _replay(stored, digest)
+        priced = price_request(c, award)  # the suppliers are asked outside any transaction
+        with c.uow() as uow:
+            stored = uow.idempotency.claim(REQUESTS, key, digest)
+            if stored is not None:
+                return _replay(stored, digest)
+            answer = jsonable(accepted_body(place_redemption(uow, c.clock, c.hold_timing, priced)))
+            uow.idempotency.store(REQUESTS, key, 202, answer)
+        return 202, answer
+
+    status, answer = await run_in_threadpool(run)
+    return json_response(answer, status)
+
+
+@router.get(
+    "/{redemption_id}",
+    dependencies=[Depends(require("member:read"))],
+    summary="A redemption: its state, items and history",
+)
+async def read(redemption_id: int, request: Request) -> Response:
+    c = container(request)
+
+    def run() -> dict[str, Any]:
+        with c.uow() as uow:
+            return redemption_body(read_redemption(uow, redemption_id))
+
+    return json_response(await run_in_threadpool(run))
+
+
+@router.post(
+    "/{redemption_id}/cancel",
+    dependencies=[Depends(require("redemption:write"))],
+    summary="Cancel a confirmed award: the same miles back, less the cancellation fee",
+)
+async def cancel(redemption_id: int, request: Request, idempotency_key: IdempotencyKey = None) -> Response:
+    c = container(request)
+    digest = request_digest({"cancel": redemption_id})
+
+    def run() -> tuple[int, dict[str, Any]]:
+        if idempotency_key:
+            with c.uow() as uow:
+                stored = uow.idempotency.find(CANCELS, idempotency_key)
+            if stored is not None:
+                return _replay(stored, digest)
+        view = cancel_redemption(c, redemption_id)
+        answer = {"status": view.status, "refunded_miles": view.refunded_miles, "fee_miles": view.fee_miles}
+        if idempotency_key:
+            with c.uow() as uow:
+                if uow.idempotency.claim(CANCELS, idempotency_key, digest) is None:
+                    uow.idempotency.store(CANCELS, idempotency_key, 200, answer)
+        return 200, answer
+
+    status, answer = await run_in_threadpool(run)
+    return json_response(answer, status)
+
+
+@awards.post(
+    "/quote",
+    dependencies=[Depends(require("member:read"))],
+    openapi_extra=body_doc(RedemptionRequest),
+    summary="Price an award with the suppliers' current fares; holds nothing",
+)
+async def quote_award(request: Request) -> Response:
+    body = await parse_redemption_request(request)
+    c = container(request)
+    view = await run_in_threadpool(quote, c, body.award_request())
+    return json_response(
+        {
+            "member_number": view.member_number,
+            "miles": view.miles,
+            "available_miles": view.available_miles,
+            "items": _priced(view.items),
+        }
+    )

@@ -1,0 +1,108 @@
+"""Signing in and out."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+
+from miles.console.forms import read_form
+from miles.console.rendering import SECURITY_HEADERS, render
+from miles.console.security import (
+    SIGN_IN_COOKIE,
+    clear_session_cookie,
+    console_session,
+    new_sign_in_token,
+    safe_next,
+    set_session_cookie,
+    set_sign_in_cookie,
+    sign_in_token_valid,
+)
+from miles.console.state import app_container, console_state
+from miles.services.agents import ConsoleSession, SignIn, sign_in, sign_out
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+@router.get("")
+@router.get("/")
+async def home() -> Response:
+    return RedirectResponse("/console/members", status_code=303, headers=SECURITY_HEADERS)
+
+
+async def _sign_in_page(
+    request: Request,
+    next_path: str,
+    name: str = "",
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    secret = await run_in_threadpool(console_state(request).secret, app_container(request))
+    nonce, token = new_sign_in_token(request, secret)
+    response = render(
+        request,
+        "sign_in.html",
+        {"sign_in_token": token, "next": next_path, "values": {"name": name}, "errors": errors or {}},
+        status_code=status_code,
+    )
+    set_sign_in_cookie(request, response, nonce)
+    return response
+
+
+@router.get("/sign-in")
+async def sign_in_form(
+    request: Request, next: Annotated[str | None, Query(max_length=500)] = None
+) -> Response:
+    return await _sign_in_page(request, safe_next(next))
+
+
+@router.post("/sign-in")
+async def sign_in_submit(request: Request) -> Response:
+    values = await read_form(request)
+    next_path = safe_next(values.get("next"))
+    name = values.get("name", "")[:100]
+    state = console_state(request)
+    c = app_container(request)
+    secret = await run_in_threadpool(state.secret, c)
+    if not sign_in_token_valid(request, secret, values.get("sign_in_token")):
+        errors = {"form": "The sign-in form expired. Nothing was sent: please sign in again."}
+        return await _sign_in_page(request, next_path, name, errors, 403)
+    errors = {}
+    if not name:
+        errors["name"] = "Your name is required"
+    if not values.get("password"):
+        errors["password"] = "Your password is required"
+    if errors:
+        return await _sign_in_page(request, next_path, name, errors, 422)
+    address = request.client.host if request.client else "unknown"
+
+    def run() -> SignIn:
+        with c.uow() as uow:
+            return sign_in(uow, c.clock, name, values["password"], address, lifetime=state.session_lifetime)
+
+    result = await run_in_threadpool(run)
+    if result.token is None:
+        status = 429 if result.throttled else 401
+        return await _sign_in_page(
+            request, next_path, name, {"form": result.error or "not signed in"}, status
+        )
+    response = RedirectResponse(next_path, status_code=303, headers=SECURITY_HEADERS)
+    set_session_cookie(request, response, result.token, secret)
+    response.delete_cookie(SIGN_IN_COOKIE, path="/console")
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out_submit(request: Request, session: ConsoleSession = Depends(console_session)) -> Response:
+    c = app_container(request)
+
+    def run() -> None:
+        with c.uow() as uow:
+            sign_out(uow, c.clock, session)
+
+    await run_in_threadpool(run)
+    response = RedirectResponse("/console/sign-in", status_code=303, headers=SECURITY_HEADERS)
+    clear_session_cookie(response)
+    return response

@@ -1,0 +1,221 @@
+"""Awards in the console: quote and book flight awards, extra bags and hotel nights; watch a booking turn
+CONFIRMED or FAILED without reloading (htmx polls the status while it is PENDING); cancel, with the fee
+shown before the agent confirms."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from miles.adapters.db.redemptions import CONFIRMED
+from miles.console.forms import FieldErrors, read_form
+from miles.console.rendering import render
+from miles.console.security import PageError, console_session
+from miles.console.service_pages import CHANGED, new_request_key
+from miles.console.state import app_container, in_transaction
+from miles.domain.awards import MAX_BAGS, MAX_NIGHTS, AwardItem, BaggageAward, FlightAward, HotelAward, cabins
+from miles.domain.errors import Forbidden, MilesError, NotFound
+from miles.services.agents import ConsoleSession
+from miles.services.award_desk import (
+    booking_digest,
+    cancellation_terms,
+    earlier_booking,
+    member_redemptions,
+    record_booking,
+    record_cancellation,
+)
+from miles.services.member_overview import MemberOverview
+from miles.services.redemptions.cancellation import cancel_redemption
+from miles.services.redemptions.submission import AwardRequest, price_request, quote, read_redemption
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+Session = Annotated[ConsoleSession, Depends(console_session)]
+ITEM_FIELD = re.compile(r"^items\[(\d+)\]\.?(\w*)$")
+
+
+async def award_context(request: Request, overview: MemberOverview) -> dict[str, Any]:
+    """What the member page needs for its awards: the recent redemptions and the award form's choices."""
+
+    def read(uow: Any, c: Any) -> dict[str, Any]:
+        programme = c.catalog.current(uow).in_force(c.clock.now().date())
+        return {
+            "redemptions": member_redemptions(uow, overview.member_id),
+            "cabins": cabins(programme.awards),
+            "hotel_categories": sorted(programme.awards.hotel_night_by_category),
+        }
+
+    return {"awards_enabled": True, "award_key": new_request_key(), **await in_transaction(request, read)}
+
+
+def _award_items(values: dict[str, str], errors: FieldErrors) -> tuple[list[AwardItem], list[str]]:
+    """The items the form asks for, and each item's kind (to put a service error next to its field)."""
+    items: list[AwardItem] = []
+    kinds: list[str] = []
+    wants_flight = any(values.get(k) for k in ("origin", "destination", "departure_date"))
+    bags = errors.integer(values | {"bags": values.get("bags") or "0"}, "bags", "Extra bags", 0, MAX_BAGS)
+    if wants_flight or bags:
+        origin = errors.pattern(values, "origin", "From", r"[A-Z]{3}", "an airport code, like JFK")
+        destination = errors.pattern(values, "destination", "To", r"[A-Z]{3}", "an airport code, like LHR")
+        day = errors.iso_date(values, "departure_date", "Date")
+        cabin = values.get("cabin") or "economy"
+        if day is not None and not errors:
+            if wants_flight:
+                items.append(FlightAward(origin, destination, day, cabin))
+                kinds.append("flight")
+            if bags:
+                items.append(BaggageAward(origin, destination, day, bags))
+                kinds.append("baggage")
+    if values.get("city") or values.get("check_in_date"):
+        city = errors.pattern(values, "city", "City", r"[A-Z]{3}", "a city code, like LON")
+        category = errors.integer(values, "hotel_category", "Category", 1, 9)
+        check_in = errors.iso_date(values, "check_in_date", "Check-in")
+        nights = errors.integer(
+            values | {"nights": values.get("nights") or "1"}, "nights", "Nights", 1, MAX_NIGHTS
+        )
+        if check_in is not None and not errors:
+            items.append(HotelAward(city, category, check_in, nights))
+            kinds.append("hotel")
+    if not items and not errors:
+        errors.add("form", "ask for a flight (from, to, date), extra bags, or a hotel (city, check-in)")
+    return items, kinds
+
+
+def _place(error: MilesError, kinds: list[str], errors: FieldErrors) -> None:
+    """A service error next to the form field it is about."""
+    found = ITEM_FIELD.match(error.field or "")
+    if found:
+        kind, name = kinds[int(found.group(1))], found.group(2)
+        field = "bags" if kind == "baggage" and name == "pieces" else name
+        errors.add(field if field in FORM_FIELDS else "form", error.message)
+    else:
+        errors.add("form", error.message)
+
+
+FORM_FIELDS = {
+    "origin",
+    "destination",
+    "departure_date",
+    "cabin",
+    "bags",
+    "city",
+    "hotel_category",
+    "check_in_date",
+    "nights",
+}
+
+
+async def _panel(
+    request: Request,
+    member_number: str,
+    context: dict[str, Any],
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    def read(uow: Any, c: Any) -> dict[str, Any]:
+        programme = c.catalog.current(uow).in_force(c.clock.now().date())
+        return {
+            "cabins": cabins(programme.awards),
+            "hotel_categories": sorted(programme.awards.hotel_night_by_category),
+        }
+
+    choices = await in_transaction(request, read)
+    base: dict[str, Any] = {
+        "number": member_number,
+        "award_key": new_request_key(),
+        "values": {},
+        "errors": {},
+        "quote": None,
+        "booked": None,
+    }
+    return render(request, "partials/award_panel.html", base | choices | context, status_code, headers)
+
+
+@router.post("/members/{member_number}/awards/{action}")
+async def award(member_number: str, action: str, request: Request, session: Session) -> Response:
+    if action not in ("quote", "book"):
+        raise PageError(404, "Not found", "awards are quoted or booked")
+    values = await read_form(request)
+    for name in ("origin", "destination", "city"):
+        values[name] = values.get(name, "").upper()
+    errors = FieldErrors()
+    items, kinds = _award_items(values, errors)
+    if errors:
+        return await _panel(request, member_number, {"values": values, "errors": errors.errors}, 422)
+    wanted = AwardRequest(member_number, tuple(items))
+    c = app_container(request)
+    key = values.get("request_key") or None
+    try:
+        if action == "quote":
+            view = await run_in_threadpool(quote, c, wanted)
+            context = {"values": values, "quote": view, "award_key": key or new_request_key()}
+            return await _panel(request, member_number, context)
+        digest = booking_digest(wanted)
+        redemption_id = await in_transaction(request, lambda uow, _: earlier_booking(uow, key, digest))
+        if redemption_id is None:
+            priced = await run_in_threadpool(
+                price_request, c, wanted
+            )  # the suppliers, outside any transaction
+            redemption_id = await in_transaction(
+                request,
+                lambda uow, c: record_booking(
+                    uow, c.clock, c.hold_timing, session.actor, priced, key, digest
+                ),
+            )
+    except NotFound as exc:
+        raise PageError(404, "Not found", exc.message) from exc
+    except Forbidden as exc:
+        raise PageError(403, "Not allowed", exc.message) from exc
+    except MilesError as exc:
+        _place(exc, kinds, errors)
+        return await _panel(request, member_number, {"values": values, "errors": errors.errors}, 422)
+    return await _panel(request, member_number, {"booked": redemption_id}, headers=CHANGED)
+
+
+@router.get("/redemptions/{redemption_id}/status")
+async def status(redemption_id: int, request: Request, session: Session) -> Response:
+    try:
+        view = await in_transaction(request, lambda uow, _: read_redemption(uow, redemption_id))
+    except NotFound as exc:
+        raise PageError(404, "Not found", exc.message) from exc
+    headers = None if view.status == "PENDING" else CHANGED  # settled: refresh the balances and lists
+    return render(request, "partials/redemption_status.html", {"r": view}, headers=headers)
+
+
+@router.get("/redemptions/{redemption_id}/cancel")
+async def cancel_terms(redemption_id: int, request: Request, session: Session) -> Response:
+    try:
+        terms = await in_transaction(
+            request, lambda uow, c: cancellation_terms(uow, c.catalog, c.clock, redemption_id)
+        )
+    except NotFound as exc:
+        raise PageError(404, "Not found", exc.message) from exc
+    return render(request, "partials/cancel_terms.html", {"t": terms})
+
+
+@router.post("/redemptions/{redemption_id}/cancel")
+async def cancel(redemption_id: int, request: Request, session: Session) -> Response:
+    values = await read_form(request)
+    c = app_container(request)
+    try:
+        before = await in_transaction(request, lambda uow, _: read_redemption(uow, redemption_id))
+        result = await run_in_threadpool(cancel_redemption, c, redemption_id)
+    except NotFound as exc:
+        raise PageError(404, "Not found", exc.message) from exc
+    except MilesError as exc:
+        terms = await in_transaction(
+            request, lambda uow, c: cancellation_terms(uow, c.catalog, c.clock, redemption_id)
+        )
+        return render(request, "partials/cancel_terms.html", {"t": terms, "error": exc.message}, 422)
+    if before.status == CONFIRMED:  # not a replay of an earlier cancellation: audit it
+        await in_transaction(
+            request,
+            lambda uow, c: record_cancellation(
+                uow, c.clock, session.actor, before, result, values.get("reason")
+            ),
+        )
+    context = {"result": result, "redemption_id": redemption_id}
+    return render(request, "partials/cancel_done.html", context, headers=CHANGED)

@@ -1,0 +1,80 @@
+"""Finding a member and the member page (standing, balances, expiring lots, statement, history)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from miles.console.rendering import SECURITY_HEADERS, is_htmx, render
+from miles.console.security import PageError, console_session
+from miles.console.state import in_transaction
+from miles.domain.errors import InvalidInput, NotFound
+from miles.domain.goodwill import REASONS
+from miles.domain.member_numbers import validate_member_number
+from miles.services.agents import ConsoleSession
+from miles.services.member_overview import member_overview, statement_slice
+from miles.services.member_search import search_members
+
+router = APIRouter(prefix="/console/members", include_in_schema=False)
+
+
+@router.get("")
+async def find(
+    request: Request,
+    session: Annotated[ConsoleSession, Depends(console_session)],
+    q: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    result = await in_transaction(request, lambda uow, _: search_members(uow, q))
+    if is_htmx(request):
+        return render(request, "partials/search_results.html", {"result": result})
+    if result.kind == "number" and len(result.hits) == 1:  # a whole, known number: straight to the member
+        target = f"/console/members/{result.hits[0].member_number}"
+        return RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
+    return render(request, "search.html", {"result": result, "q": q})
+
+
+def _member_error(exc: InvalidInput | NotFound) -> PageError:
+    if isinstance(exc, NotFound):
+        return PageError(404, "No such member", exc.message)
+    return PageError(404, "Not a member number", exc.message)
+
+
+@router.get("/{member_number}")
+async def member_page(
+    member_number: str, request: Request, session: Annotated[ConsoleSession, Depends(console_session)]
+) -> Response:
+    try:
+        overview = await in_transaction(
+            request, lambda uow, c: member_overview(uow, c.catalog, c.clock, member_number)
+        )
+    except (InvalidInput, NotFound) as exc:
+        raise _member_error(exc) from exc
+    from miles.console.award_pages import award_context
+
+    context = {
+        "o": overview,
+        "m": overview.member,
+        "reasons": REASONS,
+        "goodwill_limit": overview.goodwill_limit,
+    }
+    context |= await award_context(request, overview)
+    return render(request, "member.html", context)
+
+
+@router.get("/{member_number}/statement")
+async def statement_rows(
+    member_number: str,
+    request: Request,
+    session: Annotated[ConsoleSession, Depends(console_session)],
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    try:
+        validate_member_number(member_number)
+        page = await in_transaction(
+            request, lambda uow, c: statement_slice(uow, c.catalog, member_number, cursor)
+        )
+    except (InvalidInput, NotFound) as exc:
+        raise _member_error(exc) from exc
+    return render(request, "partials/statement_rows.html", {"statement": page, "number": member_number})

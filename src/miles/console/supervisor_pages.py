@@ -1,0 +1,111 @@
+"""Supervisors' pages: the goodwill approval queue and the audit trail (403 for agents)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from miles.console.forms import read_form
+from miles.console.rendering import SECURITY_HEADERS, is_htmx, render
+from miles.console.security import PageError, supervisor_session
+from miles.console.state import in_transaction
+from miles.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from miles.services.agents import ConsoleSession
+from miles.services.audit import audit_page
+from miles.services.goodwill.adjustments import (
+    AdjustmentView,
+    adjustment_view,
+    approval_queue,
+    approve_goodwill,
+    reject_goodwill,
+)
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+Supervisor = Annotated[ConsoleSession, Depends(supervisor_session)]
+
+
+@router.get("/approvals")
+async def approvals(request: Request, session: Supervisor) -> Response:
+    queue = await in_transaction(request, lambda uow, _: approval_queue(uow, session.actor))
+    return render(request, "approvals.html", {"queue": queue})
+
+
+@router.post("/approvals/{adjustment_id}/{decision}")
+async def decide(adjustment_id: int, decision: str, request: Request, session: Supervisor) -> Response:
+    if decision not in ("approve", "reject"):
+        raise PageError(404, "Not found", "a request is approved or rejected")
+    values = await read_form(request)
+    note = values.get("note")
+    errors: dict[str, str] = {}
+    decided: AdjustmentView | None = None
+    try:
+        if decision == "approve":
+            decided = await in_transaction(
+                request,
+                lambda uow, c: approve_goodwill(uow, c.catalog, c.clock, session.actor, adjustment_id, note),
+            )
+        else:
+            decided = await in_transaction(
+                request, lambda uow, c: reject_goodwill(uow, c.clock, session.actor, adjustment_id, note)
+            )
+    except (InvalidInput, Conflict) as exc:
+        errors[exc.field or "form"] = exc.message
+    except Forbidden as exc:
+        errors["form"] = exc.message
+    except NotFound as exc:
+        raise PageError(404, "Not found", exc.message) from exc
+    if not is_htmx(request):
+        if errors:
+            queue = await in_transaction(request, lambda uow, _: approval_queue(uow, session.actor))
+            return render(
+                request, "approvals.html", {"queue": queue, "errors": errors, "failed_id": adjustment_id}, 422
+            )
+        return RedirectResponse("/console/approvals", status_code=303, headers=SECURITY_HEADERS)
+    if errors:
+        item = await in_transaction(request, lambda uow, _: uow.goodwill.get(adjustment_id))
+        return render(
+            request,
+            "partials/approval_row.html",
+            {"item": adjustment_view(item) if item else None, "errors": errors, "values": values},
+            422,
+        )
+    return render(request, "partials/approval_row.html", {"item": decided, "errors": {}})
+
+
+@router.get("/audit")
+async def audit(
+    request: Request,
+    session: Supervisor,
+    actor: Annotated[str, Query(max_length=100)] = "",
+    action: Annotated[str, Query(max_length=100)] = "",
+    member: Annotated[str, Query(max_length=20)] = "",
+    before: int | None = None,
+) -> Response:
+    filters = {"actor": actor, "action": action, "member": member}
+    try:
+        rows, next_before = await in_transaction(
+            request,
+            lambda uow, _: audit_page(
+                uow,
+                session.actor,
+                before=before,
+                actor=actor.strip(),
+                action=action.strip(),
+                member_number=member.strip(),
+            ),
+        )
+    except InvalidInput as exc:
+        return render(
+            request,
+            "audit.html",
+            {
+                "rows": [],
+                "next_before": None,
+                "values": filters,
+                "errors": {exc.field or "form": exc.message},
+            },
+            422,
+        )
+    return render(request, "audit.html", {"rows": rows, "next_before": next_before, "values": filters})

@@ -1,0 +1,60 @@
+"""Goodwill miles: reason codes, limits, who may approve, and the earn lot they open."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from miles.domain.agents import Actor
+from miles.domain.calendar import end_of_month_after
+from miles.domain.errors import Forbidden
+from miles.domain.rules import ExpiryKind, Programme
+from miles.domain.validation import Problems
+
+REASONS: dict[str, str] = {
+    "service_recovery": "Service recovery",
+    "delay": "Delay",
+    "baggage": "Baggage",
+    "complaint": "Complaint",
+    "birthday": "Birthday",
+    "other": "Other",
+}
+MAX_MILES = 1_000_000  # no single adjustment above this, whoever approves it
+MAX_COMMENT = 500
+
+APPLIED, PENDING, APPROVED, REJECTED = "APPLIED", "PENDING", "APPROVED", "REJECTED"
+
+
+def validate_goodwill(miles: int, reason_code: str, comment: str) -> None:
+    """Raises InvalidFields naming each bad field."""
+    problems = Problems()
+    if not 1 <= miles <= MAX_MILES:
+        problems.add(f"goodwill is 1 to {MAX_MILES:,} miles", field="miles")
+    if reason_code not in REASONS:
+        problems.add(f"choose a reason: {', '.join(REASONS)}", field="reason_code")
+    if not comment.strip():
+        problems.add("say what happened (a comment is required)", field="comment")
+    elif len(comment) > MAX_COMMENT:
+        problems.add(f"a comment is at most {MAX_COMMENT} characters", field="comment")
+    problems.raise_any()
+
+
+def needs_approval(miles: int, programme: Programme) -> bool:
+    """Up to the programme's agent limit (inclusive) applies at once; more waits for a supervisor."""
+    return miles > programme.goodwill_agent_limit
+
+
+def check_decider(requested_by_agent_id: int | None, decider: Actor) -> None:
+    decider.require_supervisor()
+    if requested_by_agent_id is not None and requested_by_agent_id == decider.agent_id:
+        raise Forbidden("nobody approves their own goodwill request", code="own_request")
+
+
+def lot_expiry(programme: Programme, earned: date) -> date | None:
+    """The expiry of a lot earned on `earned` under the programme's policy (inactivity: no per-lot date)."""
+    if programme.expiry.kind is ExpiryKind.LOTS:
+        return end_of_month_after(earned, programme.expiry.months)
+    return None
+
+
+def memo(reason_code: str, comment: str) -> str:
+    return f"{REASONS.get(reason_code, reason_code)}: {comment.strip()}"

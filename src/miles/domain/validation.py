@@ -1,0 +1,48 @@
+"""Several field problems reported at once, so a form can show each one next to its field."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from miles.domain.errors import InvalidInput
+
+T = TypeVar("T")
+
+
+class InvalidFields(InvalidInput):
+    """Every problem of one request; as an InvalidInput it names the first (what an API answers)."""
+
+    def __init__(self, problems: list[InvalidInput]) -> None:
+        first = problems[0]
+        super().__init__(first.message, field=first.field, code=first.code)
+        self.problems = problems
+
+    def by_field(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for problem in self.problems:
+            out.setdefault(problem.field or "form", problem.message)
+        return out
+
+
+class Problems:
+    """Collects InvalidInput from checks; `raise_any()` raises them together."""
+
+    def __init__(self) -> None:
+        self.items: list[InvalidInput] = []
+
+    def check(self, run: Callable[[], T]) -> T | None:
+        try:
+            return run()
+        except InvalidFields as exc:
+            self.items.extend(exc.problems)
+        except InvalidInput as exc:
+            self.items.append(exc)
+        return None
+
+    def add(self, message: str, field: str, code: str | None = None) -> None:
+        self.items.append(InvalidInput(message, field=field, code=code))
+
+    def raise_any(self) -> None:
+        if self.items:
+            raise InvalidFields(list(self.items))

@@ -1,0 +1,105 @@
+"""Everything the member page shows: standing and progress, balances, lots about to expire, the
+statement in words, tier history, goodwill, claims and the audit trail of agents' changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from miles.adapters.db.audit import AuditRecord
+from miles.adapters.db.member_search import ExpiringLot, TierChangeRecord
+from miles.adapters.db.unit_of_work import UnitOfWork
+from miles.domain.progress import TierProgress, tier_progress
+from miles.domain.tiers import Tier
+from miles.services import audit
+from miles.services.claims import ClaimView, member_claims
+from miles.services.clock import Clock, today
+from miles.services.goodwill.adjustments import AdjustmentView, member_adjustments
+from miles.services.members import find_member, member_view
+from miles.services.programmes import ProgrammeCatalog
+from miles.services.statements import statement
+from miles.services.views import MemberView
+
+EXPIRY_HORIZON = timedelta(days=90)
+STATEMENT_PAGE = 20
+
+
+@dataclass(frozen=True)
+class StatementEntry:
+    transfer_id: int
+    event_at: datetime
+    description: str
+    detail: str | None  # the goodwill reason, the flight, ...
+    miles: int
+
+
+@dataclass(frozen=True)
+class StatementSlice:
+    entries: list[StatementEntry]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class MemberOverview:
+    member: MemberView
+    member_id: int
+    today: date
+    progress: TierProgress | None
+    expiring: list[ExpiringLot]
+    expiring_until: date
+    expiry_exempt: bool
+    goodwill_limit: int  # an agent's goodwill up to this applies at once
+    tier_history: list[TierChangeRecord]
+    statement: StatementSlice
+    adjustments: list[AdjustmentView]
+    claims: list[ClaimView]
+    trail: list[AuditRecord]
+
+
+def statement_slice(
+    uow: UnitOfWork,
+    catalog: ProgrammeCatalog,
+    member_number: str,
+    cursor: str | None,
+    limit: int = STATEMENT_PAGE,
+) -> StatementSlice:
+    page = statement(uow, catalog, member_number, None, None, cursor, limit)
+    memos = uow.member_search.transfer_memos([line.transfer_id for line in page.lines])
+    flights = uow.member_search.accrual_flights([line.accrual_id for line in page.lines if line.accrual_id])
+    entries = [
+        StatementEntry(
+            transfer_id=line.transfer_id,
+            event_at=line.event_at,
+            description=line.description,
+            detail=memos.get(line.transfer_id) or (flights.get(line.accrual_id) if line.accrual_id else None),
+            miles=line.miles,
+        )
+        for line in page.lines
+    ]
+    return StatementSlice(entries, page.next_cursor)
+
+
+def member_overview(
+    uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock, member_number: str
+) -> MemberOverview:
+    programme = catalog.current(uow).in_force(clock.now().date())
+    day = today(clock, programme.timezone)
+    record = find_member(uow, member_number, day.year)
+    view = member_view(record, day.year)
+    s = record.standing
+    until = day + EXPIRY_HORIZON
+    return MemberOverview(
+        member=view,
+        member_id=record.id,
+        today=day,
+        progress=tier_progress(programme, s.tier, s.qualifying_status_miles, s.qualifying_segments),
+        expiring=uow.member_search.expiring_lots(record.id, until),
+        expiring_until=until,
+        expiry_exempt=Tier.parse(view.tier) in programme.expiry.exempt_tiers,
+        goodwill_limit=programme.goodwill_agent_limit,
+        tier_history=uow.member_search.tier_history(record.id, 20),
+        statement=statement_slice(uow, catalog, member_number, None),
+        adjustments=member_adjustments(uow, record.id),
+        claims=member_claims(uow, member_number),
+        trail=audit.member_trail(uow, record.id),
+    )

@@ -1,0 +1,175 @@
+"""Starting the nightly run of a date, and finding its lost chunks.
+
+A run is one row per programme and run date (unique): the start that inserts it also cuts the members
+into id-range chunks, finds with one set-based statement the members each chunk has something to do for
+(its candidates), and queues one job per chunk through the transactional outbox, all in one
+transaction. Any other start of the same night (a second beat, a retry, a duplicate delivery, the CLI)
+finds the row and joins it: it never plans or queues the night again. The reconciler queues again the
+chunks left pending by a dead worker or a lost message.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+
+from miles.adapters.db.expiry import ExpiryRepository
+from miles.adapters.db.nightly_runs import NightlyRunRepository, RunRow
+from miles.adapters.db.requalification import RequalificationRepository
+from miles.adapters.db.unit_of_work import UnitOfWork
+from miles.domain.errors import Conflict, InvalidInput
+from miles.domain.rules import Programme
+from miles.programme.loader import ProgrammeBook, load_reference, parse_document
+from miles.services.clock import Clock, today
+from miles.services.nightly.config import NightlyConfig
+from miles.services.runtime import Runtime, job
+
+log = logging.getLogger("miles.nightly")
+
+START_JOB = "miles.nightly.start"
+CHUNK_JOB = "miles.nightly.chunk"
+RECONCILE_JOB = "miles.nightly.reconcile"
+WARNINGS_JOB = "miles.nightly.warnings"
+
+
+@dataclass(frozen=True)
+class RunStart:
+    run_id: int
+    programme: str
+    run_date: date
+    created: bool  # False: the run of this night existed already, and was joined
+    chunks: int
+    status: str
+
+
+def default_run_date(uow: UnitOfWork, clock: Clock) -> date:
+    """Tonight's run date: today on the clock, in the programme's time zone."""
+    book = _book(uow, uow.programmes.latest_id())
+    return today(clock, book.in_force(clock.now().date()).timezone)
+
+
+_BOOKS: dict[int, ProgrammeBook] = {}  # programme versions are immutable: parsed once per process
+
+
+@cache
+def _reference() -> ProgrammeBook:
+    return load_reference()
+
+
+def _book(uow: UnitOfWork, version_id: int | None) -> ProgrammeBook:
+    if version_id is None:
+        return _reference()
+    book = _BOOKS.get(version_id)
+    if book is None:
+        _, document = uow.programmes.document(version_id)
+        book = _BOOKS.setdefault(version_id, parse_document(document))
+    return book
+
+
+def programme_name(uow: UnitOfWork) -> str:
+    """The name of the programme in force (the runs are keyed by it)."""
+    return _book(uow, uow.programmes.latest_id()).name
+
+
+def programme_of_run(uow: UnitOfWork, run: RunRow) -> Programme:
+    """The rules the run was started with (a programme loaded during the run does not change it)."""
+    return _book(uow, run.programme_version_id).in_force(run.run_date)
+
+
+def start_run(
+    uow: UnitOfWork,
+    clock: Clock,
+    config: NightlyConfig,
+    run_date: date | None = None,
+) -> RunStart:
+    """Start the run of `run_date` (default: today in the programme's time zone), or join it."""
+    started = time.perf_counter()
+    version_id = uow.programmes.latest_id()
+    book = _book(uow, version_id)
+    if run_date is None:
+        run_date = default_run_date(uow, clock)
+    programme = book.in_force(run_date)
+    if run_date > today(clock, programme.timezone):
+        raise InvalidInput(
+            f"the run date {run_date} is in the future in {programme.timezone}", field="run_date"
+        )
+    runs = NightlyRunRepository(uow.connection)
+    existing = runs.find(book.name, run_date)
+    if existing is not None:
+        return RunStart(existing.id, book.name, run_date, False, existing.chunks, existing.status)
+    latest = runs.latest_date(book.name)
+    if latest is not None and latest > run_date:
+        raise Conflict(
+            f"the night of {latest} ran already: runs go forward, {run_date} is covered by it",
+            code="later_run_exists",
+        )
+    run_id = runs.create(book.name, run_date, version_id, programme.expiry.kind.value, config.chunk_size)
+    if run_id is None:  # a concurrent start made it first
+        existing = runs.find(book.name, run_date)
+        assert existing is not None
+        return RunStart(existing.id, book.name, run_date, False, existing.chunks, existing.status)
+    first_member_id, chunks = runs.plan_chunks(run_id, config.chunk_size)
+    requalification = RequalificationRepository(uow.connection, programme, run_date)
+    expiry = ExpiryRepository(uow.connection, programme, run_date)
+    warning = expiry.warning_candidates_sql()
+    candidates = runs.plan_candidates(
+        run_id,
+        first_member_id,
+        config.chunk_size,
+        chunks,
+        standing=[requalification.candidates_sql(), expiry.candidates_sql()],
+        warning=[] if warning is None else [warning],
+        params=requalification.params | expiry.params,
+    )
+    for chunk_no in range(chunks):
+        uow.outbox.add(CHUNK_JOB, {"run_id": run_id, "chunk_no": chunk_no})
+    runs.set_plan_ms(run_id, int((time.perf_counter() - started) * 1000))
+    log.info(
+        "nightly run %s of %s started: %d chunks, %d members to look at",
+        run_date,
+        book.name,
+        chunks,
+        candidates,
+    )
+    return RunStart(run_id, book.name, run_date, True, chunks, "running")
+
+
+def requeue_lost_chunks(uow: UnitOfWork, stale_seconds: float) -> list[tuple[int, int]]:
+    """Queue again the pending chunks queued more than `stale_seconds` ago that no worker is doing."""
+    lost = NightlyRunRepository(uow.connection).requeue_stale(stale_seconds)
+    for run_id, chunk_no in lost:
+        uow.outbox.add(CHUNK_JOB, {"run_id": run_id, "chunk_no": chunk_no})
+    if lost:
+        log.warning("queued %d lost nightly chunk(s) again: %s", len(lost), lost[:20])
+    return lost
+
+
+def resume_run(uow: UnitOfWork, run_id: int) -> list[int]:
+    """Queue again, now, every pending chunk of the run that no worker is doing (a run joined by
+    `miles nightly` after an earlier attempt died, with no reconciler running)."""
+    chunks = NightlyRunRepository(uow.connection).requeue_stale(0, run_id=run_id)
+    for _, chunk_no in chunks:
+        uow.outbox.add(CHUNK_JOB, {"run_id": run_id, "chunk_no": chunk_no})
+    return [c for _, c in chunks]
+
+
+@job(START_JOB)
+def start_job(runtime: Runtime, run_date: str | None = None) -> dict[str, object]:
+    """Beat's 02:00 entry: the run of today in the programme's time zone (or of `run_date`)."""
+    day = date.fromisoformat(run_date) if run_date else None
+    with runtime.uow() as uow:
+        start = start_run(uow, runtime.clock, runtime.nightly, day)
+    if not start.created:
+        log.info(
+            "nightly run %s of %s exists already (%s): joined", start.run_date, start.programme, start.status
+        )
+    return {"run_id": start.run_id, "created": start.created, "chunks": start.chunks}
+
+
+@job(RECONCILE_JOB)
+def reconcile_job(runtime: Runtime) -> int:
+    with runtime.uow() as uow:
+        return len(requeue_lost_chunks(uow, runtime.nightly.stale_seconds))

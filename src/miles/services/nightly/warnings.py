@@ -1,0 +1,57 @@
+"""Relaying expiry warnings from their outbox table to the notifier.
+
+The nightly run makes at most one warning per member and expiry date (a unique key). The relay locks a
+batch of unsent warnings (SKIP LOCKED: two relays never take the same one), hands each to the notifier
+and marks it sent in the same transaction. A notifier failure is recorded on its warning and retried by
+the next relay, up to MAX_ATTEMPTS times.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from miles.adapters.db.expiry_warnings import ExpiryWarningRepository
+from miles.adapters.db.unit_of_work import UnitOfWorkFactory
+from miles.adapters.notifier import ExpiryNotice, Notifier
+from miles.services.nightly.runs import WARNINGS_JOB
+from miles.services.runtime import Runtime, job
+
+log = logging.getLogger("miles.nightly")
+MAX_ATTEMPTS = 10
+
+
+def relay_warnings(uow_factory: UnitOfWorkFactory, notifier: Notifier, batch: int = 100) -> int:
+    """Send every unsent warning once; the number sent."""
+    sent_total, after = 0, 0
+    while True:
+        with uow_factory() as uow:
+            warnings = ExpiryWarningRepository(uow.connection)
+            rows = warnings.claim(batch, after, MAX_ATTEMPTS)
+            sent = []
+            for row in rows:
+                notice = ExpiryNotice(
+                    warning_id=row.id,
+                    member_number=row.member_number,
+                    given_name=row.given_name,
+                    family_name=row.family_name,
+                    email=row.email,
+                    expires_date=row.expires_date,
+                    miles=row.miles,
+                )
+                try:
+                    notifier.expiry_warning(notice)
+                except Exception as exc:  # one member's failure never blocks the others
+                    log.warning("expiry warning %d not delivered: %s", row.id, exc)
+                    warnings.mark_failed(row.id, f"{type(exc).__name__}: {exc}")
+                else:
+                    sent.append(row.id)
+            warnings.mark_sent(sent)
+        sent_total += len(sent)
+        if len(rows) < batch:
+            return sent_total
+        after = rows[-1].id
+
+
+@job(WARNINGS_JOB)
+def relay_warnings_job(runtime: Runtime) -> int:
+    return relay_warnings(runtime.uow, runtime.notifier)

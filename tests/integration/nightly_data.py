@@ -1,0 +1,265 @@
+"""Members for nightly-run tests, written straight into the ledger (set-based, consistent with its
+invariants): tier and valid-until, lifetime status miles, qualifying totals with their status credits,
+earn lots with their transfers and entries, and the resulting balances."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Engine, text
+
+from miles.bootstrap import Container, build_container
+from miles.domain.member_numbers import member_number_from_sequence
+from miles.services.clock import FixedClock
+from miles.services.nightly.config import NightlyConfig
+from miles.services.nightly.report import RunReport, report_of, run_progress
+from miles.services.nightly.runs import start_run
+
+LIFETIME_YEAR = 2000  # status credits that only make up lifetime status miles
+
+
+@dataclass
+class MemberSpec:
+    tier: str = "BLUE"
+    valid_until: date | None = None
+    lifetime_tier: str = "BLUE"
+    lifetime_miles: int | None = None  # default the sum of `qualifying`; more is credited in year 2000
+    qualifying: dict[int, tuple[int, int]] = field(default_factory=dict)  # year -> (status miles, segments)
+    lots: list[tuple[date, date | None, int]] = field(default_factory=list)  # (earned, expires, miles)
+    last_activity_date: date | None = None
+    created_at: datetime = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Seeded:
+    id: int
+    number: str
+    account_id: int
+
+
+def seed(engine: Engine, specs: list[MemberSpec]) -> list[Seeded]:
+    """Write the members; their ids, numbers and award accounts in the order given."""
+    with engine.begin() as c:
+        sequences = c.execute(
+            text("SELECT nextval('member_number_seq') FROM generate_series(1, :n)"), {"n": len(specs)}
+        ).scalars()
+        numbers = [member_number_from_sequence(int(s)) for s in sequences]
+        rows = c.execute(
+            text(
+                """
+                WITH src AS (
+                    SELECT * FROM unnest(CAST(:n AS text[]), CAST(:t AS text[]), CAST(:v AS date[]),
+                                         CAST(:lt AS text[]), CAST(:la AS date[]), CAST(:c AS timestamptz[]))
+                           WITH ORDINALITY AS s(number, tier, valid, lifetime_tier, activity, created, i)
+                ), m AS (
+                    INSERT INTO members (member_number, given_name, family_name, email, tier, tier_valid_until,
+                                         lifetime_tier, last_activity_date, created_at)
+                    SELECT number, 'Test', 'Member ' || i, 'm' || i || '@example.test', tier, valid, lifetime_tier,
+                           activity, created
+                    FROM src ORDER BY i
+                    RETURNING id, member_number
+                ), a AS (
+                    INSERT INTO accounts (code, member_id, allow_negative)
+                    SELECT 'member:' || member_number, id, true FROM m ORDER BY id
+                    RETURNING id, member_id
+                )
+                SELECT m.id, m.member_number, a.id AS account_id FROM m JOIN a ON a.member_id = m.id
+                """
+            ),
+            {
+                "n": numbers,
+                "t": [s.tier for s in specs],
+                "v": [s.valid_until for s in specs],
+                "lt": [s.lifetime_tier for s in specs],
+                "la": [s.last_activity_date for s in specs],
+                "c": [s.created_at for s in specs],
+            },
+        )
+        by_number = {r.member_number: Seeded(r.id, r.member_number, r.account_id) for r in rows}
+        seeded = [by_number[n] for n in numbers]
+        _credits(c, specs, seeded)
+        _lots(c, specs, seeded)
+    return seeded
+
+
+def _credits(c, specs: list[MemberSpec], seeded: list[Seeded]) -> None:  # type: ignore[no-untyped-def]
+    members, years, miles, segments = [], [], [], []
+    for spec, member in zip(specs, seeded, strict=True):
+        credits = dict(spec.qualifying)
+        rest = (spec.lifetime_miles or 0) - sum(m for m, _ in credits.values()) if spec.lifetime_miles else 0
+        assert rest >= 0, "lifetime_miles is below the qualifying miles"
+        if rest:
+            credits[LIFETIME_YEAR] = (rest, 0)
+        for year, (m, g) in credits.items():
+            members.append(member.id)
+            years.append(year)
+            miles.append(m)
+            segments.append(g)
+    if not members:
+        return
+    c.execute(
+        text(
+            """
+            WITH src AS (SELECT * FROM unnest(CAST(:m AS bigint[]), CAST(:y AS smallint[]), CAST(:s AS int[]),
+                                              CAST(:g AS int[])) AS s(member_id, year, miles, segments)),
+            sc AS (
+                INSERT INTO status_credits (member_id, year, status_miles, segments, spend_usd, code, event_at)
+                SELECT member_id, year, miles, segments, 0, 'test', make_timestamptz(year, 6, 1, 0, 0, 0, 'UTC')
+                FROM src
+            ), q AS (
+                INSERT INTO qualifying_totals (member_id, year, status_miles, segments)
+                SELECT member_id, year, miles, segments FROM src
+            )
+            UPDATE members m SET lifetime_status_miles = t.miles
+            FROM (SELECT member_id, sum(miles) AS miles FROM src GROUP BY member_id) t WHERE m.id = t.member_id
+            """
+        ),
+        {"m": members, "y": years, "s": miles, "g": segments},
+    )
+
+
+def _lots(c, specs: list[MemberSpec], seeded: list[Seeded]) -> None:  # type: ignore[no-untyped-def]
+    members, accounts, earned, expires, amounts = [], [], [], [], []
+    for spec, member in zip(specs, seeded, strict=True):
+        for earned_date, expires_date, amount in spec.lots:
+            members.append(member.id)
+            accounts.append(member.account_id)
+            earned.append(earned_date)
+            expires.append(expires_date)
+            amounts.append(amount)
+    if not members:
+        return
+    c.execute(
+        text(
+            """
+            WITH src AS (
+                SELECT * FROM unnest(CAST(:m AS bigint[]), CAST(:a AS bigint[]), CAST(:e AS date[]),
+                                     CAST(:x AS date[]), CAST(:amount AS bigint[]))
+                       WITH ORDINALITY AS s(member_id, account_id, earned, expires, amount, i)
+            ), source AS (SELECT id FROM accounts WHERE code = 'accrual-flight'
+            ), t AS (
+                INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, memo)
+                SELECT source.id, src.account_id, src.amount, 'flight_accrual',
+                       src.earned::timestamp AT TIME ZONE 'UTC', 'lot ' || src.i
+                FROM src, source ORDER BY src.i
+                RETURNING id, from_account_id, to_account_id, amount, memo
+            ), e AS (
+                INSERT INTO entries (transfer_id, account_id, amount)
+                SELECT id, from_account_id, -amount FROM t UNION ALL SELECT id, to_account_id, amount FROM t
+            ), l AS (
+                INSERT INTO lots (member_id, transfer_id, earned_date, expires_date, amount, remaining)
+                SELECT src.member_id, t.id, src.earned, src.expires, src.amount, src.amount
+                FROM t JOIN src ON t.memo = 'lot ' || src.i
+            ), b AS (
+                UPDATE accounts SET balance = accounts.balance + d.amount
+                FROM (SELECT account_id, sum(amount) AS amount FROM src GROUP BY account_id) d
+                WHERE accounts.id = d.account_id
+            )
+            UPDATE accounts SET balance = balance - (SELECT sum(amount) FROM src)
+            WHERE code = 'accrual-flight'
+            """
+        ),
+        {"m": members, "a": accounts, "e": earned, "x": expires, "amount": amounts},
+    )
+
+
+def random_specs(count: int, seed_value: int) -> list[MemberSpec]:
+    """Members in every corner of the rules around the night of 2028-03-01 (reference programme)."""
+    rng = random.Random(seed_value)
+    valid_choices = [None, date(2027, 2, 28), date(2028, 2, 29), date(2028, 3, 1), date(2029, 2, 28)]
+    specs = []
+    for _ in range(count):
+        tier = rng.choice(["BLUE", "SILVER", "GOLD", "PLATINUM"])
+        valid = None if tier == "BLUE" else rng.choice(valid_choices)
+        qualifying = {}
+        for year in (2026, 2027, 2028):
+            if rng.random() < 0.6:
+                qualifying[year] = (
+                    rng.choice([0, 10_000, 25_000, 49_999, 50_000, 80_000]),
+                    rng.randint(0, 110),
+                )
+        lifetime_extra = rng.choice([0, 0, 0, 500_000, 999_000, 1_000_000, 2_000_000])
+        lifetime_tier = rng.choice(["BLUE", "BLUE", "BLUE", "GOLD"])
+        lots = []
+        for _ in range(rng.randint(0, 3)):
+            earned = date(2025, 1, 1) + timedelta(days=rng.randint(0, 1000))
+            lots.append((earned, _expires(earned), rng.choice([100, 1000, 5000])))
+        specs.append(
+            MemberSpec(
+                tier=tier,
+                valid_until=valid,
+                lifetime_tier=lifetime_tier,
+                lifetime_miles=sum(m for m, _ in qualifying.values()) + lifetime_extra,
+                qualifying=qualifying,
+                lots=lots,
+            )
+        )
+    return specs
+
+
+def _expires(earned: date) -> date:
+    from miles.domain.expiry import lot_expires_date
+
+    return lot_expires_date(earned, 36)
+
+
+def nightly_container(database_url: str, chunk_size: int = 10_000, at: date = date(2035, 1, 1)) -> Container:
+    """An in-process container whose clock is late enough for any test night."""
+    clock = FixedClock(datetime.combine(at, time(3, 0), tzinfo=UTC))
+    container = build_container(database_url, clock=clock, pool_size=5)
+    container.nightly = NightlyConfig(chunk_size=chunk_size)
+    return container
+
+
+@contextmanager
+def night_runner(database_url: str, chunk_size: int = 10_000) -> Iterator[Container]:
+    container = nightly_container(database_url, chunk_size)
+    try:
+        yield container
+    finally:
+        container.engine.dispose()
+
+
+def run_night(container: Container, run_date: date, timeout: float = 60.0) -> RunReport:
+    """Start the night in-process and wait for its last chunk; its report."""
+    import time as clock
+
+    with container.uow() as uow:
+        start = start_run(uow, container.clock, container.nightly, run_date)
+    deadline = clock.monotonic() + timeout
+    while True:
+        with container.uow() as uow:
+            run = run_progress(uow, start.run_id)
+            if run.status == "done":
+                report = report_of(uow, run)
+                break
+        assert clock.monotonic() < deadline, f"the night of {run_date} did not finish: {run}"
+        clock.sleep(0.02)
+    container.dispatcher.drain()  # type: ignore[attr-defined]
+    return report
+
+
+def snapshot(engine: Engine) -> dict[str, object]:
+    """Everything a night may change, summed up."""
+    queries = {
+        "members": "SELECT md5(string_agg(id || tier || coalesce(tier_valid_until::text, '-') || lifetime_tier, ',' "
+        "ORDER BY id)) FROM members",
+        "balances": "SELECT md5(string_agg(id || ':' || balance, ',' ORDER BY id)) FROM accounts",
+        "lots": "SELECT md5(string_agg(id || ':' || remaining, ',' ORDER BY id)) FROM lots",
+        "transfers": "SELECT count(*) FROM transfers",
+        "entries": "SELECT count(*) FROM entries",
+        "lot_draws": "SELECT count(*) FROM lot_draws",
+        "tier_changes": "SELECT md5(string_agg(member_id || from_tier || to_tier || coalesce(valid_until::text, '-')"
+        " || reason, ',' ORDER BY member_id, id)) FROM tier_changes",
+        "expiries": "SELECT md5(string_agg(member_id || ':' || miles, ',' ORDER BY member_id)) FROM nightly_expiries",
+        "warnings": "SELECT md5(string_agg(member_id || ':' || expires_date || ':' || miles, ',' ORDER BY 1))"
+        " FROM expiry_warnings",
+        "chunks": "SELECT string_agg(chunk_no || state, ',' ORDER BY chunk_no) FROM nightly_chunks",
+        "runs": "SELECT string_agg(id || status || chunks_done, ',') FROM nightly_runs",
+    }
+    with engine.connect() as c:
+        return {name: c.execute(text(sql)).scalar() for name, sql in queries.items()}

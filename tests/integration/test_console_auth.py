@@ -1,0 +1,200 @@
+"""Console sign-in: sessions in a signed, expiring cookie; sign-out; CSRF on every form; throttled wrong
+passwords (recorded in the database, so every process sees them); supervisor pages refuse agents."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from miles.api.deps import Container
+from miles.services.clock import FixedClock
+from tests.integration.console_helpers import (
+    HTMX,
+    PASSWORD,
+    console_client,
+    counts,
+    csrf,
+    make_agent,
+    sign_in,
+    sign_in_token,
+    signed_in,
+)
+from tests.integration.factories import enrol
+
+
+def test_pages_need_a_session_and_send_the_browser_to_sign_in(container: Container) -> None:
+    with console_client(container) as console:
+        page = console.get("/console/members?q=Lovelace")
+        assert page.status_code == 303
+        assert page.headers["location"] == "/console/sign-in?next=/console/members%3Fq%3DLovelace"
+        partial = console.get("/console/members?q=x", headers=HTMX)
+        assert partial.headers["HX-Redirect"].startswith("/console/sign-in")
+        assert console.get("/console/audit").status_code == 303
+        assert console.post("/console/members/1000000016/goodwill", data={}).status_code == 303
+
+
+def test_an_agent_signs_in_lands_where_they_were_going_and_signs_out(container: Container) -> None:
+    make_agent(container, "alice")
+    with console_client(container) as console:
+        token = sign_in_token(console)
+        response = console.post(
+            "/console/sign-in",
+            data={"name": "ALICE", "password": PASSWORD, "sign_in_token": token, "next": "/console/audit"},
+        )
+        assert response.status_code == 303
+        assert response.headers["location"] == "/console/audit"
+        cookie = response.headers["set-cookie"]
+        assert "HttpOnly" in cookie
+        assert "Max-Age=28800" in cookie
+        assert "Path=/console" in cookie
+        home = console.get("/console/members")
+        assert home.status_code == 200
+        assert "alice (agent)" in home.text
+        stolen = console.cookies.get("miles_session")
+        out = console.post("/console/sign-out", data={"csrf_token": csrf(console)})
+        assert out.status_code == 303
+        assert console.get("/console/members").status_code == 303
+        console.cookies.set("miles_session", stolen or "", path="/console")
+        assert console.get("/console/members").status_code == 303  # signed out means ended, everywhere
+
+
+def test_a_session_expires_after_its_shift(container: Container, clock: FixedClock) -> None:
+    make_agent(container, "bob")
+    with console_client(container) as console:
+        signed_in(console, "bob")
+        clock.at += timedelta(hours=7, minutes=59)
+        assert console.get("/console/members").status_code == 200
+        clock.at += timedelta(minutes=2)
+        assert console.get("/console/members").status_code == 303
+
+
+def test_a_tampered_session_cookie_is_refused(container: Container) -> None:
+    make_agent(container, "carol")
+    with console_client(container) as console:
+        signed_in(console, "carol")
+        value = console.cookies.get("miles_session") or ""
+        token, _, signature = value.partition(".")
+        console.cookies.set("miles_session", "A" + token[1:] + "." + signature, path="/console")
+        assert console.get("/console/members").status_code == 303
+
+
+def test_the_sign_in_form_needs_its_own_token(container: Container, engine: Engine) -> None:
+    make_agent(container, "dave")
+    with console_client(container) as console:
+        response = console.post("/console/sign-in", data={"name": "dave", "password": PASSWORD})
+        assert response.status_code == 403
+        assert "expired" in response.text
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM agent_sessions")).scalar_one() == 0
+
+
+def test_missing_fields_on_the_sign_in_form_are_shown_next_to_them(container: Container) -> None:
+    with console_client(container) as console:
+        response = console.post("/console/sign-in", data={"sign_in_token": sign_in_token(console)})
+        assert response.status_code == 422
+        assert 'id="name-error"' in response.text
+        assert 'id="password-error"' in response.text
+
+
+def test_wrong_passwords_are_throttled_for_every_process(
+    container: Container, clock: FixedClock, engine: Engine
+) -> None:
+    make_agent(container, "erin")
+    with console_client(container) as console:
+        for _ in range(5):
+            wrong = sign_in(console, "erin", "not the password")
+            assert wrong.status_code == 401
+            assert "wrong name or password" in wrong.text
+        locked = sign_in(console, "erin", PASSWORD)
+        assert locked.status_code == 429
+        assert "too many wrong passwords: try again in 15 minutes" in locked.text
+    with console_client(container) as other_process:  # a second app: nothing shared but the database
+        assert sign_in(other_process, "erin", PASSWORD).status_code == 429
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM sign_in_attempts WHERE NOT succeeded")).scalar_one() == 5
+    clock.at += timedelta(minutes=15, seconds=1)
+    with console_client(container) as console:
+        assert sign_in(console, "erin", PASSWORD).status_code == 303
+
+
+def test_an_unknown_name_gets_the_same_answer_as_a_wrong_password(container: Container) -> None:
+    make_agent(container, "frank")
+    with console_client(container) as console:
+        unknown = sign_in(console, "nobody", PASSWORD)
+        wrong = sign_in(console, "frank", "not the password")
+        assert unknown.status_code == wrong.status_code == 401
+        assert "wrong name or password" in unknown.text
+
+
+def test_a_form_without_its_csrf_token_is_refused_and_writes_nothing(
+    container: Container, client: TestClient, engine: Engine
+) -> None:
+    member = enrol(client)
+    make_agent(container, "gina")
+    body = {"miles": "100", "reason_code": "delay", "comment": "late"}
+    with console_client(container) as console:
+        signed_in(console, "gina")
+        before = counts(engine)
+        missing = console.post(f"/console/members/{member}/goodwill", data=body)
+        assert missing.status_code == 403
+        forged = console.post(
+            f"/console/members/{member}/goodwill", data=body, headers={"X-CSRF-Token": "forged"}
+        )
+        assert forged.status_code == 403
+        assert counts(engine) == before
+
+
+def test_a_csrf_token_from_an_earlier_session_is_stale(
+    container: Container, client: TestClient, engine: Engine
+) -> None:
+    member = enrol(client)
+    make_agent(container, "hugo")
+    with console_client(container) as console:
+        old = signed_in(console, "hugo")
+        console.post("/console/sign-out", data={"csrf_token": old})
+        fresh = signed_in(console, "hugo")
+        assert fresh != old
+        before = counts(engine)
+        stale = console.post(
+            f"/console/members/{member}/goodwill",
+            data={"miles": "100", "reason_code": "delay", "comment": "late", "csrf_token": old},
+            headers=HTMX,
+        )
+        assert stale.status_code == 403
+        assert "Nothing was changed" in stale.text
+        assert counts(engine) == before
+        ok = console.post(
+            f"/console/members/{member}/goodwill",
+            data={"miles": "100", "reason_code": "delay", "comment": "late"},
+            headers=HTMX | {"X-CSRF-Token": fresh},
+        )
+        assert ok.status_code == 200
+
+
+def test_an_agent_gets_403_on_supervisor_pages(container: Container) -> None:
+    make_agent(container, "ivan")
+    with console_client(container) as console:
+        token = signed_in(console, "ivan")
+        assert console.get("/console/approvals").status_code == 403
+        assert console.get("/console/audit").status_code == 403
+        refused = console.post("/console/approvals/1/approve", data={"csrf_token": token})
+        assert refused.status_code == 403
+        assert "Approvals" not in console.get("/console/members").text  # not even offered
+
+
+def test_a_supervisor_reaches_the_supervisor_pages(container: Container) -> None:
+    make_agent(container, "judy", role="supervisor")
+    with console_client(container) as console:
+        signed_in(console, "judy")
+        assert console.get("/console/approvals").status_code == 200
+        assert console.get("/console/audit").status_code == 200
+
+
+def test_console_pages_forbid_inline_script(container: Container) -> None:
+    with console_client(container) as console:
+        page = console.get("/console/sign-in")
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        assert page.headers["x-frame-options"] == "DENY"
+        assert console.get("/console/static/htmx.min.js").status_code == 200

@@ -1,0 +1,158 @@
+"""Finding a member (by number with its Luhn hint, by name, by e-mail; on indexes that hold up on a
+million members) and the member page: standing, progress, balances, expiring lots, statement, history."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from miles.adapters.db.member_search import BY_EMAIL, BY_FAMILY, BY_FULL_NAME, like_prefix
+from miles.api.deps import Container
+from tests.integration.console_helpers import HTMX, console_client, make_agent, signed_in
+from tests.integration.factories import coupon, enrol
+
+
+@pytest.fixture
+def console(container: Container) -> TestClient:
+    make_agent(container, "mia")
+    with console_client(container) as tc:
+        signed_in(tc, "mia")
+        yield tc  # type: ignore[misc]
+
+
+def test_a_whole_member_number_goes_straight_to_the_member_page(
+    client: TestClient, console: TestClient
+) -> None:
+    member = enrol(client)
+    response = console.get(f"/console/members?q={member}")
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/console/members/{member}"
+
+
+def test_a_mistyped_member_number_gets_a_hint_as_it_is_typed(client: TestClient, console: TestClient) -> None:
+    member = enrol(client)
+    typo = member[:9] + str((int(member[9]) + 1) % 10)
+    hint = console.get(f"/console/members?q={typo}", headers=HTMX)
+    assert hint.status_code == 200
+    assert "fails its check digit: mistyped?" in hint.text
+    assert 'data-testid="search-results"' not in hint.text
+    assert "10 digits (6 so far)" in console.get(f"/console/members?q={member[:6]}", headers=HTMX).text
+    unknown = console.get("/console/members?q=1000000990")
+    assert unknown.status_code == 200
+    assert "no member 1000000990" in unknown.text
+
+
+def test_members_are_found_by_the_start_of_their_name_or_email(
+    client: TestClient, console: TestClient
+) -> None:
+    ada = enrol(client, "Ada", "Lovelace")
+    enrol(client, "Adam", "Lovell")
+    enrol(client, "Grace", "Hopper")
+
+    def numbers(q: str) -> list[str]:
+        html = console.get("/console/members", params={"q": q}, headers=HTMX).text
+        return re.findall(r'href="/console/members/([0-9]{10})"', html)
+
+    assert len(numbers("lovel")) == 2
+    assert numbers("Ada Lovelace") == [ada]
+    assert numbers("lovelace ada") == [ada]
+    assert numbers("Lovelace, Ada") == [ada]
+    assert len(numbers("a@b.EXAMPLE")) == 3  # factories give everyone a@b.example
+    assert numbers("lov%") == []  # LIKE wildcards are taken literally
+    assert "at least 2 letters" in console.get("/console/members?q=L", headers=HTMX).text
+
+
+def test_member_search_uses_indexes_on_a_large_table(engine: Engine) -> None:
+    with engine.begin() as c:
+        c.execute(
+            text(
+                """
+                INSERT INTO members (member_number, given_name, family_name, email)
+                SELECT '9' || lpad(i::text, 9, '0'), 'Given' || i, 'Family' || i, 'user' || i || '@example.com'
+                FROM generate_series(1, 50000) AS i
+                """
+            )
+        )
+        c.execute(text("ANALYZE members"))
+    queries = [
+        (BY_EMAIL, {"p": like_prefix("user4242@"), "n": 26}),
+        (BY_FAMILY, {"f": like_prefix("family4242"), "n": 26}),
+        (BY_FULL_NAME, {"a": like_prefix("given4242"), "b": like_prefix("family4242"), "n": 26}),
+    ]
+    with engine.connect() as c:
+        for query, params in queries:
+            plan = "\n".join(r[0] for r in c.execute(text(f"EXPLAIN {query.text}"), params))
+            assert "Seq Scan" not in plan, plan
+            assert re.search(
+                r"Index (Only )?Scan using members_\w+_idx|Bitmap Index Scan on members_\w+_idx", plan
+            ), plan
+
+
+def test_the_member_page_shows_standing_balances_expiring_lots_statement_and_tier_history(
+    client: TestClient, console: TestClient
+) -> None:
+    member = enrol(client, "Grace", "Hopper")
+    old = client.post("/v1/accruals/flights", json=coupon(member, departure_date="2023-11-15"))
+    assert old.status_code == 201  # a lot that expires at the end of 2026-11: within 90 days
+    for day in ("2026-03-01", "2026-04-01", "2026-05-01", "2026-06-01", "2026-07-01"):
+        assert (
+            client.post(
+                "/v1/accruals/flights", json=coupon(member, booking_class="F", departure_date=day)
+            ).status_code
+            == 201
+        )
+    page = console.get(f"/console/members/{member}")
+    assert page.status_code == 200
+    html = page.text
+    assert 'data-testid="tier">SILVER<' in html
+    assert 'data-testid="tier-valid-until">2028-02-29<' in html
+    assert "To GOLD in 2026" in html
+    assert 'value="51"' in html
+    summary = client.get(f"/v1/members/{member}").json()
+    assert f'data-testid="award-miles">{summary["award_miles"]:,}<' in html
+    assert f'data-testid="available-miles">{summary["available_miles"]:,}<' in html
+    assert "2026-11-30" in html.split('data-testid="expiring-lots"')[1].split("</table>")[0]
+    statement = html.split('data-testid="statement"')[1].split("</table>")[0]
+    assert statement.count("Miles for a flown coupon") == 6
+    assert "YY123 JFK-LHR 2026-07-01" in statement
+    history = html.split('data-testid="tier-history"')[1].split("</table>")[0]
+    assert "BLUE → SILVER" in history
+    assert "qualified" in history
+
+
+def test_a_member_name_with_html_in_it_is_shown_as_text(client: TestClient, console: TestClient) -> None:
+    member = enrol(client, "<script>alert(1)</script>", "<img src=x onerror=alert(2)>")
+    for html in (
+        console.get(f"/console/members/{member}").text,
+        console.get("/console/members", params={"q": "<img"}, headers=HTMX).text,
+    ):
+        assert "<script>alert(1)" not in html
+        assert "<img src=x" not in html
+        assert "&lt;img src=x onerror=alert(2)&gt;" in html
+
+
+def test_the_statement_pages_back_through_older_transfers(
+    container: Container, client: TestClient, console: TestClient
+) -> None:
+    member = enrol(client)
+    origins = ["SEA", "SFO", "ORD", "ATL", "BOS", "MIA", "DFW", "DEN", "LAX", "IAD", "PHL", "PHX", "IAH"]
+    items = [coupon(member, origin=o, departure_date=f"2026-0{m}-1{m}") for o in origins for m in (1, 2)]
+    assert client.post("/v1/accruals/flights/batch", json={"items": items}).status_code == 200
+    page = console.get(f"/console/members/{member}").text
+    statement = page.split('data-testid="statement"')[1].split("</table>")[0]
+    assert statement.count("<tr>") - 1 == 20  # the header row and a page of 20
+    cursor = re.search(r"statement\?cursor=([A-Za-z0-9_-]+)", statement)
+    assert cursor
+    older = console.get(f"/console/members/{member}/statement?cursor={cursor.group(1)}", headers=HTMX).text
+    assert older.count("Miles for a flown coupon") == 6
+    assert "Older transfers" not in older
+
+
+def test_an_unknown_or_mistyped_member_page_is_404(console: TestClient) -> None:
+    assert console.get("/console/members/1000000990").status_code == 404
+    mistyped = console.get("/console/members/1000000017")
+    assert mistyped.status_code == 404
+    assert "mistyped?" in mistyped.text

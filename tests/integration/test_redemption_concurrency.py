@@ -1,0 +1,71 @@
+"""Fifty redemptions at once against a real `miles serve` (two processes) for a member whose miles pay for
+exactly three: three are confirmed, the others refused, and available miles never go below zero."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+from sqlalchemy import Engine, text
+
+from miles.api.deps import Container
+from tests.integration.conftest import make_key
+from tests.integration.redemption_helpers import account, bookings, flight, grant_miles, wait_for
+
+AWARD = 7_500  # JFK-BOS economy, 187 miles
+
+
+def test_fifty_concurrent_redemptions_for_miles_that_pay_three_confirm_exactly_three(
+    live_server: str, container: Container, engine: Engine
+) -> None:
+    key = make_key(container, ["redemption:write", "member:read", "member:write"])
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=live_server, headers=headers, timeout=60) as client:
+        member = client.post(
+            "/v1/members", json={"given_name": "R", "family_name": "R", "email": "r@r.example"}
+        ).json()["member_number"]
+        grant_miles(container, member, 3 * AWARD)
+
+        lowest: list[int] = []
+        stop = threading.Event()
+
+        def watch() -> None:  # the account's available miles, sampled all through the race
+            with engine.connect() as c:
+                while not stop.is_set():
+                    lowest.append(
+                        c.execute(
+                            text("SELECT balance - pending FROM accounts WHERE code = :c"),
+                            {"c": f"member:{member}"},
+                        ).scalar_one()
+                    )
+                    c.rollback()
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+
+        def post(_: int) -> httpx.Response:
+            with httpx.Client(base_url=live_server, headers=headers, timeout=60) as own:
+                return own.post(
+                    "/v1/redemptions",
+                    json={"member_number": member, "items": [flight("JFK", "BOS")]},
+                    headers={"Idempotency-Key": uuid.uuid4().hex},
+                )
+
+        try:
+            with ThreadPoolExecutor(50) as pool:
+                responses = list(pool.map(post, range(50)))
+            accepted = [r.json()["redemption_id"] for r in responses if r.status_code == 202]
+            refused = [r.json()["error"]["code"] for r in responses if r.status_code != 202]
+            assert len(accepted) == 3, [r.text for r in responses[:5]]
+            assert refused == ["insufficient_miles"] * 47
+            for redemption_id in accepted:
+                wait_for(client, redemption_id, "CONFIRMED")
+        finally:
+            stop.set()
+            watcher.join()
+    assert lowest
+    assert min(lowest) >= 0
+    assert account(engine, member) == (0, 0)
+    assert len(bookings(engine)) == 3
