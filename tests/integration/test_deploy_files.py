@@ -105,3 +105,32 @@ def test_the_probes_paths_answer_on_the_api(client: TestClient) -> None:
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
         path = api[probe]["httpGet"]["path"]
         assert client.get(path).status_code == 200, path
+
+
+ROOT = DEPLOY.parent
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"{path.name}: {line!r} is not pinned with =="
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
+    return pins
+
+
+def _requirement_names(requirements: list[str]) -> set[str]:
+    return {re.sub(r"[-_.]+", "-", re.split(r"[\[<>=!~; ]", r, maxsplit=1)[0]).lower() for r in requirements}
+
+
+def test_every_dependency_is_pinned_in_the_lock_files_ci_and_the_image_install_from() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime, dev = _pins(ROOT / "requirements.lock"), _pins(ROOT / "requirements-dev.lock")
+    assert _requirement_names(project["dependencies"]) <= set(runtime)
+    assert _requirement_names(project["optional-dependencies"]["dev"]) <= set(dev)
+    assert {name: dev.get(name) for name in runtime} == runtime, "the two lock files disagree"
+    assert "-c requirements-dev.lock" in (ROOT / ".ci" / "run").read_text()
+    assert "requirements.lock" in (DEPLOY / "Dockerfile").read_text()
