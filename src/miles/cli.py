@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -139,16 +141,30 @@ def serve(
     database_url()
     from miles.observability import UVICORN_LOG_CONFIG
 
-    uvicorn.run(
-        "miles.api.asgi:create",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings().log_level,
-        log_config=UVICORN_LOG_CONFIG,
-        access_log=False,
-    )
+    metrics_dir = None
+    if workers > 1:  # each process keeps its counters in files there; /metrics sums them (see api/metrics.py)
+        try:
+            metrics_dir = tempfile.mkdtemp(prefix="miles-metrics-")
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        except OSError as exc:
+            err.print(
+                f"[yellow]no folder for the metrics of {workers} processes ({exc}): each process's /metrics "
+                "will count only its own requests; set TMPDIR to a writable folder[/yellow]"
+            )
+    try:
+        uvicorn.run(
+            "miles.api.asgi:create",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings().log_level,
+            log_config=UVICORN_LOG_CONFIG,
+            access_log=False,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 @app.command()
@@ -205,6 +221,18 @@ def nightly(
 
     url = database_url()
     raise typer.Exit(run_nightly(url, settings().broker_url, run_date, wait, timeout, out, err))
+
+
+@app.command()
+def status(
+    worker_timeout: Annotated[float, typer.Option(help="seconds to wait for the workers' answers")] = 1.0,
+) -> None:
+    """The health of the database, the broker, the workers and the last nightly run; exit code 1 when the
+    database or the broker (if configured) is not healthy."""
+    from miles.cli_status import show_status
+
+    url = database_url()
+    raise typer.Exit(show_status(url, settings().broker_url, out, worker_timeout))
 
 
 def _need_broker() -> None:

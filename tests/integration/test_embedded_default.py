@@ -26,3 +26,13 @@ def test_without_a_database_url_the_cli_runs_on_an_embedded_postgresql(tmp_path:
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180, check=False)
     assert again.returncode == 0, again.stderr  # the data folder is kept and reused
     assert again.stdout.strip().splitlines()[-1] != first.stdout.strip().splitlines()[-1]
+    status = subprocess.run(
+        [sys.executable, "-m", "miles.cli", "status"],
+        env=env | {"COLUMNS": "400"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert status.returncode == 0, status.stdout + status.stderr  # `miles status` on the embedded default
+    assert "no broker configured: jobs run in-process" in status.stdout

@@ -10,11 +10,14 @@ from miles import __version__
 from miles.api import errors
 from miles.api.adjustment_schemas import AdjustmentRequest, ClaimRequest
 from miles.api.deps import Container
+from miles.api.metrics import metrics_registry
 from miles.api.middleware import EdgeMiddleware
+from miles.api.operations_metrics import DatabaseCollector
 from miles.api.redemption_schemas import RedemptionRequest
 from miles.api.routers import accruals, adjustments, health, members, nightly, redemptions
 from miles.api.schemas import BatchAccrualRequest, FlightAccrualRequest, NewMemberRequest, ReversalRequest
 from miles.console import install as install_console
+from miles.services.operations import probe
 
 DOCUMENTED_BODIES = (
     FlightAccrualRequest,
@@ -34,6 +37,8 @@ def create_app(container: Container, max_body_bytes: int = 16 * 1024 * 1024) -> 
         description="The mileage engine of an airline frequent-flyer programme: accrual API.",
     )
     app.state.container = container
+    database_url = container.engine.url.render_as_string(hide_password=False)
+    app.state.metrics = metrics_registry(DatabaseCollector(probe(database_url), container.clock))
     errors.install(app)
     app.add_middleware(EdgeMiddleware, max_body_bytes=max_body_bytes)
     app.include_router(health.router)

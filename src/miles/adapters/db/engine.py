@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -20,4 +21,12 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
         max_overflow=pool_size * 2,
         pool_pre_ping=True,
         pool_recycle=1800,
+    )
+
+
+def probe_engine(url: str, connect_timeout: int = 3) -> Engine:
+    """An engine for health checks and metrics: a connection per use (none held open between scrapes) that
+    gives up connecting after `connect_timeout` seconds instead of waiting on an unreachable host."""
+    return create_engine(
+        sqlalchemy_url(url), poolclass=NullPool, connect_args={"connect_timeout": connect_timeout}
     )

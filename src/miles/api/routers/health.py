@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from miles.api.deps import Container, container
 from miles.api.encoding import json_response
+from miles.api.metrics import exposition
 
 router = APIRouter(tags=["operations"])
 
@@ -50,5 +50,10 @@ async def readyz(request: Request) -> Response:
 
 
 @router.get("/metrics", summary="Prometheus metrics")
-async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+async def metrics(request: Request) -> Response:
+    """The API processes' counters and histograms, and the database's state read now (a database that
+    does not answer is `miles_database_up 0`, never a failed scrape)."""
+    body, content_type = await run_in_threadpool(
+        exposition, request.app.state.metrics, request.headers.get("accept")
+    )
+    return Response(body, media_type=content_type)

@@ -1,0 +1,88 @@
+"""What operators watch: the state of sagas, holds, the outbox, warnings and the last nightly run (read from
+the database, so the same from every process), and the health of the database and the broker. The
+metrics endpoint and `miles status` read them through here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from miles.adapters.broker import BrokerState, broker_state, responding_workers
+from miles.adapters.db.engine import probe_engine
+from miles.adapters.db.migrate import head_revision
+from miles.adapters.db.nightly_runs import NightlyRunRepository
+from miles.adapters.db.operations import OperationsCounts, OperationsRepository, SchemaState
+from miles.adapters.db.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from miles.services.clock import Clock
+from miles.services.nightly.report import RunReport, report_of
+
+__all__ = [
+    "BrokerState",
+    "DatabaseHealth",
+    "OperationsSnapshot",
+    "broker_health",
+    "database_health",
+    "operations_snapshot",
+    "probe",
+    "workers_responding",
+]
+
+SAGA_WINDOW = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class OperationsSnapshot:
+    at: datetime  # the engine's clock when it was read
+    counts: OperationsCounts
+    last_run: RunReport | None
+
+
+@dataclass(frozen=True)
+class DatabaseHealth:
+    schema: SchemaState
+    head: str | None  # the newest migration this code ships
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.schema.revision is not None and self.schema.revision == self.head
+
+
+def probe(database_url: str) -> UnitOfWorkFactory:
+    """Units of work for health checks and metrics: a connection each, a short connect timeout."""
+    return UnitOfWorkFactory(probe_engine(database_url))
+
+
+def operations_snapshot(
+    uow: UnitOfWork,
+    clock: Clock,
+    saga_bounds: Sequence[float],
+    hold_bounds: Sequence[float],
+    saga_window: timedelta = SAGA_WINDOW,
+    count_settled: bool = True,
+) -> OperationsSnapshot:
+    """`count_settled=False` leaves out the count of settled redemptions (CONFIRMED, FAILED, CANCELLED),
+    the one statement that grows with the table: `counts.redemptions` then holds PENDING only."""
+    repo = OperationsRepository(uow.connection)
+    repo.limit_statements()
+    now = clock.now()
+    counts = repo.counts(now, saga_window, saga_bounds, hold_bounds, count_settled)
+    last_run = None
+    if counts.last_run_id is not None:
+        run = NightlyRunRepository(uow.connection).get(counts.last_run_id)
+        last_run = None if run is None else report_of(uow, run)
+    return OperationsSnapshot(now, counts, last_run)
+
+
+def database_health(uow: UnitOfWork) -> DatabaseHealth:
+    repo = OperationsRepository(uow.connection)
+    repo.limit_statements()
+    return DatabaseHealth(repo.schema(), head_revision())
+
+
+def broker_health(broker_url: str, timeout: float = 2.0) -> BrokerState:
+    return broker_state(broker_url, timeout)
+
+
+def workers_responding(broker_url: str, timeout: float = 1.0) -> list[str]:
+    return responding_workers(broker_url, timeout)
