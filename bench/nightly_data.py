@@ -94,8 +94,9 @@ LANES: list[list[tuple[str, str]]] = [
         (
             "accounts",
             """
+            -- ids below 1000 are the programme accounts' shards (accrual-flight shard 0 is id 1)
             INSERT INTO accounts (id, code, member_id, balance, allow_negative)
-            SELECT m.id + 4, 'member:' || m.member_number, m.id, coalesce(c.miles, 0), true
+            SELECT m.id + 1000, 'member:' || m.member_number, m.id, coalesce(c.miles, 0), true
             FROM members m LEFT JOIN (SELECT member_id, sum(miles) AS miles FROM bench_credits GROUP BY 1) c
               ON c.member_id = m.id
             """,
@@ -104,7 +105,7 @@ LANES: list[list[tuple[str, str]]] = [
             "transfers",
             """
             INSERT INTO transfers (id, from_account_id, to_account_id, amount, code, event_at, created_at)
-            SELECT id, 1, member_id + 4, miles, 'flight_accrual', earned_date::timestamp AT TIME ZONE 'UTC',
+            SELECT id, 1, member_id + 1000, miles, 'flight_accrual', earned_date::timestamp AT TIME ZONE 'UTC',
                    earned_date::timestamp AT TIME ZONE 'UTC'
             FROM bench_credits
             """,
@@ -130,7 +131,7 @@ LANES: list[list[tuple[str, str]]] = [
             INSERT INTO entries (id, transfer_id, account_id, amount, created_at)
             SELECT 2 * id - 1, id, 1, -miles, earned_date::timestamp AT TIME ZONE 'UTC' FROM bench_credits
             UNION ALL
-            SELECT 2 * id, id, member_id + 4, miles, earned_date::timestamp AT TIME ZONE 'UTC' FROM bench_credits
+            SELECT 2 * id, id, member_id + 1000, miles, earned_date::timestamp AT TIME ZONE 'UTC' FROM bench_credits
             """,
         ),
         (

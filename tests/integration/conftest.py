@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from miles.adapters.db.engine import make_engine
-from miles.adapters.db.ledger import LedgerRepository
+from miles.adapters.db.ledger import PROGRAMME_ACCOUNT_SHARDS, LedgerRepository
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.api.app import create_app
 from miles.api.deps import Container, build_container
@@ -50,8 +50,11 @@ def reset(engine: Engine) -> None:
         c.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         for code, negative in PROGRAMME_ACCOUNTS:
             c.execute(
-                text("INSERT INTO accounts (code, allow_negative) VALUES (:c, :n)"),
-                {"c": code, "n": negative},
+                text(
+                    "INSERT INTO accounts (code, shard, allow_negative) "
+                    "SELECT :c, s, :n FROM generate_series(0, :shards - 1) s"
+                ),
+                {"c": code, "n": negative, "shards": PROGRAMME_ACCOUNT_SHARDS},
             )
     LedgerRepository._account_ids.clear()
 

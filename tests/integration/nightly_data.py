@@ -140,7 +140,7 @@ def _lots(c, specs: list[MemberSpec], seeded: list[Seeded]) -> None:  # type: ig
                 SELECT * FROM unnest(CAST(:m AS bigint[]), CAST(:a AS bigint[]), CAST(:e AS date[]),
                                      CAST(:x AS date[]), CAST(:amount AS bigint[]))
                        WITH ORDINALITY AS s(member_id, account_id, earned, expires, amount, i)
-            ), source AS (SELECT id FROM accounts WHERE code = 'accrual-flight'
+            ), source AS (SELECT id FROM accounts WHERE code = 'accrual-flight' AND shard = 0
             ), t AS (
                 INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, memo)
                 SELECT source.id, src.account_id, src.amount, 'flight_accrual',
@@ -160,7 +160,7 @@ def _lots(c, specs: list[MemberSpec], seeded: list[Seeded]) -> None:  # type: ig
                 WHERE accounts.id = d.account_id
             )
             UPDATE accounts SET balance = balance - (SELECT sum(amount) FROM src)
-            WHERE code = 'accrual-flight'
+            WHERE code = 'accrual-flight' AND shard = 0
             """
         ),
         {"m": members, "a": accounts, "e": earned, "x": expires, "amount": amounts},

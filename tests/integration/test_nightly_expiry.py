@@ -64,12 +64,12 @@ def redemption(engine: Engine, account_id: int, miles: int, on: date) -> None:
                 WITH t AS (
                     INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at)
                     SELECT :a, id, :m, 'redemption', CAST(:on AS date)::timestamp AT TIME ZONE 'UTC'
-                    FROM accounts WHERE code = 'redemption-clearing' RETURNING id, to_account_id
+                    FROM accounts WHERE code = 'redemption-clearing' AND shard = 0 RETURNING id, to_account_id
                 ), e AS (
                     INSERT INTO entries (transfer_id, account_id, amount)
                     SELECT id, :a, -CAST(:m AS bigint) FROM t UNION ALL SELECT id, to_account_id, :m FROM t
                 ), b AS (UPDATE accounts SET balance = balance - :m WHERE id = :a)
-                UPDATE accounts SET balance = balance + :m WHERE code = 'redemption-clearing'
+                UPDATE accounts SET balance = balance + :m WHERE code = 'redemption-clearing' AND shard = 0
                 """
             ),
             {"a": account_id, "m": miles, "on": on},

@@ -45,7 +45,7 @@ def test_reversing_spent_miles_records_a_debt(client: TestClient, engine: Engine
     accrual = client.post("/v1/accruals/flights", json=coupon(member)).json()
     with engine.begin() as c:  # the member spends the miles (a redemption, as the ledger records it)
         member_account, clearing = (
-            c.execute(text("SELECT id FROM accounts WHERE code = :c"), {"c": code}).scalar_one()
+            c.execute(text("SELECT id FROM accounts WHERE code = :c AND shard = 0"), {"c": code}).scalar_one()
             for code in (f"member:{member}", "redemption-clearing")
         )
         transfer = c.execute(

@@ -285,7 +285,7 @@ def _write(uow: UnitOfWork, planned: list[_Planned], states: dict[int, _Standing
         StandingUpdate(mid, s.tier.name, s.valid_until, s.lifetime_tier.name, s.lifetime_delta, s.activity)
         for mid, s in sorted(states.items())
     ]
-    source = uow.ledger.programme_account(ACCRUAL_FLIGHT)
+    source = uow.ledger.programme_account(ACCRUAL_FLIGHT, planned[0].member.id)
     ids = record_accruals(uow.connection, source, rows, standing)
     if len(ids) != len(planned):
         raise CouponRaced()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -26,9 +27,15 @@ class FixedClock:
         return self.at
 
 
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
 def today(clock: Clock, timezone: str) -> date:
-    return clock.now().astimezone(ZoneInfo(timezone)).date()
+    return clock.now().astimezone(_zone(timezone)).date()
 
 
+@lru_cache(maxsize=4096)  # a batch of coupons has a few hundred departure dates at most
 def start_of_day(day: date, timezone: str) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(timezone))
+    return datetime.combine(day, time.min, tzinfo=_zone(timezone))

@@ -63,7 +63,7 @@ def reverse_accrual(
         transfer_id = uow.ledger.post(
             Posting(
                 from_account_id=member.account_id,
-                to_account_id=uow.ledger.programme_account(ACCRUAL_FLIGHT),
+                to_account_id=uow.ledger.programme_account(ACCRUAL_FLIGHT, member.id),
                 amount=accrual.award_miles,
                 code="flight_accrual_reversal",
                 event_at=now,

@@ -65,22 +65,41 @@ _POST_WITH_LOT = text(
 )
 
 
+PROGRAMME_ACCOUNT_SHARDS = 64  # rows per programme account (migration 0007): see programme_account
+
+
 class LedgerRepository:
-    _account_ids: dict[str, int] = {}
+    _account_ids: dict[str, list[int]] = {}
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self._deltas: dict[int, int] = defaultdict(int)
         self._pending: dict[int, int] = defaultdict(int)  # holds placed (+) and closed (-)
 
-    def programme_account(self, code: str) -> int:
-        cached = LedgerRepository._account_ids.get(code)
-        if cached is None:
-            cached = self.connection.execute(
-                text("SELECT id FROM accounts WHERE code = :code"), {"code": code}
+    def programme_account(self, code: str, spread: int = 0) -> int:
+        """The programme account `code`, on the shard that `spread` (a member's id, a chunk's number)
+        falls on. A programme account is several rows (shards) of the same code, so that transactions
+        for different members do not all wait on one row's lock until the other's commit is on disk."""
+        shards = LedgerRepository._account_ids.get(code)
+        if shards is None:
+            shards = list(
+                self.connection.execute(
+                    text("SELECT id FROM accounts WHERE code = :code AND member_id IS NULL ORDER BY shard"),
+                    {"code": code},
+                ).scalars()
+            )
+            if not shards:
+                raise LookupError(f"no programme account {code!r}")
+            LedgerRepository._account_ids[code] = shards
+        return shards[spread % len(shards)]
+
+    def credited_account(self, transfer_id: int) -> int:
+        """The account a transfer credited (its `to` side)."""
+        return int(
+            self.connection.execute(
+                text("SELECT to_account_id FROM transfers WHERE id = :id"), {"id": transfer_id}
             ).scalar_one()
-            LedgerRepository._account_ids[code] = cached
-        return cached
+        )
 
     def post(
         self,

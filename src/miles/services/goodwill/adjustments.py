@@ -90,7 +90,7 @@ def _post(
     earned = today(clock, programme.timezone)
     return uow.ledger.post(
         Posting(
-            from_account_id=uow.ledger.programme_account(GOODWILL),
+            from_account_id=uow.ledger.programme_account(GOODWILL, member.id),
             to_account_id=member.account_id,
             amount=miles,
             code="goodwill",

@@ -57,7 +57,7 @@ def work_chunk(uow: UnitOfWork, run_id: int, chunk_no: int, pause_seconds: float
     requalification_ms = _ms(started)
 
     started = time.perf_counter()
-    expired_account = uow.ledger.programme_account(EXPIRED)
+    expired_account = uow.ledger.programme_account(EXPIRED, chunk_no)
     expired = expiry.expire(run_id, member_ids, expired_account)
     expiry_ms = _ms(started)
 

@@ -15,7 +15,6 @@ from miles.adapters.db.redemptions import CANCELLED, CONFIRMED, RedemptionRecord
 from miles.adapters.suppliers.protocol import SupplierRefused
 from miles.domain.awards import cancellation_fee, check_can_cancel
 from miles.domain.errors import Conflict, MilesError, NotFound, SupplierUnavailable
-from miles.domain.ledger import REDEMPTION_CLEARING
 from miles.domain.lots import LotBalance, plan_draws
 from miles.services.redemptions.runtime import FINISH_CANCEL, SagaRuntime, item_key
 from miles.services.redemptions.views import CancellationView, cancellation_view
@@ -90,8 +89,8 @@ def _refund(runtime: SagaRuntime, record: RedemptionRecord) -> CancellationView:
         if current.status != CONFIRMED:
             raise _not_cancellable(current)
         fee = cancellation_fee(programme.awards, member.standing.tier, current.miles)
-        clearing = uow.ledger.programme_account(REDEMPTION_CLEARING)
         award = current.posting_transfer_id
+        clearing = uow.ledger.credited_account(award)  # the clearing shard the award's miles went to
         refund_id = uow.ledger.post(
             Posting(
                 from_account_id=clearing,

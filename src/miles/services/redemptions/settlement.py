@@ -30,7 +30,7 @@ def confirm(
             transfer_id = uow.ledger.post(
                 Posting(
                     from_account_id=record.account_id,
-                    to_account_id=uow.ledger.programme_account(REDEMPTION_CLEARING),
+                    to_account_id=uow.ledger.programme_account(REDEMPTION_CLEARING, record.member_id),
                     amount=record.miles,
                     code="redemption",
                     event_at=now,
