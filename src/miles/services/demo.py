@@ -18,14 +18,21 @@ PEOPLE = [
     ("Grace", "Hopper", "grace@example.com"),
     ("Alan", "Turing", "alan@example.com"),
     ("Katherine", "Johnson", "katherine@example.com"),
+    ("Amelia", "Earhart", "amelia@example.com"),  # a frequent flyer: GOLD, enough miles for awards
 ]
-ROUTES = [
+Route = tuple[str, str, str, str | tuple[str, str], str | None]  # carrier, from, to, class or fare, class
+ROUTES: list[Route] = [
     ("YY", "JFK", "LHR", "Y", None),
     ("YY", "SEA", "JFK", "J", None),
     ("ZZ", "CDG", "FRA", ("EUR", "312.00"), "B"),
     ("YY", "GSP", "ATL", "M", None),
     ("ZZ", "LHR", "SFO", ("GBP", "845.50"), "J"),
 ]
+FREQUENT_FLYER_ROUTES: list[Route] = [("YY", "JFK", "NRT", "J", None), ("YY", "NRT", "JFK", "J", None)] * 4
+
+
+def _routes(person: int) -> list[Route]:
+    return FREQUENT_FLYER_ROUTES if person == len(PEOPLE) - 1 else ROUTES[: 2 + person]
 
 
 def has_members(uow: UnitOfWork) -> bool:
@@ -41,7 +48,7 @@ def seed(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock) -> list[str]:
     for i, (given, family, email) in enumerate(PEOPLE):
         member = enrol(uow, catalog, clock, NewMember(given, family, email))
         numbers.append(member.member_number)
-        for j, (carrier, origin, destination, fare_or_class, klass) in enumerate(ROUTES[: 2 + i]):
+        for j, (carrier, origin, destination, fare_or_class, klass) in enumerate(_routes(i)):
             fare = fare_or_class if isinstance(fare_or_class, tuple) else None
             booking_class = klass if fare else fare_or_class
             coupon = FlightCoupon(
@@ -53,7 +60,7 @@ def seed(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock) -> list[str]:
                 flight_number=str(100 + j),
                 origin=origin,
                 destination=destination,
-                departure_date=day - timedelta(days=30 * (j + 1)),
+                departure_date=day - timedelta(days=10 * (j + 1)),
                 booking_class=str(booking_class),
                 fare_amount=Decimal(fare[1]) if fare else None,
                 fare_currency=fare[0] if fare else None,
