@@ -27,6 +27,8 @@ def make_celery(broker_url: str | None = None) -> Celery:
         task_routes=_route,
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": 3600},
+        # a job cut off by a lost broker connection is delivered again: every job is idempotent
+        worker_cancel_long_running_tasks_on_connection_loss=True,
         worker_hijack_root_logger=False,
         timezone="UTC",
     )

@@ -47,9 +47,13 @@ class Container:
 
         try:
             relay(self)
-        except Exception:  # the broker is down: the rows stay in the outbox and the periodic relay sends them
+        except Exception as exc:
+            # the broker is down: the rows stay in the outbox and the periodic relay sends them. One line,
+            # not a traceback: during a broker outage every write request ends up here
             log.warning(
-                "outbox relay after commit failed; the periodic relay will send the jobs", exc_info=True
+                "outbox relay after commit failed (%s: %s); the periodic relay will send the jobs",
+                type(exc).__name__,
+                str(exc)[:200],
             )
 
 
