@@ -8,6 +8,7 @@ not touched here: the ledger repository applies them last, in account-id order, 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -87,12 +88,25 @@ _COLUMNS: list[tuple[str, str]] = [
     ("lot_expires_date", "date"),
 ]
 
-_SRC = ", ".join(f"%({name})b::{kind}[]" for name, kind in _COLUMNS)
 _NAMES = ", ".join(name for name, _ in _COLUMNS)
+_STANDING = "id, tier, valid_until, lifetime_tier, delta, activity"
+_STANDING_PARAMS = "%(u_id)b::int8{0}, %(u_tier)b::text{0}, %(u_valid)b::date{0}, %(u_lifetime)b::text{0}, \
+%(u_delta)b::int8{0}, %(u_activity)b::date{0}"
+# many coupons: one array per column; one coupon: scalars (no arrays to build and send)
+_MANY = (
+    "SELECT * FROM unnest({}) WITH ORDINALITY AS s({}, n)".format(
+        ", ".join(f"%({name})b::{kind}[]" for name, kind in _COLUMNS), _NAMES
+    ),
+    f"unnest({_STANDING_PARAMS.format('[]')}) AS u({_STANDING})",
+)
+_ONE = (
+    "SELECT {}, 1::bigint AS n".format(", ".join(f"%({name})b::{kind} AS {name}" for name, kind in _COLUMNS)),
+    f"(VALUES ({_STANDING_PARAMS.format('')})) AS u({_STANDING})",
+)
 
-_RECORD = f"""
+_RECORD = """
 WITH src AS (
-    SELECT * FROM unnest({_SRC}) WITH ORDINALITY AS s({_NAMES}, n)
+    {src}
 ), acc AS (
     INSERT INTO accruals (member_id, ticket_number, coupon_number, request_digest, channel, marketing_carrier,
         operating_carrier, flight_number, origin, destination, departure_date, booking_class, fare_amount,
@@ -137,12 +151,24 @@ WITH src AS (
     UPDATE members m SET tier = u.tier, tier_valid_until = u.valid_until, lifetime_tier = u.lifetime_tier,
            lifetime_status_miles = m.lifetime_status_miles + u.delta,
            last_activity_date = greatest(m.last_activity_date, u.activity)
-    FROM unnest(%(u_id)b::int8[], %(u_tier)b::text[], %(u_valid)b::date[], %(u_lifetime)b::text[],
-                %(u_delta)b::int8[], %(u_activity)b::date[]) AS u(id, tier, valid_until, lifetime_tier, delta, activity)
+    FROM {standing}
     WHERE m.id = u.id
 )
 SELECT ticket_number, coupon_number, accrual_id FROM j
 """
+
+
+def _compact(sql: str) -> tuple[str, tuple[str, ...]]:
+    """The statement with its whitespace squeezed and positional placeholders, and the parameter names in
+    their order. psycopg parses a statement's placeholders again on every execution unless it is at most
+    4,096 bytes with at most 50 parameters (then the parse is cached); written out readably with named
+    placeholders, this one is longer."""
+    names = tuple(re.findall(r"%\((\w+)\)[sb]", sql))
+    return " ".join(re.sub(r"%\(\w+\)([sb])", r"%\1", sql).split()), names
+
+
+RECORD_MANY = _compact(_RECORD.format(src=_MANY[0], standing=_MANY[1]))
+RECORD_ONE = _compact(_RECORD.format(src=_ONE[0], standing=_ONE[1]))
 
 
 def record_accruals(
@@ -151,18 +177,33 @@ def record_accruals(
     """The new accrual ids by coupon; a coupon recorded meanwhile by a concurrent request is missing."""
     if not rows:
         return {}
-    params: dict[str, Any] = {name: [getattr(r, name) for r in rows] for name, _ in _COLUMNS}
-    params |= {
-        "source": source_account_id,
-        "u_id": [u.member_id for u in standing],
-        "u_tier": [u.tier for u in standing],
-        "u_valid": [u.tier_valid_until for u in standing],
-        "u_lifetime": [u.lifetime_tier for u in standing],
-        "u_delta": [u.lifetime_delta for u in standing],
-        "u_activity": [u.activity_date for u in standing],
-    }
+    params: dict[str, Any]
+    if len(rows) == 1 and len(standing) == 1:
+        [row], [u] = rows, standing
+        statement, order = RECORD_ONE
+        params = {name: getattr(row, name) for name, _ in _COLUMNS}
+        params |= {
+            "u_id": u.member_id,
+            "u_tier": u.tier,
+            "u_valid": u.tier_valid_until,
+            "u_lifetime": u.lifetime_tier,
+            "u_delta": u.lifetime_delta,
+            "u_activity": u.activity_date,
+        }
+    else:
+        statement, order = RECORD_MANY
+        params = {name: [getattr(r, name) for r in rows] for name, _ in _COLUMNS}
+        params |= {
+            "u_id": [u.member_id for u in standing],
+            "u_tier": [u.tier for u in standing],
+            "u_valid": [u.tier_valid_until for u in standing],
+            "u_lifetime": [u.lifetime_tier for u in standing],
+            "u_delta": [u.lifetime_delta for u in standing],
+            "u_activity": [u.activity_date for u in standing],
+        }
+    params["source"] = source_account_id
     raw = connection.connection.driver_connection
     assert raw is not None
     with raw.cursor(binary=True) as cursor:
-        cursor.execute(_RECORD, params)
+        cursor.execute(statement, [params[name] for name in order])
         return {(t, c): a for t, c, a in cursor.fetchall()}
