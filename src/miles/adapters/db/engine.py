@@ -15,11 +15,14 @@ def sqlalchemy_url(url: str) -> str:
 
 
 def make_engine(url: str, pool_size: int = 10) -> Engine:
+    """A pooled engine. No pre-ping: it costs a round trip on every checkout (measured: a third of a
+    single accrual's wall time). A connection found dead when it is used raises a disconnect error, which
+    invalidates the whole pool, so one request per process answers 503 (and is retried by its client,
+    every write being idempotent) and the next ones get fresh connections."""
     return create_engine(
         sqlalchemy_url(url),
         pool_size=pool_size,
         max_overflow=pool_size * 2,
-        pool_pre_ping=True,
         pool_recycle=1800,
     )
 
