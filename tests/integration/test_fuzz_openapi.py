@@ -3,6 +3,8 @@ request leaves the database exactly as it was (row counts of every table)."""
 
 from __future__ import annotations
 
+import os
+
 import httpx
 import pytest
 import schemathesis
@@ -12,6 +14,9 @@ from sqlalchemy import Engine, text
 
 from miles.api.deps import Container
 from tests.integration.conftest import make_key
+
+# examples per operation and mode: 40 in CI; a longer campaign with MILES_FUZZ_EXAMPLES=500
+EXAMPLES = int(os.environ.get("MILES_FUZZ_EXAMPLES", "40"))
 
 
 def _counts(engine: Engine) -> dict[str, int]:
@@ -48,7 +53,7 @@ def test_no_input_gets_a_5xx_and_refusals_write_nothing(
     seen: list[int] = []
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     def check(case: schemathesis.Case) -> None:
         before = _counts(engine)
         headers = dict(case.headers or {}) | {"Authorization": f"Bearer {key}"}
