@@ -9,7 +9,7 @@ from datetime import date
 
 from sqlalchemy import Engine, text
 
-from miles.domain.expiry import exempt, lot_expired
+from miles.domain.expiry import exempt, lot_expired, lots_expiring_miles
 from miles.domain.requalification import NightlyStanding, Standing, nightly_standing
 from miles.domain.rules import Programme
 from miles.domain.tiers import Tier
@@ -134,8 +134,8 @@ class NightOutcome:
 
 def expected_night(programme: Programme, run_date: date, before: MemberState) -> NightOutcome:
     """What the night of `run_date` must do to a member: the domain's requalification rule, then lots
-    expiry (lots policy) for a member whose tier after requalification is not exempt, never more than
-    the available miles."""
+    expiry (lots policy) for a member whose tier after requalification is not exempt: the expired lots'
+    miles less a debt no lot carries, never more than the available miles."""
     standing = nightly_standing(
         programme,
         run_date,
@@ -145,7 +145,8 @@ def expected_night(programme: Programme, run_date: date, before: MemberState) ->
     due = before.expired_left(run_date)
     if exempt(programme.expiry, standing.tier):
         return NightOutcome(standing, 0, due)
-    miles = min(due, max(before.balance - before.pending, 0))
+    in_lots = sum(lot.remaining for lot in before.lots)
+    miles = lots_expiring_miles(due, in_lots, before.balance, before.pending)
     return NightOutcome(standing, miles, due - miles)
 
 

@@ -185,3 +185,28 @@ def test_a_notifier_failure_is_recorded_and_retried_without_blocking_others(
     recovered = RecordingNotifier()
     assert relay_warnings(night.uow, recovered) == 1
     assert [n.member_number for n in recovered.sent] == [failing.number]
+
+
+def test_a_debt_no_lot_carries_uses_up_the_soonest_expiring_lots_before_they_expire(
+    engine: Engine, night: Container
+) -> None:
+    """Miles spent, then the accrual that earned them reversed: 7,500 of debt that no lot carries. When the
+    soonest lot expires, the debt has used up 7,500 of it: only the rest expires."""
+    [member] = seed(
+        engine,
+        [
+            MemberSpec(
+                lots=[
+                    (date(2025, 1, 10), date(2027, 12, 31), 10_573),
+                    (date(2026, 6, 1), date(2029, 6, 30), 10_573),
+                ]
+            )
+        ],
+    )
+    redemption(engine, member.account_id, 7_500, date(2026, 7, 1))  # a debit that draws no lot
+    assert balance(engine, member.account_id) == 13_646
+    report = run_night(night, date(2028, 1, 1))
+    assert report.expiry.miles == 3_073
+    assert balance(engine, member.account_id) == 10_573  # what the later lot holds
+    again = run_night(night, date(2028, 1, 2))
+    assert again.expiry.miles == 0  # the part the debt took is not expired a second time

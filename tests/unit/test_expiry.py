@@ -12,6 +12,7 @@ from miles.domain.expiry import (
     inactivity_expires_date,
     lot_expired,
     lot_expires_date,
+    lots_expiring_miles,
     warning_window,
 )
 
@@ -48,3 +49,17 @@ def test_warnings_go_out_30_days_before_the_miles_are_gone() -> None:
     first, last = warning_window(date(2029, 3, 1), 30)  # type: ignore[misc]
     assert last == date(2029, 3, 30)
     assert warning_window(date(2029, 3, 1), 0) is None
+
+
+def test_expired_lots_expire_whole_when_the_lots_hold_exactly_the_balance() -> None:
+    assert lots_expiring_miles(due=4_000, in_lots=10_000, balance=10_000, pending=0) == 4_000
+
+
+def test_a_debt_no_lot_carries_uses_up_the_expired_lots_first() -> None:
+    assert lots_expiring_miles(due=10_573, in_lots=21_146, balance=13_646, pending=0) == 3_073
+    assert lots_expiring_miles(due=5_000, in_lots=21_146, balance=13_646, pending=0) == 0
+
+
+def test_expiry_never_takes_more_than_the_available_miles() -> None:
+    assert lots_expiring_miles(due=4_000, in_lots=4_000, balance=4_000, pending=3_000) == 1_000
+    assert lots_expiring_miles(due=4_000, in_lots=4_000, balance=-500, pending=0) == 0

@@ -41,6 +41,15 @@ def inactivity_cutoff(run_date: date, months: int) -> date:
     return candidate
 
 
+def lots_expiring_miles(due: int, in_lots: int, balance: int, pending: int) -> int:
+    """Miles a night expires from a member under the lots policy: the miles left in the expired lots (`due`),
+    less the member's debt that no lot carries yet (a reversal of miles already spent: the lots hold
+    `in_lots`, more than the `balance`), which uses up the soonest-expiring lots first; and never more
+    than the available miles (balance - pending holds)."""
+    debt_not_in_lots = max(in_lots - balance, 0)
+    return max(0, min(due - debt_not_in_lots, balance - pending))
+
+
 def warning_window(run_date: date, warning_days: int) -> tuple[date, date] | None:
     """Expiry dates (inclusive) that the run of `run_date` warns about: miles whose last good day is in
     the next `warning_days` days, so the warning goes out `warning_days` days before they are gone."""

@@ -44,7 +44,8 @@ _INACTIVITY_WARNING_CANDIDATES = f"""
       AND CAST({_INACTIVE} + make_interval(months => :months) AS date) BETWEEN :w0 AND :w1
 """
 
-# lots policy: the member's expired lots, then what expires (never more than the available miles)
+# lots policy: the member's expired lots, then what expires: their miles less the debt no lot carries,
+# never more than the available miles (miles.domain.expiry.lots_expiring_miles)
 _LOTS_DUE = """
     not_exempt AS MATERIALIZED (
         SELECT id FROM members WHERE id = ANY(CAST(:ids AS bigint[])) AND tier <> ALL(CAST(:exempt AS text[]))
@@ -52,9 +53,14 @@ _LOTS_DUE = """
         SELECT l.id, l.member_id, l.expires_date, l.remaining
         FROM lots l JOIN not_exempt m ON m.id = l.member_id
         WHERE l.member_id = ANY(CAST(:ids AS bigint[])) AND l.remaining > 0 AND l.expires_date < :d
+    ), in_lots AS (
+        SELECT member_id, sum(remaining) AS miles FROM lots
+        WHERE member_id IN (SELECT member_id FROM lots_due) AND remaining > 0 GROUP BY member_id
     ), due AS (
-        SELECT a.member_id, a.id AS account_id, least(s.miles, greatest(a.balance - a.pending, 0)) AS amount
+        SELECT a.member_id, a.id AS account_id,
+               greatest(0, least(s.miles - greatest(h.miles - a.balance, 0), a.balance - a.pending)) AS amount
         FROM (SELECT member_id, sum(remaining) AS miles FROM lots_due GROUP BY member_id) s
+        JOIN in_lots h ON h.member_id = s.member_id
         JOIN accounts a ON a.member_id = s.member_id
     )
 """
