@@ -7,21 +7,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import text
 
 from miles.api.deps import Container, build_container
 from miles.services.clock import FixedClock
-from tests.integration.conftest import free_port
+from tests.integration.conftest import free_port, wait_healthy
 from tests.integration.workers import RedisServer, celery_worker, redis_server, stop
 
 CHROMIUM = "/usr/bin/chromium"
@@ -42,19 +40,6 @@ SECRET = "e2e-console-secret-" + "x" * 40
 class LiveConsole:
     base_url: str
     container: Container  # the tests' own way into the same database (data set-up, checks)
-
-
-def _wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 40
-    while True:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            raise RuntimeError("miles serve did not start")
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="session")
@@ -85,7 +70,7 @@ def live_console(database_url: str, e2e_redis: RedisServer) -> Iterator[LiveCons
     container = build_container(database_url, clock=FixedClock(NOW), pool_size=2)
     try:
         with celery_worker(database_url, e2e_redis.url, concurrency=2, **env):
-            _wait_healthy(base, server)
+            wait_healthy(base, server, timeout=40, path="/readyz")
             yield LiveConsole(base, container)
     finally:
         stop(server)

@@ -29,7 +29,7 @@ from sqlalchemy import Engine, text
 from miles.api.deps import Container, build_container
 from miles.services.clock import FixedClock
 from miles.services.redemptions.runtime import SWEEP
-from tests.integration.conftest import NOW, free_port, make_key
+from tests.integration.conftest import NOW, free_port, make_key, wait_healthy
 from tests.integration.factories import coupon
 from tests.integration.redemption_helpers import bag, flight, grant_miles, hotel, set_supplier
 from tests.integration.workers import RedisServer, celery_worker, miles_process, redis_server, stop
@@ -77,16 +77,7 @@ def api(database_url: str, broker: RedisServer) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, "miles serve exited"
-            assert time.monotonic() < deadline, "miles serve did not start in 30 s"
-            time.sleep(0.2)
+        wait_healthy(base, process)
         yield base
     finally:
         stop(process)

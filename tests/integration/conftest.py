@@ -153,6 +153,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_healthy(
+    base: str, process: subprocess.Popen[bytes], timeout: float = 30, path: str = "/healthz"
+) -> None:
+    """Wait until a `miles serve` process answers 200 on `path`; fail if it exits or takes too long."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{base}{path}", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise RuntimeError(f"miles serve did not answer {path} in {timeout:.0f} s")
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="session")
 def live_server(database_url: str) -> Iterator[str]:
     """A real `miles serve` process on a free port against the test database."""
@@ -162,17 +179,7 @@ def live_server(database_url: str) -> Iterator[str]:
         [sys.executable, "-m", "miles.cli", "serve", "--port", str(port), "--workers", "2"], env=env
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise RuntimeError("miles serve did not start")
-        time.sleep(0.2)
+    wait_healthy(base, process)
     yield base
     process.terminate()
     process.wait(10)
