@@ -210,3 +210,16 @@ def test_a_debt_no_lot_carries_uses_up_the_soonest_expiring_lots_before_they_exp
     assert balance(engine, member.account_id) == 10_573  # what the later lot holds
     again = run_night(night, date(2028, 1, 2))
     assert again.expiry.miles == 0  # the part the debt took is not expired a second time
+
+
+def test_an_expiry_warning_announces_only_the_miles_a_debt_leaves_in_the_lot(
+    engine: Engine, night: Container
+) -> None:
+    lots = [(date(2025, 1, 10), date(2027, 12, 31), 10_573), (date(2026, 6, 1), date(2029, 6, 30), 10_573)]
+    in_debt, clear = seed(engine, [MemberSpec(lots=lots), MemberSpec(lots=lots)])
+    redemption(engine, in_debt.account_id, 7_500, date(2026, 7, 1))  # a debit that draws no lot
+    notifier: RecordingNotifier = night.notifier  # type: ignore[assignment]
+    run_night(night, date(2027, 12, 15))
+    assert sorted((n.member_number, n.expires_date, n.miles) for n in notifier.sent) == sorted(
+        [(in_debt.number, date(2027, 12, 31), 3_073), (clear.number, date(2027, 12, 31), 10_573)]
+    )

@@ -119,15 +119,29 @@ _EXPIRE = """
 """
 
 _LOTS_WARNINGS = """
-    WITH w AS (
+    WITH m AS MATERIALIZED (
+        SELECT m.id, m.tier, m.tier_valid_until, a.balance
+        FROM members m JOIN accounts a ON a.member_id = m.id WHERE m.id = ANY(CAST(:ids AS bigint[]))
+    ), per_date AS (
+        SELECT member_id, expires_date, sum(remaining) AS miles FROM lots
+        WHERE member_id = ANY(CAST(:ids AS bigint[])) AND remaining > 0 AND expires_date <= :w1
+        GROUP BY member_id, expires_date
+    ), held AS (
+        SELECT member_id, sum(remaining) AS miles FROM lots
+        WHERE member_id IN (SELECT member_id FROM per_date WHERE expires_date >= :w0) AND remaining > 0
+        GROUP BY member_id
+    ), due AS (  -- a debt no lot carries uses up the soonest-expiring lots first: what is left goes
+        SELECT p.member_id, p.expires_date,
+               least(p.miles, sum(p.miles) OVER (PARTITION BY p.member_id ORDER BY p.expires_date)
+                              - greatest(h.miles - m.balance, 0)) AS miles,
+               m.tier, m.tier_valid_until
+        FROM per_date p JOIN held h ON h.member_id = p.member_id JOIN m ON m.id = p.member_id
+    ), w AS (
         INSERT INTO expiry_warnings (member_id, expires_date, miles, run_id)
-        SELECT l.member_id, l.expires_date, sum(l.remaining), :run
-        FROM lots l
-        JOIN (SELECT id, tier, tier_valid_until FROM members WHERE id = ANY(CAST(:ids AS bigint[])) OFFSET 0) m
-          ON m.id = l.member_id
-        WHERE l.member_id = ANY(CAST(:ids AS bigint[])) AND l.remaining > 0 AND l.expires_date BETWEEN :w0 AND :w1
-          AND (m.tier <> ALL(CAST(:exempt AS text[])) OR m.tier_valid_until < l.expires_date)
-        GROUP BY l.member_id, l.expires_date ORDER BY 1, 2
+        SELECT member_id, expires_date, miles, :run FROM due
+        WHERE expires_date BETWEEN :w0 AND :w1 AND miles > 0
+          AND (tier <> ALL(CAST(:exempt AS text[])) OR tier_valid_until < expires_date)
+        ORDER BY 1, 2
         ON CONFLICT (member_id, expires_date) DO NOTHING
         RETURNING 1
     ) SELECT count(*) FROM w
