@@ -95,6 +95,11 @@ def ledger_problems(engine: Engine) -> list[str]:
             SELECT m.member_number FROM members m LEFT JOIN status_credits s ON s.member_id = m.id
             GROUP BY m.id HAVING m.lifetime_status_miles <> coalesce(sum(s.status_miles), 0)""",
     }
+    return failed_checks(engine, checks)
+
+
+def failed_checks(engine: Engine, checks: dict[str, str]) -> list[str]:
+    """Each named query that returns rows (the first ten of them): the checks it finds broken."""
     problems = []
     with engine.connect() as c:
         for name, sql in checks.items():

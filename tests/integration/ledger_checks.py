@@ -13,6 +13,7 @@ from miles.domain.expiry import exempt, lot_expired, lots_expiring_miles
 from miles.domain.requalification import NightlyStanding, Standing, nightly_standing
 from miles.domain.rules import Programme
 from miles.domain.tiers import Tier
+from tests.integration.conftest import failed_checks
 
 _NEVER_REVERSED = """NOT EXISTS (
     SELECT 1 FROM accruals ac JOIN accrual_reversals r ON r.accrual_id = ac.id WHERE ac.member_id = m.id)"""
@@ -46,13 +47,7 @@ CHECKS = {
 
 def lot_debt_and_booking_problems(engine: Engine) -> list[str]:
     """Every way lots, debt or supplier bookings could be wrong; empty when they are sound."""
-    problems = []
-    with engine.connect() as c:
-        for name, sql in CHECKS.items():
-            bad = [r[0] for r in c.execute(text(sql))]
-            if bad:
-                problems.append(f"{name}: {bad[:10]}")
-    return problems
+    return failed_checks(engine, CHECKS)
 
 
 @dataclass(frozen=True)
