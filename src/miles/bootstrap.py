@@ -19,7 +19,7 @@ from miles.services.apikeys import KeyVerifier
 from miles.services.clock import Clock, FixedClock, SystemClock
 from miles.services.nightly.config import NightlyConfig
 from miles.services.programmes import ProgrammeCatalog
-from miles.services.redemptions.runtime import HoldTiming
+from miles.services.redemptions.saga_runtime import HoldTiming
 from miles.services.runtime import Dispatcher, load_jobs
 
 log = logging.getLogger("miles.bootstrap")

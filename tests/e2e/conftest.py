@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import text
 
-from miles.api.deps import Container, build_container
+from miles.bootstrap import Container, build_container
 from miles.services.clock import FixedClock
 from tests.integration.conftest import free_port, wait_healthy
 from tests.integration.workers import RedisServer, celery_worker, redis_server, stop

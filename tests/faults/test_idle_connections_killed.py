@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import Engine, text
 
-from miles.api.deps import Container
+from miles.bootstrap import Container
 from tests.integration.conftest import make_key
 from tests.integration.factories import coupon
 

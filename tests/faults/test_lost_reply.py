@@ -6,7 +6,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from miles.api.deps import Container
+from miles.bootstrap import Container
 from tests.faults.proxy import ReplyLosingProxy
 from tests.integration.conftest import make_key
 from tests.integration.factories import coupon

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from sqlalchemy import Engine, text
 
-from miles.api.deps import Container
+from miles.bootstrap import Container
 from tests.integration.conftest import make_key
 from tests.integration.factories import coupon
 

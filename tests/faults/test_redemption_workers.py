@@ -14,10 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from miles.api.app import create_app
-from miles.api.deps import Container, build_container
+from miles.bootstrap import Container, build_container
 from miles.services.apikeys import SCOPES
 from miles.services.clock import FixedClock
-from miles.services.redemptions.runtime import SWEEP
+from miles.services.redemptions.saga_runtime import SWEEP
 from tests.integration.conftest import make_key
 from tests.integration.factories import enrol
 from tests.integration.redemption_helpers import (

@@ -26,9 +26,9 @@ import pytest
 import redis
 from sqlalchemy import Engine, text
 
-from miles.api.deps import Container, build_container
+from miles.bootstrap import Container, build_container
 from miles.services.clock import FixedClock
-from miles.services.redemptions.runtime import SWEEP
+from miles.services.redemptions.saga_runtime import SWEEP
 from tests.integration.conftest import NOW, free_port, make_key, wait_healthy
 from tests.integration.factories import coupon
 from tests.integration.redemption_helpers import bag, flight, grant_miles, hotel, set_supplier

@@ -19,7 +19,7 @@ from miles.adapters.db.engine import make_engine
 from miles.adapters.db.ledger import PROGRAMME_ACCOUNT_SHARDS, LedgerRepository
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.api.app import create_app
-from miles.api.deps import Container, build_container
+from miles.bootstrap import Container, build_container
 from miles.services.apikeys import SCOPES, create_key
 from miles.services.clock import FixedClock
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from miles.api.app import create_app
-from miles.api.deps import Container
+from miles.bootstrap import Container
 from miles.domain.agents import Actor
 from miles.services.agents import create_agent
 

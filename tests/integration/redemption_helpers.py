@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 
 from miles.adapters.db.ledger import Posting
 from miles.adapters.suppliers.simulated import write_settings
-from miles.api.deps import Container
+from miles.bootstrap import Container
 from miles.domain.ledger import GOODWILL
 from tests.integration.conftest import NOW
 

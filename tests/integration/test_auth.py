@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from miles.api.deps import Container
+from miles.bootstrap import Container
 from tests.integration.conftest import make_key
 from tests.integration.factories import coupon, enrol, row_counts
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from miles.api.deps import Container
+from miles.bootstrap import Container
 from tests.integration.console_helpers import HTMX, console_client, make_agent, signed_in
 from tests.integration.factories import enrol, next_ticket
 

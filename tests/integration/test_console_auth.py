@@ -8,7 +8,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from miles.api.deps import Container
+from miles.bootstrap import Container
 from miles.services.clock import FixedClock
 from tests.integration.console_helpers import (
     HTMX,

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from miles.adapters.db.member_search import BY_EMAIL, BY_FAMILY, BY_FULL_NAME, like_prefix
-from miles.api.deps import Container
+from miles.bootstrap import Container
 from tests.integration.console_helpers import HTMX, console_client, make_agent, signed_in
 from tests.integration.factories import coupon, enrol
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from sqlalchemy import Engine, text
 
-from miles.api.deps import Container
+from miles.bootstrap import Container
 from tests.integration.conftest import make_key
 
 # examples per operation and mode: 40 in CI; a longer campaign with MILES_FUZZ_EXAMPLES=500
@@ -36,7 +36,7 @@ def _counts(engine: Engine) -> dict[str, int]:
 def _operations() -> list[str]:
     """The operations, read from the app itself (the test runs them against a real server)."""
     from miles.api.app import create_app
-    from miles.api.deps import build_container
+    from miles.bootstrap import build_container
 
     spec = create_app(build_container("postgresql://unused@127.0.0.1:1/x")).openapi()
     return sorted(f"{m.upper()} {p}" for p, ms in spec["paths"].items() for m in ms)

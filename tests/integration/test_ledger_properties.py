@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from miles.api.deps import Container
+from miles.bootstrap import Container
 from miles.domain.accrual import FlightCoupon
 from miles.domain.errors import MilesError
 from miles.services.accruals import CouponRequest, accrue_coupons

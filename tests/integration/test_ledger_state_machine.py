@@ -36,7 +36,7 @@ from sqlalchemy import Engine
 
 from miles.adapters.queue import InProcessDispatcher
 from miles.adapters.suppliers.simulated import write_settings
-from miles.api.deps import Container
+from miles.bootstrap import Container
 from miles.domain.accrual import FlightCoupon
 from miles.domain.awards import AwardItem, BaggageAward, FlightAward, HotelAward
 from miles.domain.errors import InvalidInput
@@ -44,7 +44,7 @@ from miles.services.accruals import CouponRequest, accrue_coupons
 from miles.services.clock import FixedClock
 from miles.services.members import NewMember, enrol
 from miles.services.redemptions.cancellation import cancel_redemption
-from miles.services.redemptions.runtime import BOOK, SETTLE, SWEEP
+from miles.services.redemptions.saga_runtime import BOOK, SETTLE, SWEEP
 from miles.services.redemptions.submission import AwardRequest, place_redemption, price_request
 from miles.services.reversals import reverse_accrual
 from tests.integration.conftest import NOW, ledger_problems, reset

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from miles.api.app import create_app
-from miles.api.deps import Container
+from miles.bootstrap import Container
 from tests.integration.factories import coupon, enrol
 
 
@@ -17,7 +17,7 @@ def test_health_and_readiness_answer(client: TestClient) -> None:
 
 
 def test_readiness_fails_when_the_database_is_unreachable(container: Container) -> None:
-    from miles.api.deps import build_container
+    from miles.bootstrap import build_container
 
     broken = build_container("postgresql://postgres@127.0.0.1:1/nowhere")
     with TestClient(create_app(broken)) as tc:

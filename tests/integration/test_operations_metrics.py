@@ -14,11 +14,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, text
 
 from miles.api.app import create_app
-from miles.api.deps import Container, build_container
+from miles.bootstrap import Container, build_container
 from miles.services.clock import FixedClock
 from miles.services.nightly.report import run_progress, run_report
 from miles.services.nightly.runs import start_run
-from miles.services.redemptions.runtime import BOOK
+from miles.services.redemptions.saga_runtime import BOOK
 from tests.integration.conftest import NOW
 from tests.integration.factories import enrol
 from tests.integration.nightly_data import night_runner, random_specs, seed

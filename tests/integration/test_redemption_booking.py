@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from miles.api.deps import Container
+from miles.bootstrap import Container
 from tests.integration.factories import enrol
 from tests.integration.redemption_helpers import (
     account,

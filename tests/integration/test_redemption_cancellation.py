@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from miles.api.deps import Container
+from miles.bootstrap import Container
 from miles.services.clock import FixedClock
 from tests.integration.factories import enrol
 from tests.integration.redemption_helpers import (

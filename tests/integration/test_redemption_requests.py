@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from miles.adapters.db.ledger import Posting
-from miles.api.deps import Container
+from miles.bootstrap import Container
 from miles.domain.ledger import GOODWILL
 from tests.integration.conftest import NOW
 from tests.integration.factories import enrol

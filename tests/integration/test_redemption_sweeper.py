@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from miles.adapters.db.unit_of_work import UnitOfWork
-from miles.api.deps import Container
 from miles.api.redemption_schemas import RedemptionRequest
+from miles.bootstrap import Container
 from miles.services.clock import FixedClock
 from miles.services.redemptions import settlement
-from miles.services.redemptions.runtime import BOOK, SWEEP
+from miles.services.redemptions.saga_runtime import BOOK, SWEEP
 from miles.services.redemptions.submission import place_redemption, price_request
 from tests.integration.factories import enrol
 from tests.integration.redemption_helpers import (

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from miles.api.app import create_app
-from miles.api.deps import Container, build_container
+from miles.bootstrap import Container, build_container
 from miles.services.apikeys import SCOPES
 from tests.integration.conftest import make_key
 

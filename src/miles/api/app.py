@@ -9,13 +9,13 @@ from fastapi import FastAPI
 from miles import __version__
 from miles.api import errors
 from miles.api.adjustment_schemas import AdjustmentRequest, ClaimRequest
-from miles.api.deps import Container
 from miles.api.metrics import metrics_registry
 from miles.api.middleware import EdgeMiddleware
 from miles.api.operations_metrics import DatabaseCollector
 from miles.api.redemption_schemas import RedemptionRequest
 from miles.api.routers import accruals, adjustments, health, members, nightly, redemptions
 from miles.api.schemas import BatchAccrualRequest, FlightAccrualRequest, NewMemberRequest, ReversalRequest
+from miles.bootstrap import Container
 from miles.console import install as install_console
 from miles.services.operations import probe
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from miles.api.app import create_app
-from miles.api.deps import build_container
+from miles.bootstrap import build_container
 from miles.config import settings
 
 

@@ -7,10 +7,8 @@ from collections.abc import Awaitable, Callable
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
-from miles.bootstrap import Container, build_container
+from miles.bootstrap import Container
 from miles.services.apikeys import Principal
-
-__all__ = ["Container", "build_container", "container", "require"]
 
 
 def container(request: Request) -> Container:

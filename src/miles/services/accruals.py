@@ -29,8 +29,8 @@ from miles.domain.rules import CarrierRule
 from miles.domain.tiers import Tier
 from miles.programme.loader import ProgrammeBook
 from miles.services.clock import Clock, start_of_day, today
+from miles.services.ledger_views import AccrualOutcome, AccrualView
 from miles.services.programmes import ProgrammeCatalog
-from miles.services.views import AccrualOutcome, AccrualView
 
 CREATED, REPLAYED, CONFLICT, REJECTED = "created", "replayed", "conflict", "rejected"
 

@@ -18,9 +18,9 @@ from miles.services.clock import Clock
 from miles.services.digest import request_digest
 from miles.services.members import find_member
 from miles.services.programmes import ProgrammeCatalog
-from miles.services.redemptions.runtime import HoldTiming
+from miles.services.redemptions.redemption_views import CancellationView, RedemptionView
+from miles.services.redemptions.saga_runtime import HoldTiming
 from miles.services.redemptions.submission import AwardRequest, PricedAward, place_redemption, read_redemption
-from miles.services.redemptions.views import CancellationView, RedemptionView
 
 SCOPE = "console-redemptions"
 RECENT = 10

@@ -15,10 +15,10 @@ from miles.services import audit
 from miles.services.claims import ClaimView, member_claims
 from miles.services.clock import Clock, today
 from miles.services.goodwill.adjustments import AdjustmentView, member_adjustments
+from miles.services.ledger_views import MemberView
 from miles.services.members import find_member, member_view
 from miles.services.programmes import ProgrammeCatalog
 from miles.services.statements import statement
-from miles.services.views import MemberView
 
 EXPIRY_HORIZON = timedelta(days=90)
 STATEMENT_PAGE = 20

@@ -11,8 +11,8 @@ from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.errors import InvalidInput, NotFound
 from miles.domain.member_numbers import member_number_from_sequence, validate_member_number
 from miles.services.clock import Clock, today
+from miles.services.ledger_views import MemberView, QualifyingView
 from miles.services.programmes import ProgrammeCatalog
-from miles.services.views import MemberView, QualifyingView
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 

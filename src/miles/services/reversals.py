@@ -10,7 +10,7 @@ from miles.domain.errors import Conflict, InvalidInput, NotFound
 from miles.domain.ledger import ACCRUAL_FLIGHT
 from miles.domain.lots import plan_draws
 from miles.services.clock import Clock
-from miles.services.views import ReversalView
+from miles.services.ledger_views import ReversalView
 
 
 def _view(record: ReversalRecord, member_number: str, status_miles: int) -> ReversalView:

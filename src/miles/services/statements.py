@@ -10,9 +10,9 @@ from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.errors import InvalidInput
 from miles.domain.ledger import describe
 from miles.services.clock import start_of_day
+from miles.services.ledger_views import StatementLine, StatementPage
 from miles.services.members import find_member
 from miles.services.programmes import ProgrammeCatalog
-from miles.services.views import StatementLine, StatementPage
 
 MAX_PAGE = 500
 

@@ -20,17 +20,17 @@ from miles.domain.tiers import Tier, requalified_valid_until
 TIER_NAMES = "ARRAY['BLUE','SILVER','GOLD','PLATINUM']"
 
 
-def rank(column: str) -> str:
+def tier_rank_sql(column: str) -> str:
     """SQL: a tier name as its rank (BLUE 0 ... PLATINUM 3)."""
     return f"(array_position({TIER_NAMES}, {column}) - 1)"
 
 
-def name(expression: str) -> str:
+def tier_name_sql(expression: str) -> str:
     """SQL: a tier rank as its name."""
     return f"({TIER_NAMES})[({expression}) + 1]"
 
 
-def feb_end(year_expression: str) -> str:
+def feb_end_sql(year_expression: str) -> str:
     """SQL: the last day of February of a year."""
     return f"(make_date(({year_expression})::int, 3, 1) - 1)"
 
@@ -84,14 +84,14 @@ def _candidates_sql(rules: TierRules) -> str:
         SELECT id AS member_id FROM members
         WHERE tier_valid_until < :d
            OR (lifetime_status_miles >= :life_min
-               AND {rules.lifetime("lifetime_status_miles")} > {rank("lifetime_tier")})
-           OR (lifetime_tier <> 'BLUE' AND {rank("lifetime_tier")} >= {rank("tier")}
+               AND {rules.lifetime("lifetime_status_miles")} > {tier_rank_sql("lifetime_tier")})
+           OR (lifetime_tier <> 'BLUE' AND {tier_rank_sql("lifetime_tier")} >= {tier_rank_sql("tier")}
                AND (tier <> lifetime_tier OR tier_valid_until IS NOT NULL))
         UNION
         SELECT q.member_id FROM qualifying_totals q JOIN members m ON m.id = q.member_id
         WHERE q.year = ANY(CAST(:up_years AS smallint[])) AND {rules.reaches_a_tier("q.status_miles", "q.segments")}
-          AND ({earned} > {rank("m.tier")}
-               OR ({earned} = {rank("m.tier")} AND m.tier_valid_until < {feb_end("q.year + 2")}))
+          AND ({earned} > {tier_rank_sql("m.tier")}
+               OR ({earned} = {tier_rank_sql("m.tier")} AND m.tier_valid_until < {feb_end_sql("q.year + 2")}))
     """
 
 
@@ -108,8 +108,8 @@ def _requalify_sql(rules: TierRules) -> str:
         GROUP BY member_id
     ), cur AS MATERIALIZED (
         SELECT m.id, m.tier AS old_tier, m.tier_valid_until AS old_valid, m.lifetime_tier AS old_lifetime,
-               {rank("m.tier")} AS r0, {rank("m.lifetime_tier")} AS life0,
-               greatest({rank("m.lifetime_tier")}, {rules.lifetime("m.lifetime_status_miles")}) AS life,
+               {tier_rank_sql("m.tier")} AS r0, {tier_rank_sql("m.lifetime_tier")} AS life0,
+               greatest({tier_rank_sql("m.lifetime_tier")}, {rules.lifetime("m.lifetime_status_miles")}) AS life,
                m.lifetime_status_miles, coalesce(q.earned_last, 0) AS earned_last,
                q.best / 10000 AS up_rank, q.best % 10000 AS up_year
         FROM members m LEFT JOIN q ON q.member_id = m.id
@@ -121,12 +121,12 @@ def _requalify_sql(rules: TierRules) -> str:
         FROM cur
     ), upgraded AS MATERIALIZED (                       -- an upgrade the accrual feed left unapplied
         SELECT s1.*, (up_rank IS NOT NULL AND (up_rank > r1 OR (up_rank = r1 AND v1 IS NOT NULL
-                       AND {feb_end("up_year + 2")} > v1))) AS up
+                       AND {feb_end_sql("up_year + 2")} > v1))) AS up
         FROM s1
     ), s2 AS MATERIALIZED (
         SELECT upgraded.*,
                CASE WHEN up THEN up_rank ELSE r1 END AS r2,
-               CASE WHEN up THEN {feb_end("up_year + 2")} ELSE v1 END AS v2
+               CASE WHEN up THEN {feb_end_sql("up_year + 2")} ELSE v1 END AS v2
         FROM upgraded
     ), s3 AS MATERIALIZED (                             -- the lifetime tier is a floor, for life
         SELECT s2.*,
@@ -145,20 +145,20 @@ def _requalify_sql(rules: TierRules) -> str:
         SELECT * FROM fin
         WHERE r3 <> r0 OR v3 IS DISTINCT FROM old_valid OR life <> life0
     ), upd AS (
-        UPDATE members m SET tier = {name("c.r3")}, tier_valid_until = c.v3, lifetime_tier = {name("c.life")}
+        UPDATE members m SET tier = {tier_name_sql("c.r3")}, tier_valid_until = c.v3, lifetime_tier = {tier_name_sql("c.life")}
         FROM changed c WHERE m.id = c.id
         RETURNING m.id
     ), history AS (
         INSERT INTO tier_changes (member_id, from_tier, to_tier, valid_until, reason, run_id)
-        SELECT id, old_tier, {name("r3")}, v3,
+        SELECT id, old_tier, {tier_name_sql("r3")}, v3,
                CASE reason
-                 WHEN 'lifetime' THEN 'lifetime: ' || {name("life")} || ' for life at '
+                 WHEN 'lifetime' THEN 'lifetime: ' || {tier_name_sql("life")} || ' for life at '
                       || CAST(lifetime_status_miles AS text) || ' lifetime status miles'
-                 WHEN 'upgrade' THEN 'upgrade: ' || {name("up_rank")} || ' earned in ' || CAST(up_year AS text)
+                 WHEN 'upgrade' THEN 'upgrade: ' || {tier_name_sql("up_rank")} || ' earned in ' || CAST(up_year AS text)
                       || ', not applied at accrual'
-                 WHEN 'soft_landing' THEN 'soft landing: tier expired, earned ' || {name("earned_last")}
+                 WHEN 'soft_landing' THEN 'soft landing: tier expired, earned ' || {tier_name_sql("earned_last")}
                       || ' in ' || CAST(:last_year AS text) || ', one tier down'
-                 ELSE 'requalified: tier expired, earned ' || {name("earned_last")} || ' in ' || CAST(:last_year AS text)
+                 ELSE 'requalified: tier expired, earned ' || {tier_name_sql("earned_last")} || ' in ' || CAST(:last_year AS text)
                END || ' (nightly run ' || CAST(:d AS text) || ')',
                :run
         FROM changed ORDER BY id
@@ -214,4 +214,4 @@ class RequalificationRepository:
         )
 
 
-__all__ = ["RequalificationCounts", "RequalificationRepository", "Tier", "TierRules", "rank"]
+__all__ = ["RequalificationCounts", "RequalificationRepository", "Tier", "TierRules", "tier_rank_sql"]

@@ -9,11 +9,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from miles.api.deps import Container, container, require
+from miles.api.deps import container, require
 from miles.api.encoding import body_doc, json_response, parse_body, plain
 from miles.api.errors import invalid_from_pydantic
 from miles.api.metrics import ACCRUALS
 from miles.api.schemas import BatchAccrualRequest, FlightAccrualRequest, ReversalRequest
+from miles.bootstrap import Container
 from miles.services.accruals import CouponRaced, CouponRequest, CouponResult, accrue_coupons
 from miles.services.digest import request_digest
 from miles.services.reversals import reverse_accrual

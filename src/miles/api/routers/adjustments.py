@@ -11,8 +11,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from miles.api.adjustment_schemas import AdjustmentRequest, ClaimRequest
-from miles.api.deps import Container, container, require
+from miles.api.deps import container, require
 from miles.api.encoding import body_doc, json_response, parse_body
+from miles.bootstrap import Container
 from miles.domain.agents import Actor
 from miles.domain.errors import NotFound
 from miles.services.accruals import CouponRaced

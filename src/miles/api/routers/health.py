@@ -7,9 +7,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import text
 
-from miles.api.deps import Container, container
+from miles.api.deps import container
 from miles.api.encoding import json_response
 from miles.api.metrics import exposition
+from miles.bootstrap import Container
 
 router = APIRouter(tags=["operations"])
 

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from miles.api.deps import Container, container, require
+from miles.api.deps import container, require
 from miles.api.encoding import body_doc, json_response, jsonable, parse_body, plain
 from miles.api.schemas import NewMemberRequest
+from miles.bootstrap import Container
 from miles.domain.errors import Conflict, InvalidInput
 from miles.services import members as member_service
 from miles.services.digest import request_digest

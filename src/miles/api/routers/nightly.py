@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from miles.api.deps import Container, container, require
+from miles.api.deps import container, require
 from miles.api.encoding import json_response, plain
+from miles.bootstrap import Container
 from miles.services.nightly.report import run_report
 
 router = APIRouter(prefix="/v1/nightly-runs", tags=["operations"])

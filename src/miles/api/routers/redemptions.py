@@ -9,14 +9,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from miles.adapters.db.idempotency import StoredResponse
-from miles.api.deps import Container, container, require
+from miles.api.deps import container, require
 from miles.api.encoding import body_doc, json_response, jsonable
 from miles.api.redemption_schemas import RedemptionRequest, parse_redemption_request
+from miles.bootstrap import Container
 from miles.domain.errors import Conflict, InvalidInput
 from miles.services.digest import request_digest
 from miles.services.redemptions.cancellation import cancel_redemption
+from miles.services.redemptions.redemption_views import AcceptedView, PricedItemView, RedemptionView
 from miles.services.redemptions.submission import place_redemption, price_request, quote, read_redemption
-from miles.services.redemptions.views import AcceptedView, PricedItemView, RedemptionView
 
 router = APIRouter(prefix="/v1/redemptions", tags=["redemptions"])
 awards = APIRouter(prefix="/v1/awards", tags=["redemptions"])

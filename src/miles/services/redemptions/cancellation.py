@@ -16,8 +16,8 @@ from miles.adapters.suppliers.protocol import SupplierRefused
 from miles.domain.awards import cancellation_fee, check_can_cancel
 from miles.domain.errors import Conflict, MilesError, NotFound, SupplierUnavailable
 from miles.domain.lots import LotBalance, plan_draws
-from miles.services.redemptions.runtime import FINISH_CANCEL, SagaRuntime, item_key
-from miles.services.redemptions.views import CancellationView, cancellation_view
+from miles.services.redemptions.redemption_views import CancellationView, cancellation_view
+from miles.services.redemptions.saga_runtime import FINISH_CANCEL, SagaRuntime, item_key
 from miles.services.runtime import job
 
 log = logging.getLogger("miles.redemptions")

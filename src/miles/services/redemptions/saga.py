@@ -16,7 +16,7 @@ from datetime import timedelta
 from miles.adapters.db.holds import EXPIRED, VOIDED
 from miles.adapters.db.redemptions import FAILED, PENDING
 from miles.adapters.suppliers.protocol import SupplierRefused, SupplierTimeout
-from miles.services.redemptions.runtime import BOOK, RELEASE, SETTLE, SagaRuntime, item_key
+from miles.services.redemptions.saga_runtime import BOOK, RELEASE, SETTLE, SagaRuntime, item_key
 from miles.services.redemptions.settlement import confirm, fail, release
 from miles.services.runtime import job
 

@@ -14,7 +14,7 @@ from miles.adapters.db.ledger import Posting
 from miles.adapters.db.redemptions import CONFIRMED, FAILED, PENDING, RedemptionRecord
 from miles.domain.ledger import REDEMPTION_CLEARING
 from miles.domain.lots import plan_draws
-from miles.services.redemptions.runtime import SagaRuntime, item_key
+from miles.services.redemptions.saga_runtime import SagaRuntime, item_key
 
 
 def confirm(

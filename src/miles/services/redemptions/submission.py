@@ -13,14 +13,14 @@ from miles.domain.errors import InvalidInput, NotFound, SupplierUnavailable
 from miles.domain.member_numbers import validate_member_number
 from miles.services.clock import Clock, today
 from miles.services.members import find_member
-from miles.services.redemptions.runtime import BOOK, HoldTiming, SagaRuntime
-from miles.services.redemptions.views import (
+from miles.services.redemptions.redemption_views import (
     AcceptedView,
     PricedItemView,
     QuoteView,
     RedemptionView,
     redemption_view,
 )
+from miles.services.redemptions.saga_runtime import BOOK, HoldTiming, SagaRuntime
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ Each pushed redemption's next attempt moves `retry_seconds` on, so a step under 
 from __future__ import annotations
 
 from miles.adapters.db.redemptions import CONFIRMED, PENDING, DueRedemption
-from miles.services.redemptions.runtime import BOOK, FINISH_CANCEL, RELEASE, SETTLE, SWEEP, SagaRuntime
+from miles.services.redemptions.saga_runtime import BOOK, FINISH_CANCEL, RELEASE, SETTLE, SWEEP, SagaRuntime
 from miles.services.runtime import job
 
 
