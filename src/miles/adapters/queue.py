@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 from miles.observability import request_id
@@ -69,8 +70,16 @@ class InProcessDispatcher:
             return bool(self._pending)
 
     def drain(self, timeout: float = 30.0) -> None:
-        """Wait for the jobs sent so far (tests, CLI)."""
-        with self._lock:
-            pending = list(self._pending)
-        for future in pending:
-            future.result(timeout=timeout)
+        """Wait until nothing is queued or running, the jobs those jobs sent included (tests, CLI).
+
+        A job may send another one before it finishes (the last nightly chunk queues the warnings relay after
+        its commit), so one pass over the jobs pending at the call is not enough: loop until none is left."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:  # a finished job may not have left the set yet; what it sent is in it already
+                pending = [future for future in self._pending if not future.done()]
+            if not pending:
+                return
+            wait(pending, timeout=max(0.0, deadline - time.monotonic()))
+            if time.monotonic() >= deadline and not all(future.done() for future in pending):
+                raise TimeoutError(f"jobs still queued or running after {timeout} s")
