@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     redemption_retry_seconds: float = Field(
         default=30.0, gt=0
     )  # a quiet saga step is pushed again after this
+    # each supplier's own pool, per process: calls at once, callers allowed to wait for one, and how long a
+    # caller waits for an answer (adapters/suppliers/pool.py); past them a caller gets supplier_unavailable
+    supplier_calls: int = Field(default=6, gt=0)
+    supplier_queue: int = Field(default=4, ge=0)
+    supplier_timeout_seconds: float = Field(default=10.0, gt=0)
+    metrics_token: str | None = None  # when set, /metrics asks for it as a Bearer token
 
 
 @lru_cache
