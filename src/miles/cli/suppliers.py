@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from miles.cli.consoles import err, out
+from miles.cli.database import database_url
 
 suppliers_app = typer.Typer(
     help="The simulated suppliers (award seats, hotels, baggage): latency, failures, timeouts, saver seats.",
     no_args_is_help=True,
 )
-out = Console()
-err = Console(stderr=True)
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 def _engine() -> Engine:
     from miles.adapters.db.engine import make_engine
-    from miles.cli import database_url
 
     return make_engine(database_url(), pool_size=1)
 

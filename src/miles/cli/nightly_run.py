@@ -1,5 +1,5 @@
-"""`miles nightly`: run (or join) the night of a date now, with a progress bar over its chunks, and print
-its report. Without MILES_BROKER_URL the chunks run in this process; with it, they go to the Celery
+"""What `miles nightly` does: run (or join) the night of a date now, with a progress bar over its chunks,
+and print its report. Without MILES_BROKER_URL the chunks run in this process; with it, they go to the Celery
 workers and this command follows their progress in the run tables."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`miles status`: the health of the database, the broker and the workers, the backlogs operators watch
+"""The table `miles status` prints: the health of the database, the broker and the workers, the backlogs operators watch
 (redemptions, holds, the outbox, expiry warnings) and the last nightly run, in one table.
 
 Exit code 0 when the database answers and its migrations are the code's, and the broker (when one is
@@ -32,12 +32,12 @@ SAGA_BOUNDS = (1.0, 10.0, 60.0)
 HOLD_BOUNDS = (600.0,)
 
 
-def show_status(database_url: str, broker_url: str | None, out: Console, worker_timeout: float = 1.0) -> int:
+def show_status(url: str, broker_url: str | None, out: Console, worker_timeout: float = 1.0) -> int:
     table = Table(title="miles status", show_header=False, title_justify="left")
     table.add_column("what", style="bold")
     table.add_column("state")
     table.add_column("detail")
-    database_ok, snapshot = _database(database_url, table)
+    database_ok, snapshot = _database(url, table)
     broker_ok = _broker(broker_url, worker_timeout, table)
     if snapshot is not None:
         _operations(snapshot, table)

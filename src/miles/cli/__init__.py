@@ -1,0 +1,34 @@
+"""The `miles` command: serve, migrate, load the programme, make API keys, run the demo.
+
+One module per command group; this module only assembles them. The commands share `database.py` (the
+database and the unit of work) and `consoles.py`, and none imports this module."""
+
+from __future__ import annotations
+
+import typer
+
+from miles.cli.agents import agent_app
+from miles.cli.apikeys import apikey_app
+from miles.cli.db import db_app
+from miles.cli.demo import demo
+from miles.cli.jobs import beat, worker
+from miles.cli.nightly import nightly
+from miles.cli.programme import programme_app
+from miles.cli.serve import serve
+from miles.cli.status import status
+from miles.cli.suppliers import suppliers_app
+
+app = typer.Typer(help="miles: the mileage engine of a frequent-flyer programme.", no_args_is_help=True)
+app.command()(serve)
+app.command()(worker)
+app.command()(beat)
+app.command()(nightly)
+app.command()(status)
+app.command()(demo)
+app.add_typer(db_app, name="db")
+app.add_typer(programme_app, name="programme")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(suppliers_app, name="suppliers")
+app.add_typer(agent_app, name="agent")
+
+__all__ = ["app"]

@@ -1,0 +1,5 @@
+"""`python -m miles.cli ...` runs the `miles` command."""
+
+from miles.cli import app
+
+app()

@@ -1,0 +1,62 @@
+"""The database a command works on: MILES_DATABASE_URL, or the embedded PostgreSQL (started, migrated,
+programme loaded); and the unit of work the commands run their use cases in."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from miles.cli.consoles import err
+from miles.config import settings
+
+if TYPE_CHECKING:
+    from miles.adapters.db.unit_of_work import UnitOfWork
+
+
+def database_url(migrate_embedded: bool = True) -> str:
+    """MILES_DATABASE_URL, or the embedded PostgreSQL (started, migrated, programme loaded)."""
+    url = settings().database_url
+    if url:
+        return url
+    from miles.adapters.db.embedded import embedded_database_url
+
+    with err.status(f"starting the embedded PostgreSQL in {settings().data_dir} ..."):
+        url = embedded_database_url(settings().data_dir)
+    os.environ["MILES_DATABASE_URL"] = url
+    settings.cache_clear()
+    if migrate_embedded:
+        upgrade(url)
+    return url
+
+
+def upgrade(url: str) -> None:
+    """Apply every migration; a database with no programme gets the reference programme."""
+    from miles.adapters.db.engine import make_engine
+    from miles.adapters.db.migrate import upgrade as upgrade_schema
+    from miles.adapters.db.unit_of_work import UnitOfWork
+    from miles.services.programmes import ensure_programme
+
+    upgrade_schema(url)
+    engine = make_engine(url, pool_size=1)
+    with UnitOfWork(engine) as uow:
+        ensure_programme(uow)
+    engine.dispose()
+
+
+def unit_of_work(url: str) -> UnitOfWork:
+    """One transaction on a one-connection engine (a command runs one use case at a time)."""
+    from miles.adapters.db.engine import make_engine
+    from miles.adapters.db.unit_of_work import UnitOfWork
+
+    return UnitOfWork(make_engine(url, pool_size=1))
+
+
+def need_broker() -> None:
+    """Stop the command (exit code 2) when MILES_BROKER_URL is not set."""
+    import typer
+
+    if not settings().broker_url:
+        err.print(
+            "[red]set MILES_BROKER_URL (e.g. redis://127.0.0.1:6379/0); without it jobs run in-process[/red]"
+        )
+        raise typer.Exit(2)

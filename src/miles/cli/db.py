@@ -1,0 +1,18 @@
+"""`miles db ...`: the database's schema."""
+
+from __future__ import annotations
+
+import typer
+
+from miles.cli.consoles import out
+from miles.cli.database import database_url, upgrade
+
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration; a database with no programme gets the reference programme."""
+    url = database_url(migrate_embedded=False)
+    upgrade(url)
+    out.print("[green]database is up to date[/green]")

@@ -1,0 +1,56 @@
+"""`miles serve`: the HTTP API and the console, in one or several processes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from typing import Annotated
+
+import typer
+
+from miles.cli.consoles import err
+from miles.cli.database import database_url
+from miles.config import settings
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(help="API processes")] = 1,
+) -> None:
+    """Run the HTTP API (and, later, the console)."""
+    database_url()
+    run_server(host, port, workers)
+
+
+def run_server(host: str, port: int, workers: int) -> None:
+    """uvicorn on the API's factory; with several processes their metrics are summed through files."""
+    import uvicorn
+
+    from miles.observability import UVICORN_LOG_CONFIG
+
+    metrics_dir = None
+    if workers > 1:  # each process keeps its counters in files there; /metrics sums them (see api/metrics.py)
+        try:
+            metrics_dir = tempfile.mkdtemp(prefix="miles-metrics-")
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        except OSError as exc:
+            err.print(
+                f"[yellow]no folder for the metrics of {workers} processes ({exc}): each process's /metrics "
+                "will count only its own requests; set TMPDIR to a writable folder[/yellow]"
+            )
+    try:
+        uvicorn.run(
+            "miles.api.asgi:create",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings().log_level,
+            log_config=UVICORN_LOG_CONFIG,
+            access_log=False,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
