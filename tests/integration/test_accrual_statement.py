@@ -9,7 +9,7 @@ from miles.adapters.db.accrual_writes import RECORD_MANY, RECORD_ONE
 
 
 @pytest.mark.parametrize(("statement", "names"), [RECORD_ONE, RECORD_MANY], ids=["one", "many"])
-def test_the_accrual_statement_is_parsed_once_per_process_not_once_per_request(
+def test_the_accrual_statement_fits_the_limits_of_psycopgs_parse_cache(
     statement: str, names: tuple[str, ...]
 ) -> None:
     assert len(statement.encode()) <= MAX_CACHED_STATEMENT_LENGTH

@@ -47,8 +47,9 @@ def test_single_digit_typo_is_rejected(position: int) -> None:
 def test_adjacent_transposition_is_rejected() -> None:
     number = member_number_from_sequence(123456789)  # "1234567897"
     swapped = number[1] + number[0] + number[2:]
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as caught:
         validate_member_number(swapped)
+    assert caught.value.code == "invalid_member_number"
 
 
 def test_design_example_1000000018_fails_the_luhn_check() -> None:

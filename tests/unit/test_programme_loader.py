@@ -81,8 +81,16 @@ def test_reference_award_bands_are_contiguous() -> None:
     assert bands[3].prices["economy"] == 25_000
 
 
-def test_loading_twice_gives_the_same_digest() -> None:
-    assert load_reference().digest == load_reference().digest
+def test_the_digest_follows_the_rules_not_the_layout_of_the_file() -> None:
+    reference = load_reference().digest
+    document = reference_document()
+    assert len(reference) == 64
+    # the same rules written in another key order and style: the same programme, the same digest
+    reordered = yaml.safe_dump(dict(reversed(list(document.items()))), sort_keys=True, default_flow_style=True)
+    assert parse_text(reordered).digest == reference
+    # one number changed: another programme, another digest
+    document["versions"][0]["goodwill_agent_limit"] += 1
+    assert parse_text(yaml.safe_dump(document)).digest != reference
 
 
 def test_every_mistake_is_reported_with_its_path() -> None:
