@@ -29,8 +29,7 @@ class Posting:
     redemption_id: int | None = None
 
 
-_POST = text(
-    """
+_TRANSFER = """
     WITH t AS (
         INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, accrual_id,
                                reverses_transfer_id, memo, redemption_id)
@@ -40,23 +39,10 @@ _POST = text(
         INSERT INTO entries (transfer_id, account_id, amount)
         SELECT id, :f, -CAST(:amount AS bigint) FROM t
         UNION ALL SELECT id, :t, :amount FROM t
-    )
-    SELECT id FROM t
-    """
-)
-
+    )"""
+_POST = text(f"{_TRANSFER} SELECT id FROM t")
 _POST_WITH_LOT = text(
-    """
-    WITH t AS (
-        INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, accrual_id,
-                               reverses_transfer_id, memo, redemption_id)
-        VALUES (:f, :t, :amount, :code, :event_at, :accrual_id, :reverses, :memo, :redemption_id)
-        RETURNING id
-    ), e AS (
-        INSERT INTO entries (transfer_id, account_id, amount)
-        SELECT id, :f, -CAST(:amount AS bigint) FROM t
-        UNION ALL SELECT id, :t, :amount FROM t
-    ), l AS (
+    f"""{_TRANSFER}, l AS (
         INSERT INTO lots (member_id, transfer_id, earned_date, expires_date, amount, remaining)
         SELECT :member_id, id, :earned_date, :expires_date, :amount, :amount FROM t
     )
@@ -129,9 +115,6 @@ class LedgerRepository:
         self.add_balance_change(posting.to_account_id, posting.amount)
         return transfer_id
 
-    def post_accruals(self, code: str, postings: list[AccrualPosting]) -> None:
-        _post_accruals(self, code, postings)
-
     def add_balance_change(self, account_id: int, delta: int) -> None:
         self._deltas[account_id] += delta
 
@@ -191,64 +174,3 @@ class LedgerRepository:
             text("SELECT id, expires_date, remaining FROM lots WHERE transfer_id = :t"), {"t": transfer_id}
         ).first()
         return None if row is None else LotBalance(row.id, row.expires_date, row.remaining)
-
-
-_POST_ACCRUALS = text(
-    """
-    WITH src AS (
-        SELECT * FROM unnest(CAST(:f AS bigint[]), CAST(:t AS bigint[]), CAST(:amount AS bigint[]),
-                             CAST(:event_at AS timestamptz[]), CAST(:accrual AS bigint[]),
-                             CAST(:member AS bigint[]), CAST(:earned AS date[]), CAST(:expires AS date[]))
-               WITH ORDINALITY AS s(f, t, amount, event_at, accrual_id, member_id, earned_date, expires_date, n)
-    ), t AS (
-        INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, accrual_id)
-        SELECT f, t, amount, :code, event_at, accrual_id FROM src ORDER BY n
-        RETURNING id, from_account_id, to_account_id, amount, accrual_id
-    ), e AS (
-        INSERT INTO entries (transfer_id, account_id, amount)
-        SELECT id, from_account_id, -amount FROM t UNION ALL SELECT id, to_account_id, amount FROM t
-    ), l AS (
-        INSERT INTO lots (member_id, transfer_id, earned_date, expires_date, amount, remaining)
-        SELECT src.member_id, t.id, src.earned_date, src.expires_date, t.amount, t.amount
-        FROM t JOIN src ON src.accrual_id = t.accrual_id
-    )
-    SELECT count(*) FROM t
-    """
-)
-
-
-@dataclass(frozen=True)
-class AccrualPosting:
-    """A credit for an accrual, with the earn lot it opens."""
-
-    from_account_id: int
-    to_account_id: int
-    amount: int
-    event_at: datetime
-    accrual_id: int
-    member_id: int
-    earned_date: date
-    expires_date: date | None
-
-
-def _post_accruals(ledger: LedgerRepository, code: str, postings: list[AccrualPosting]) -> None:
-    """Many accrual credits in one statement: transfers, their entries and their lots."""
-    if not postings:
-        return
-    ledger.connection.execute(
-        _POST_ACCRUALS,
-        {
-            "code": code,
-            "f": [p.from_account_id for p in postings],
-            "t": [p.to_account_id for p in postings],
-            "amount": [p.amount for p in postings],
-            "event_at": [p.event_at for p in postings],
-            "accrual": [p.accrual_id for p in postings],
-            "member": [p.member_id for p in postings],
-            "earned": [p.earned_date for p in postings],
-            "expires": [p.expires_date for p in postings],
-        },
-    )
-    for p in postings:
-        ledger.add_balance_change(p.from_account_id, -p.amount)
-        ledger.add_balance_change(p.to_account_id, p.amount)

@@ -300,13 +300,6 @@ class NightlyRunRepository:
         )
         return sorted((int(r.run_id), int(r.chunk_no)) for r in rows)
 
-    def pending_chunks(self, run_id: int) -> list[int]:
-        rows = self.connection.execute(
-            text("SELECT chunk_no FROM nightly_chunks WHERE run_id = :run AND state = 'pending' ORDER BY 1"),
-            {"run": run_id},
-        )
-        return [int(r.chunk_no) for r in rows]
-
     def totals(self, run_id: int) -> ChunkResult:
         sums = ", ".join(f"coalesce(sum({c}), 0) AS {c}" for c in RESULT_COLUMNS)
         row = self.connection.execute(

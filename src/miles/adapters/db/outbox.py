@@ -53,10 +53,3 @@ class OutboxRepository:
             self.connection.execute(
                 text("UPDATE task_outbox SET dispatched_at = now() WHERE id = ANY(:ids)"), {"ids": ids}
             )
-
-    def depth(self) -> int:
-        return int(
-            self.connection.execute(
-                text("SELECT count(*) FROM task_outbox WHERE dispatched_at IS NULL")
-            ).scalar_one()
-        )

@@ -30,16 +30,6 @@ class StandingUpdate:
     activity_date: date | None
 
 
-@dataclass(frozen=True)
-class TierChange:
-    member_id: int
-    from_tier: str
-    to_tier: str
-    valid_until: date | None
-    reason: str
-    accrual_id: int | None
-
-
 _CREDITS = """
     SELECT * FROM unnest(CAST(:m AS bigint[]), CAST(:y AS smallint[]), CAST(:s AS int[]), CAST(:g AS smallint[]),
                          CAST(:p AS numeric[]), CAST(:a AS bigint[]), CAST(:at AS timestamptz[]))
@@ -118,26 +108,5 @@ class StandingRepository:
                 "lifetime": [u.lifetime_tier for u in updates],
                 "delta": [u.lifetime_delta for u in updates],
                 "activity": [u.activity_date for u in updates],
-            },
-        )
-
-    def record_changes(self, changes: list[TierChange]) -> None:
-        if not changes:
-            return
-        self.connection.execute(
-            text(
-                """
-                INSERT INTO tier_changes (member_id, from_tier, to_tier, valid_until, reason, accrual_id)
-                SELECT * FROM unnest(CAST(:m AS bigint[]), CAST(:f AS text[]), CAST(:t AS text[]),
-                                     CAST(:v AS date[]), CAST(:r AS text[]), CAST(:a AS bigint[]))
-                """
-            ),
-            {
-                "m": [c.member_id for c in changes],
-                "f": [c.from_tier for c in changes],
-                "t": [c.to_tier for c in changes],
-                "v": [c.valid_until for c in changes],
-                "r": [c.reason for c in changes],
-                "a": [c.accrual_id for c in changes],
             },
         )
