@@ -8,7 +8,11 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from miles.api.app import create_app
 from miles.bootstrap import Container
+from miles.domain.agents import Actor
+from miles.services import passwords
+from miles.services.agents import disable_agent, list_agents
 from miles.services.clock import FixedClock
 from tests.integration.console_helpers import (
     HTMX,
@@ -109,14 +113,99 @@ def test_wrong_passwords_are_throttled_for_every_process(
             assert "wrong name or password" in wrong.text
         locked = sign_in(console, "erin", PASSWORD)
         assert locked.status_code == 429
-        assert "too many wrong passwords: try again in 15 minutes" in locked.text
+        assert "too many wrong passwords for this name: try again in 15 minutes" in locked.text
+        assert locked.headers["Retry-After"] == "900"
     with console_client(container) as other_process:  # a second app: nothing shared but the database
         assert sign_in(other_process, "erin", PASSWORD).status_code == 429
-    with engine.connect() as c:
+    with engine.connect() as c:  # five checked; the two refused were counted, not checked
         assert c.execute(text("SELECT count(*) FROM sign_in_attempts WHERE NOT succeeded")).scalar_one() == 5
+        assert (
+            c.execute(text("SELECT tries FROM sign_in_counters WHERE agent_name = 'erin'")).scalar_one() == 7
+        )
     clock.at += timedelta(minutes=15, seconds=1)
     with console_client(container) as console:
         assert sign_in(console, "erin", PASSWORD).status_code == 303
+
+
+def from_address(container: Container, address: str) -> TestClient:
+    return TestClient(create_app(container), follow_redirects=False, client=(address, 40000))
+
+
+def test_wrong_passwords_from_elsewhere_never_stop_an_agent_at_their_own_address(
+    container: Container,
+) -> None:
+    make_agent(container, "erin")
+    with from_address(container, "198.51.100.9") as stranger:
+        for _ in range(6):
+            assert sign_in(stranger, "erin", "not the password").status_code in (401, 429)
+        assert sign_in(stranger, "erin", PASSWORD).status_code == 429  # the stranger's own lock
+    with from_address(container, "192.0.2.10") as erin:
+        assert sign_in(erin, "erin", PASSWORD).status_code == 303
+
+
+def test_one_address_trying_many_names_is_stopped_at_its_limit(container: Container) -> None:
+    make_agent(container, "gus")
+    with from_address(container, "198.51.100.7") as hammer:
+        answers = [sign_in(hammer, f"guess{i}", "not the password").status_code for i in range(21)]
+        assert answers == [401] * 20 + [429]
+        refused = sign_in(hammer, "gus", PASSWORD)
+        assert refused.status_code == 429
+        assert "from your address" in refused.text
+    with from_address(container, "198.51.100.8") as neighbour:
+        assert sign_in(neighbour, "gus", PASSWORD).status_code == 303
+
+
+def test_a_right_password_forgives_the_wrong_ones_before_it(container: Container) -> None:
+    make_agent(container, "hana")
+    with console_client(container) as console:
+        for _ in range(4):
+            assert sign_in(console, "hana", "not the password").status_code == 401
+        assert sign_in(console, "hana", PASSWORD).status_code == 303
+        console.cookies.clear()
+        for _ in range(4):
+            assert sign_in(console, "hana", "not the password").status_code == 401
+        assert sign_in(console, "hana", PASSWORD).status_code == 303
+
+
+def test_when_every_hash_slot_is_taken_a_sign_in_is_refused_fast_and_not_counted(
+    container: Container, engine: Engine
+) -> None:
+    make_agent(container, "iris")
+    taken = 0
+    while passwords.HASH_SLOTS.try_take():
+        taken += 1
+    try:
+        with console_client(container) as console:
+            busy = sign_in(console, "iris", PASSWORD)
+            assert busy.status_code == 429
+            assert busy.headers["Retry-After"] == "1"
+            assert "busy signing other agents in" in busy.text
+    finally:
+        for _ in range(taken):
+            passwords.HASH_SLOTS.give_back()
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM sign_in_counters")).scalar_one() == 0
+    with console_client(container) as console:
+        assert sign_in(console, "iris", PASSWORD).status_code == 303
+
+
+def test_a_disabled_agent_is_signed_out_at_once_and_cannot_sign_in(
+    container: Container, clock: FixedClock
+) -> None:
+    make_agent(container, "jack")
+    with console_client(container) as console:
+        signed_in(console, "jack")
+        assert console.get("/console/members").status_code == 200
+        with container.uow() as uow:
+            agent, ended = disable_agent(uow, clock, "JACK", Actor("cli"))
+        assert (agent.name, ended) == ("jack", 1)
+        assert console.get("/console/members").status_code == 303
+        again = sign_in(console, "jack", PASSWORD)
+        assert again.status_code == 401
+    with container.uow() as uow:
+        listed = {a.name: a for a in list_agents(uow)}
+    assert listed["jack"].disabled_at == clock.now()
+    assert listed["jack"].last_signed_in_at == clock.now()
 
 
 def test_an_unknown_name_gets_the_same_answer_as_a_wrong_password(container: Container) -> None:

@@ -19,9 +19,15 @@ from miles.console.security import (
     set_session_cookie,
     set_sign_in_cookie,
     sign_in_token_valid,
+    take_hash_slot,
 )
 from miles.console.state import app_container, console_state
-from miles.services.agents import ConsoleSession, SignIn, sign_in, sign_out
+from miles.services.agents import ConsoleSession, sign_out
+from miles.services.passwords import HASH_SLOTS
+from miles.services.sign_in import sign_in
+
+BUSY = "The console is busy signing other agents in. Nothing was checked: please sign in again in a moment."
+BUSY_RETRY_SECONDS = 1
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -38,6 +44,7 @@ async def _sign_in_page(
     name: str = "",
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    retry_after_seconds: int | None = None,
 ) -> Response:
     secret = await run_in_threadpool(console_state(request).secret, app_container(request))
     nonce, token = new_sign_in_token(request, secret)
@@ -48,6 +55,8 @@ async def _sign_in_page(
         status_code=status_code,
     )
     set_sign_in_cookie(request, response, nonce)
+    if retry_after_seconds is not None:
+        response.headers["Retry-After"] = str(retry_after_seconds)
     return response
 
 
@@ -76,17 +85,25 @@ async def sign_in_submit(request: Request) -> Response:
         errors["password"] = "Your password is required"
     if errors:
         return await _sign_in_page(request, next_path, name, errors, 422)
+    # the peer as uvicorn resolved it: a proxy's X-Forwarded-For counts only from MILES_TRUSTED_PROXIES
     address = request.client.host if request.client else "unknown"
-
-    def run() -> SignIn:
-        with c.uow() as uow:
-            return sign_in(uow, c.clock, name, values["password"], address, lifetime=state.session_lifetime)
-
-    result = await run_in_threadpool(run)
+    if not await take_hash_slot(HASH_SLOTS):
+        return await _sign_in_page(request, next_path, name, {"form": BUSY}, 429, BUSY_RETRY_SECONDS)
+    try:
+        result = await run_in_threadpool(
+            sign_in, c.uow, c.clock, name, values["password"], address, lifetime=state.session_lifetime
+        )
+    finally:
+        HASH_SLOTS.give_back()
     if result.token is None:
-        status = 429 if result.throttled else 401
+        wait = result.retry_after
         return await _sign_in_page(
-            request, next_path, name, {"form": result.error or "not signed in"}, status
+            request,
+            next_path,
+            name,
+            {"form": result.error or "not signed in"},
+            429 if result.throttled else 401,
+            None if wait is None else max(1, int(wait.total_seconds())),
         )
     response = RedirectResponse(next_path, status_code=303, headers=SECURITY_HEADERS)
     set_session_cookie(request, response, result.token, secret)

@@ -8,7 +8,9 @@ double-submit token instead. Pages need a session; supervisor pages answer 403 t
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import time
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
@@ -19,6 +21,7 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 from miles.console.rendering import SECURITY_HEADERS, is_htmx, render
 from miles.console.state import app_container, console_state
 from miles.services.agents import ConsoleSession, csrf_matches, resolve_session
+from miles.services.passwords import HashSlots
 
 SESSION_COOKIE = "miles_session"
 SIGN_IN_COOKIE = "miles_sign_in"
@@ -26,6 +29,7 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SIGN_IN_FORM_AGE = 3600
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+HASH_SLOT_WAIT = 0.5  # seconds a sign-in waits for a free hash slot before it is refused as busy
 
 
 class SignInRequired(Exception):
@@ -167,6 +171,16 @@ def sign_in_token_valid(request: Request, secret: str, token: str | None) -> boo
         return bool(_sign_in_serializer(secret).loads(token, max_age=SIGN_IN_FORM_AGE) == nonce)
     except (BadSignature, SignatureExpired):
         return False
+
+
+async def take_hash_slot(slots: HashSlots, wait: float = HASH_SLOT_WAIT) -> bool:
+    """A hash slot within `wait` seconds, or False; waits on the event loop, holding no thread."""
+    deadline = time.monotonic() + wait
+    while not slots.try_take():
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
 
 
 # --- turning the exceptions above into pages ------------------------------------------------------

@@ -57,3 +57,8 @@ def validate_password(password: str, name: str) -> str:
     if name.lower() in password.lower() or len(set(password)) < 4:
         raise InvalidInput("this password is too easy to guess", field="password")
     return password
+
+
+def could_be_agent_name(name: str) -> bool:
+    """Whether anyone could be called this (a sign-in with any other name is looked up nowhere)."""
+    return NAME.match(name) is not None

@@ -1,8 +1,8 @@
-"""Console users: creating agents and supervisors, signing in (throttled), sessions, signing out.
+"""Console users: creating, listing and disabling agents and supervisors, sessions, signing out.
 
-Passwords are kept as argon2id hashes (argon2-cffi). Every sign-in attempt is recorded in the database,
-so the throttle holds across any number of API processes. A session is a random token: the browser
-keeps it in a signed cookie, the database keeps its hash, its expiry and its CSRF token."""
+Passwords are kept as argon2id hashes (services/passwords.py); signing in is services/sign_in.py. A
+session is a random token: the browser keeps it in a signed cookie, the database keeps its hash, its
+expiry and its CSRF token. Disabling a user ends their sessions at once and stops them signing in."""
 
 from __future__ import annotations
 
@@ -11,32 +11,17 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
-from miles.adapters.db.agents import AgentRecord
+from miles.adapters.db.agents import AgentRecord, AgentSummary
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.agents import Actor, Role, parse_role, validate_agent_name, validate_password
-from miles.domain.errors import Conflict
-from miles.domain.throttle import ThrottlePolicy, retry_after, wait_in_words
+from miles.domain.errors import Conflict, NotFound
 from miles.domain.validation import Problems
 from miles.services import audit
 from miles.services.clock import Clock
+from miles.services.passwords import hasher
 
 SESSION_LIFETIME = timedelta(hours=8)  # one shift
-
-
-@cache
-def _hasher() -> PasswordHasher:
-    return PasswordHasher()
-
-
-@cache
-def _decoy_hash() -> str:
-    """Verified against when the name is unknown, so that a wrong name costs as much as a wrong password."""
-    return _hasher().hash(secrets.token_urlsafe(16))
 
 
 def token_hash(token: str) -> str:
@@ -54,7 +39,7 @@ def create_agent(uow: UnitOfWork, clock: Clock, name: str, role: str, password: 
     problems.check(lambda: validate_password(password, name))
     problems.raise_any()
     assert parsed is not None
-    agent_id = uow.agents.add(name, parsed.value, _hasher().hash(password))
+    agent_id = uow.agents.add(name, parsed.value, hasher().hash(password))
     if agent_id is None:
         raise Conflict(f"there is already a console user named {name!r}", field="name", code="name_taken")
     actor = Actor(name=name, role=parsed, agent_id=agent_id)
@@ -70,60 +55,6 @@ class ConsoleSession:
     actor: Actor
     csrf_token: str
     expires_at: datetime
-
-
-@dataclass(frozen=True)
-class SignIn:
-    """A session (token for the cookie) or the reason there is none."""
-
-    token: str | None = None
-    session: ConsoleSession | None = None
-    error: str | None = None
-    throttled: bool = False
-
-
-WRONG = "wrong name or password"
-
-
-def sign_in(
-    uow: UnitOfWork,
-    clock: Clock,
-    name: str,
-    password: str,
-    address: str,
-    policy: ThrottlePolicy | None = None,
-    lifetime: timedelta = SESSION_LIFETIME,
-) -> SignIn:
-    """Never raises for a wrong password: the attempt must be recorded (committed) all the same."""
-    policy = policy or ThrottlePolicy()
-    name = name.strip()[:100]
-    now = clock.now()
-    uow.agents.lock_name(name)  # two processes judging the same account take turns
-    since = now - policy.window
-    wait = retry_after(
-        uow.agents.account_failures(name, since), uow.agents.address_failures(address, since), now, policy
-    )
-    if wait is not None:
-        return SignIn(error=f"too many wrong passwords: try again in {wait_in_words(wait)}", throttled=True)
-    agent = uow.agents.by_name(name) if name else None
-    try:
-        _hasher().verify(agent.password_hash if agent else _decoy_hash(), password)
-        verified = agent is not None and agent.disabled_at is None
-    except (VerificationError, InvalidHashError):
-        verified = False
-    uow.agents.record_attempt(name, address, verified, now)
-    if not verified or agent is None:
-        return SignIn(error=WRONG)
-    if _hasher().check_needs_rehash(agent.password_hash):
-        uow.agents.set_password_hash(agent.id, _hasher().hash(password))
-    token = secrets.token_urlsafe(32)
-    csrf = secrets.token_urlsafe(32)
-    actor = actor_of(agent)
-    session_id = uow.agents.add_session(token_hash(token), agent.id, csrf, address, now, now + lifetime)
-    audit.record(
-        uow, clock, actor, "session.signed_in", subject=f"session:{session_id}", details={"address": address}
-    )
-    return SignIn(token=token, session=ConsoleSession(session_id, actor, csrf, now + lifetime))
 
 
 def resolve_session(uow: UnitOfWork, clock: Clock, token: str) -> ConsoleSession | None:
@@ -143,6 +74,25 @@ def csrf_matches(session: ConsoleSession, candidate: str | None) -> bool:
 def sign_out(uow: UnitOfWork, clock: Clock, session: ConsoleSession) -> None:
     if uow.agents.end_session(session.session_id, clock.now()):
         audit.record(uow, clock, session.actor, "session.signed_out", subject=f"session:{session.session_id}")
+
+
+def list_agents(uow: UnitOfWork) -> list[AgentSummary]:
+    return uow.agents.all()
+
+
+def disable_agent(uow: UnitOfWork, clock: Clock, name: str, by: Actor) -> tuple[AgentRecord, int]:
+    """Disable the console user named `name` (any case): they can no longer sign in, and every session
+    they have ends now. Returns the user and how many sessions ended; disabling twice changes nothing."""
+    now = clock.now()
+    agent = uow.agents.disable(name.strip()[:100], now)
+    if agent is None:
+        raise NotFound(f"there is no console user named {name!r}", field="name", code="agent_not_found")
+    ended = uow.agents.end_sessions_of(agent.id, now)
+    if agent.disabled_at == now:
+        audit.record(
+            uow, clock, by, "agent.disabled", subject=f"agent:{agent.id}", details={"sessions_ended": ended}
+        )
+    return agent, ended
 
 
 def console_secret(uow: UnitOfWork) -> str:

@@ -1,5 +1,6 @@
-"""Console users: agents and supervisors with their password hashes, their sessions, the record of
-sign-in attempts (shared by every process, for throttling) and the console's signing secret."""
+"""Console users: agents and supervisors with their password hashes, their sessions, the
+sign-in counters (shared by every process, for throttling), the history of sign-in attempts and the
+console's signing secret."""
 
 from __future__ import annotations
 
@@ -27,6 +28,16 @@ class SessionRecord:
     created_at: datetime
     expires_at: datetime
     ended_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AgentSummary:
+    id: int
+    name: str
+    role: str
+    created_at: datetime
+    disabled_at: datetime | None
+    last_signed_in_at: datetime | None
 
 
 _AGENT = "a.id, a.name, a.role, a.password_hash, a.created_at, a.disabled_at"
@@ -58,47 +69,78 @@ class AgentRepository:
             text("UPDATE agents SET password_hash = :h WHERE id = :id"), {"h": password_hash, "id": agent_id}
         )
 
-    def lock_name(self, name: str) -> None:
-        """Serialise sign-in attempts for one name (across processes) until the transaction ends."""
-        self.connection.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext('miles.sign_in:' || lower(:n)))"), {"n": name}
+    def all(self) -> list[AgentSummary]:
+        """Every console user by name, with the start of their last session (None if never)."""
+        rows = self.connection.execute(
+            text(
+                "SELECT a.id, a.name, a.role, a.created_at, a.disabled_at, (SELECT max(s.created_at) FROM agent_sessions s WHERE s.agent_id = a.id) "
+                "AS last_signed_in_at FROM agents a ORDER BY lower(a.name)"
+            )
+        )
+        return [AgentSummary(**r._mapping) for r in rows]
+
+    def disable(self, name: str, at: datetime) -> AgentRecord | None:
+        """Disable the agent (once: a second call keeps the first instant); None when there is none."""
+        row = self.connection.execute(
+            text(
+                "UPDATE agents a SET disabled_at = coalesce(a.disabled_at, :at) WHERE lower(a.name) = lower(:n) "
+                f"RETURNING {_AGENT}"
+            ),
+            {"n": name, "at": at},
+        ).first()
+        return None if row is None else AgentRecord(**row._mapping)
+
+    def end_sessions_of(self, agent_id: int, at: datetime) -> int:
+        """End every live session of the agent; how many there were."""
+        result = self.connection.execute(
+            text("UPDATE agent_sessions SET ended_at = :at WHERE agent_id = :a AND ended_at IS NULL"),
+            {"a": agent_id, "at": at},
+        )
+        return int(result.rowcount)
+
+    # --- sign-in attempts -----------------------------------------------------------------------------
+
+    def count_try(self, name_key: str, address_key: str, window_start: datetime, *, per_address: bool) -> int:
+        """Count one more try in this window for the name from the address (or, `per_address`, for the
+        address as a whole): the count including this try. One statement, so concurrent tries each get
+        their own number, and the row stays locked until the transaction ends."""
+        return int(
+            self.connection.execute(
+                text(
+                    "INSERT INTO sign_in_counters AS c (address, agent_name, window_start, tries) "
+                    "VALUES (:a, :n, :w, 1) ON CONFLICT (address, agent_name, window_start) "
+                    "DO UPDATE SET tries = c.tries + 1 RETURNING c.tries"
+                ),
+                {"a": address_key, "n": "" if per_address else name_key, "w": window_start},
+            ).scalar_one()
         )
 
-    # --- sign-in attempts ---------------------------------------------------------------------------
+    def forgive(self, name_key: str, address_key: str, window_start: datetime) -> None:
+        """After a right password: the name's tries from the address are forgotten, and this try is given
+        back to the address's count."""
+        self.connection.execute(
+            text("DELETE FROM sign_in_counters WHERE address = :a AND agent_name = :n AND :n <> ''"),
+            {"a": address_key, "n": name_key},
+        )
+        self.connection.execute(
+            text(
+                "UPDATE sign_in_counters SET tries = tries - 1 "
+                "WHERE address = :a AND agent_name = '' AND window_start = :w AND tries > 0"
+            ),
+            {"a": address_key, "w": window_start},
+        )
+
+    def forget_counters_before(self, before: datetime) -> None:
+        self.connection.execute(text("DELETE FROM sign_in_counters WHERE window_start < :b"), {"b": before})
 
     def record_attempt(self, name: str, address: str, succeeded: bool, at: datetime) -> None:
+        """The history of tries checked against a password (refused tries are only counted)."""
         self.connection.execute(
             text(
                 "INSERT INTO sign_in_attempts (agent_name, address, succeeded, at) VALUES (:n, :a, :s, :at)"
             ),
             {"n": name[:100], "a": address[:100], "s": succeeded, "at": at},
         )
-
-    def account_failures(self, name: str, since: datetime) -> list[datetime]:
-        """Wrong passwords for this name after `since` and after its last successful sign-in."""
-        rows = self.connection.execute(
-            text(
-                """
-                SELECT at FROM sign_in_attempts
-                WHERE lower(agent_name) = lower(:n) AND NOT succeeded AND at > :since
-                  AND at > coalesce((SELECT max(at) FROM sign_in_attempts
-                                     WHERE lower(agent_name) = lower(:n) AND succeeded), '-infinity')
-                ORDER BY at
-                """
-            ),
-            {"n": name[:100], "since": since},
-        )
-        return [r.at for r in rows]
-
-    def address_failures(self, address: str, since: datetime) -> list[datetime]:
-        rows = self.connection.execute(
-            text(
-                "SELECT at FROM sign_in_attempts WHERE address = :a AND NOT succeeded AND at > :since "
-                "ORDER BY at"
-            ),
-            {"a": address[:100], "since": since},
-        )
-        return [r.at for r in rows]
 
     # --- sessions -------------------------------------------------------------------------------------
 
