@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
+from typing import Any
 
 import miles.cli
 
@@ -58,3 +60,34 @@ def test_the_command_modules_import_one_another_without_a_circle() -> None:
         return False
 
     assert [module for module in graph if reaches(module, module, {module})] == []
+
+
+def _command_paths() -> list[list[str]]:
+    from typer.main import get_command
+
+    paths: list[list[str]] = []
+
+    def walk(command: Any, path: list[str]) -> None:
+        paths.append(path)
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, [*path, name])
+
+    walk(get_command(miles.cli.app), [])
+    return paths
+
+
+def test_every_help_page_names_its_values_without_type_labels() -> None:
+    from typer.testing import CliRunner
+
+    runner = CliRunner()
+    pages = {
+        " ".join(path) or "miles": runner.invoke(miles.cli.app, [*path, "--help"])
+        for path in _command_paths()
+    }
+    assert len(pages) >= 17
+    for name, result in pages.items():
+        assert result.exit_code == 0, name
+        assert not re.search(r"<[a-z][a-z\[\], ]*>|\{\w+\}", result.output), (name, result.output)
+    assert "later" not in pages["serve"].output
+    assert "SCOPE" in pages["apikey create"].output
+    assert "FILE" in pages["programme load"].output

@@ -11,6 +11,7 @@ from miles.cli.agents import agent_app
 from miles.cli.apikeys import apikey_app
 from miles.cli.db import db_app
 from miles.cli.demo import demo
+from miles.cli.help_text import Command, Group
 from miles.cli.jobs import beat, worker
 from miles.cli.nightly import nightly
 from miles.cli.programme import programme_app
@@ -18,13 +19,15 @@ from miles.cli.serve import serve
 from miles.cli.status import status
 from miles.cli.suppliers import suppliers_app
 
-app = typer.Typer(help="miles: the mileage engine of a frequent-flyer programme.", no_args_is_help=True)
-app.command()(serve)
-app.command()(worker)
-app.command()(beat)
-app.command()(nightly)
-app.command()(status)
-app.command()(demo)
+app = typer.Typer(
+    cls=Group, help="miles: the mileage engine of a frequent-flyer programme.", no_args_is_help=True
+)
+app.command(cls=Command)(serve)
+app.command(cls=Command)(worker)
+app.command(cls=Command)(beat)
+app.command(cls=Command)(nightly)
+app.command(cls=Command)(status)
+app.command(cls=Command)(demo)
 app.add_typer(db_app, name="db")
 app.add_typer(programme_app, name="programme")
 app.add_typer(apikey_app, name="apikey")

@@ -8,16 +8,18 @@ import typer
 
 from miles.cli.consoles import err
 from miles.cli.database import database_url, unit_of_work
+from miles.cli.help_text import Command, Group
 
-agent_app = typer.Typer(help="Console users: agents and supervisors.", no_args_is_help=True)
+agent_app = typer.Typer(cls=Group, help="Console users: agents and supervisors.", no_args_is_help=True)
 
 
-@agent_app.command("create")
+@agent_app.command("create", cls=Command)
 def agent_create(
     name: str,
-    role: Annotated[str, typer.Option(help="agent | supervisor")] = "agent",
+    role: Annotated[str, typer.Option(metavar="ROLE", help="agent | supervisor")] = "agent",
     password: Annotated[
-        str | None, typer.Option(help="asked for (hidden, twice) when not given", show_default=False)
+        str | None,
+        typer.Option(metavar="PASSWORD", help="asked for (hidden, twice) when not given", show_default=False),
     ] = None,
 ) -> None:
     """Create an agent or a supervisor who signs in to the console at /console."""

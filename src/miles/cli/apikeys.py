@@ -8,14 +8,17 @@ import typer
 
 from miles.cli.consoles import err
 from miles.cli.database import database_url, unit_of_work
+from miles.cli.help_text import Command, Group
 
-apikey_app = typer.Typer(help="API keys for booking systems.", no_args_is_help=True)
+apikey_app = typer.Typer(cls=Group, help="API keys for booking systems.", no_args_is_help=True)
 
 
-@apikey_app.command("create")
+@apikey_app.command("create", cls=Command)
 def apikey_create(
     name: str,
-    scope: Annotated[list[str], typer.Option("--scope", "-s", help="repeat for several scopes")],
+    scope: Annotated[
+        list[str], typer.Option("--scope", "-s", metavar="SCOPE", help="repeat for several scopes")
+    ],
 ) -> None:
     """Make an API key; the key is printed once, on the last line."""
     from miles.domain.errors import InvalidInput

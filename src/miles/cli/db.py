@@ -6,11 +6,12 @@ import typer
 
 from miles.cli.consoles import out
 from miles.cli.database import database_url, upgrade
+from miles.cli.help_text import Command, Group
 
-db_app = typer.Typer(help="The database.", no_args_is_help=True)
+db_app = typer.Typer(cls=Group, help="The database.", no_args_is_help=True)
 
 
-@db_app.command("upgrade")
+@db_app.command("upgrade", cls=Command)
 def db_upgrade() -> None:
     """Apply every migration; a database with no programme gets the reference programme."""
     url = database_url(migrate_embedded=False)

@@ -7,10 +7,10 @@ import sys
 
 from miles.cli.consoles import out
 from miles.cli.database import database_url, unit_of_work
-from miles.cli.serve import run_server
+from miles.cli.serve import Host, Port, run_server
 
 
-def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
+def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Embedded database, reference programme, sample members; serves the API and prints a key."""
     from miles.services.apikeys import SCOPES, create_key
     from miles.services.clock import SystemClock

@@ -12,9 +12,11 @@ from miles.config import settings
 
 
 def worker(
-    queues: Annotated[str, typer.Option(help="comma-separated queues")] = "default,nightly",
-    concurrency: Annotated[int, typer.Option(help="worker processes")] = 2,
-    name: Annotated[str | None, typer.Option(help="node name (default miles-PID@host)")] = None,
+    queues: Annotated[str, typer.Option(metavar="QUEUES", help="comma-separated queues")] = "default,nightly",
+    concurrency: Annotated[int, typer.Option(metavar="N", help="worker processes")] = 2,
+    name: Annotated[
+        str | None, typer.Option(metavar="NAME", help="node name (default miles-PID@host)")
+    ] = None,
 ) -> None:
     """Run a Celery worker (needs MILES_BROKER_URL)."""
     need_broker()

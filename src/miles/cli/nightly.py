@@ -13,10 +13,15 @@ from miles.config import settings
 
 def nightly(
     run_date: Annotated[
-        str | None, typer.Option("--date", help="the run date, YYYY-MM-DD (default: today, programme's zone)")
+        str | None,
+        typer.Option(
+            "--date", metavar="DATE", help="the run date, YYYY-MM-DD (default: today, programme's zone)"
+        ),
     ] = None,
     wait: Annotated[bool, typer.Option(help="follow the run to its end and print its report")] = True,
-    timeout: Annotated[float | None, typer.Option(help="stop following after this many seconds")] = None,
+    timeout: Annotated[
+        float | None, typer.Option(metavar="SECONDS", help="stop following after this many seconds")
+    ] = None,
 ) -> None:
     """Run the nightly job now (requalification, expiry, warnings) with a progress bar; print its report."""
     from miles.cli.nightly_run import run_nightly

@@ -9,15 +9,16 @@ import typer
 
 from miles.cli.consoles import err, out
 from miles.cli.database import database_url, unit_of_work
+from miles.cli.help_text import Command, Group
 
-programme_app = typer.Typer(help="The programme's rules.", no_args_is_help=True)
+programme_app = typer.Typer(cls=Group, help="The programme's rules.", no_args_is_help=True)
 
 RulesFile = Annotated[
     Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="a rules file (YAML)")
 ]
 
 
-@programme_app.command("load")
+@programme_app.command("load", cls=Command)
 def programme_load(file: RulesFile) -> None:
     """Validate a rules file and make it the programme in force."""
     from miles.domain.errors import ProgrammeError
@@ -36,7 +37,7 @@ def programme_load(file: RulesFile) -> None:
     out.print(f"loaded {book.name!r} as programme version {version_id} (effective from {dates})")
 
 
-@programme_app.command("check")
+@programme_app.command("check", cls=Command)
 def programme_check(file: RulesFile) -> None:
     """Validate a rules file without loading it."""
     from miles.domain.errors import ProgrammeError

@@ -13,13 +13,16 @@ from miles.cli.consoles import err
 from miles.cli.database import database_url
 from miles.config import settings
 
+Host = Annotated[str, typer.Option(metavar="ADDRESS", help="the address to listen on")]
+Port = Annotated[int, typer.Option(metavar="PORT", min=1, max=65535, help="the TCP port to listen on")]
+
 
 def serve(
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    workers: Annotated[int, typer.Option(help="API processes")] = 1,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    workers: Annotated[int, typer.Option(metavar="N", min=1, help="API processes")] = 1,
 ) -> None:
-    """Run the HTTP API (and, later, the console)."""
+    """Run the HTTP API and the agents' console (/console)."""
     database_url()
     run_server(host, port, workers)
 

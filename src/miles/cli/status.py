@@ -12,10 +12,13 @@ from miles.config import settings
 
 
 def status(
-    worker_timeout: Annotated[float, typer.Option(help="seconds to wait for the workers' answers")] = 1.0,
+    worker_timeout: Annotated[
+        float, typer.Option(metavar="SECONDS", help="seconds to wait for the workers' answers")
+    ] = 1.0,
 ) -> None:
-    """The health of the database, the broker, the workers and the last nightly run; exit code 1 when the
-    database or the broker (if configured) is not healthy."""
+    """The health of the database, the broker, the workers and the last nightly run.
+
+    The exit code is 1 when the database or the broker (if one is configured) is not healthy."""
     from miles.cli.status_table import show_status
 
     url = database_url()

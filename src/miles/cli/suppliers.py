@@ -9,8 +9,10 @@ from rich.table import Table
 
 from miles.cli.consoles import err, out
 from miles.cli.database import database_url
+from miles.cli.help_text import Command, Group
 
 suppliers_app = typer.Typer(
+    cls=Group,
     help="The simulated suppliers (award seats, hotels, baggage): latency, failures, timeouts, saver seats.",
     no_args_is_help=True,
 )
@@ -45,7 +47,7 @@ def _show(engine: Any) -> None:
     out.print(table)
 
 
-@suppliers_app.command("show")
+@suppliers_app.command("show", cls=Command)
 def show() -> None:
     """How each simulated supplier behaves now."""
     engine = _engine()
@@ -55,20 +57,26 @@ def show() -> None:
         engine.dispose()
 
 
-@suppliers_app.command("set")
+@suppliers_app.command("set", cls=Command)
 def set_(
     supplier: Annotated[str, typer.Argument(help="flights | hotels | baggage")],
     latency_ms: Annotated[
-        int | None, typer.Option(min=0, max=600_000, help="each call takes this long")
+        int | None, typer.Option(min=0, max=600_000, metavar="MS", help="each call takes this long")
     ] = None,
     failure_rate: Annotated[
-        float | None, typer.Option(min=0, max=1, help="share of bookings refused")
+        float | None, typer.Option(min=0, max=1, metavar="RATE", help="share of bookings refused")
     ] = None,
     unknown_outcome_rate: Annotated[
-        float | None, typer.Option(min=0, max=1, help="share of bookings made but answered with a timeout")
+        float | None,
+        typer.Option(min=0, max=1, metavar="RATE", help="share of bookings made but answered with a timeout"),
     ] = None,
-    saver_seats: Annotated[bool | None, typer.Option("--saver-seats/--no-saver-seats")] = None,
-    failure_reason: Annotated[str | None, typer.Option(help="the reason a refused booking gives")] = None,
+    saver_seats: Annotated[
+        bool | None,
+        typer.Option("--saver-seats/--no-saver-seats", help="whether saver award seats are offered"),
+    ] = None,
+    failure_reason: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="the reason a refused booking gives")
+    ] = None,
 ) -> None:
     """Change some of a simulated supplier's settings; every API and worker process sees it at once."""
     from miles.adapters.suppliers.simulated import SUPPLIERS, write_settings
