@@ -10,8 +10,6 @@ answers imply (and the autouse `clean_ledger` checks the ledger's own invariants
 from __future__ import annotations
 
 import itertools
-import shutil
-import signal
 import time
 import uuid
 from collections import Counter
@@ -88,17 +86,10 @@ def kill_and_restart(server: RedisServer, keep_data: bool, down_seconds: float =
     with its append-only file or without it. Returns the messages it held when it was killed."""
     held = 0
     try:
-        client = redis.Redis(port=server.port, socket_timeout=1)
-        held = int(client.llen("default")) + int(client.hlen("unacked"))
+        held = server.held_messages("default")
     except redis.RedisError:
         pass
-    assert server.process is not None
-    server.process.send_signal(signal.SIGKILL)
-    server.process.wait(10)
-    server.process = None
-    if not keep_data:
-        shutil.rmtree(server.dir)
-        server.dir.mkdir()
+    server.kill(keep_data)
     time.sleep(down_seconds)
     server.start()
     return held

@@ -69,6 +69,22 @@ class RedisServer:
         self.stop()
         self.start()
 
+    def held_messages(self, *queues: str) -> int:
+        """Messages waiting in the named queues plus those delivered and not yet acknowledged."""
+        client = redis.Redis(port=self.port, socket_timeout=1)
+        return sum(int(client.llen(queue)) for queue in queues) + int(client.hlen("unacked"))
+
+    def kill(self, keep_data: bool) -> None:
+        """SIGKILL: no shutdown, no final write; without `keep_data` its append-only file is deleted too,
+        so it comes back empty, every queued message lost."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+        self.process = None
+        if not keep_data:
+            shutil.rmtree(self.dir)
+            self.dir.mkdir()
+
 
 @contextmanager
 def redis_server() -> Iterator[RedisServer]:
