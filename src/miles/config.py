@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from ipaddress import ip_network
 from pathlib import Path
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,6 +46,21 @@ class Settings(BaseSettings):
     supplier_queue: int = Field(default=4, ge=0)
     supplier_timeout_seconds: float = Field(default=10.0, gt=0)
     metrics_token: str | None = None  # when set, /metrics asks for it as a Bearer token
+    # `miles serve` believes X-Forwarded-For/-Proto only from these peers (comma-separated IPs or CIDRs, e.g.
+    # "10.0.0.5,10.1.0.0/16"); empty, the default: from nobody, every request's address is its TCP peer
+    trusted_proxies: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _ip_networks(cls, value: str) -> str:
+        """Each entry an IP address or network; written back comma-separated without spaces."""
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            try:
+                ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{entry!r} is not an IP address or network (CIDR)") from exc
+        return ",".join(entries)
 
 
 @lru_cache

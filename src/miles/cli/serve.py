@@ -33,6 +33,7 @@ def run_server(host: str, port: int, workers: int) -> None:
 
     from miles.observability import UVICORN_LOG_CONFIG
 
+    proxies = settings().trusted_proxies  # X-Forwarded-For believed from these peers only; none by default
     metrics_dir = None
     if workers > 1:  # each process keeps its counters in files there; /metrics sums them (see api/metrics.py)
         try:
@@ -53,6 +54,8 @@ def run_server(host: str, port: int, workers: int) -> None:
             log_level=settings().log_level,
             log_config=UVICORN_LOG_CONFIG,
             access_log=False,
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=proxies or "",
         )
     finally:
         if metrics_dir is not None:
