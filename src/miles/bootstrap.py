@@ -78,12 +78,13 @@ def build_container(
 ) -> Container:
     engine = make_engine(database_url, pool_size=pool_size)
     uow = UnitOfWorkFactory(engine)
+    clock = clock or configured_clock()
     container = Container(
         engine=engine,
         uow=uow,
         catalog=ProgrammeCatalog(),
-        clock=clock or configured_clock(),
-        keys=KeyVerifier(uow),
+        clock=clock,
+        keys=KeyVerifier(uow, clock=clock),  # expiry judged on the process's clock (MILES_CLOCK_AT)
         broker_url=broker_url,
     )
     container.suppliers = simulated_suppliers(engine)

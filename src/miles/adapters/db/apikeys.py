@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, text
+
+COLUMNS = "id, name, key_prefix, key_hash, scopes, created_at, expires_at, revoked_at, last_used_at"
 
 
 @dataclass(frozen=True)
@@ -16,33 +19,74 @@ class ApiKeyRecord:
     key_hash: str
     scopes: tuple[str, ...]
     revoked_at: datetime | None
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+
+def _record(row: Any) -> ApiKeyRecord:
+    return ApiKeyRecord(
+        id=row.id,
+        name=row.name,
+        key_prefix=row.key_prefix,
+        key_hash=row.key_hash,
+        scopes=tuple(row.scopes),
+        revoked_at=row.revoked_at,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        last_used_at=row.last_used_at,
+    )
 
 
 class ApiKeyRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def add(self, name: str, prefix: str, key_hash: str, scopes: list[str]) -> int:
+    def add(
+        self, name: str, prefix: str, key_hash: str, scopes: list[str], expires_at: datetime | None = None
+    ) -> int:
         return int(
             self.connection.execute(
                 text(
-                    "INSERT INTO api_keys (name, key_prefix, key_hash, scopes) VALUES (:n, :p, :h, :s) "
-                    "RETURNING id"
+                    "INSERT INTO api_keys (name, key_prefix, key_hash, scopes, expires_at) "
+                    "VALUES (:n, :p, :h, :s, :e) RETURNING id"
                 ),
-                {"n": name, "p": prefix, "h": key_hash, "s": scopes},
+                {"n": name, "p": prefix, "h": key_hash, "s": scopes, "e": expires_at},
             ).scalar_one()
         )
 
     def by_prefix(self, prefix: str) -> ApiKeyRecord | None:
         row = self.connection.execute(
-            text(
-                "SELECT id, name, key_prefix, key_hash, scopes, revoked_at FROM api_keys WHERE key_prefix = :p"
-            ),
-            {"p": prefix},
+            text(f"SELECT {COLUMNS} FROM api_keys WHERE key_prefix = :p"), {"p": prefix}
         ).first()
-        if row is None:
-            return None
-        return ApiKeyRecord(row.id, row.name, row.key_prefix, row.key_hash, tuple(row.scopes), row.revoked_at)
+        return None if row is None else _record(row)
+
+    def all(self) -> list[ApiKeyRecord]:
+        rows = self.connection.execute(text(f"SELECT {COLUMNS} FROM api_keys ORDER BY id"))
+        return [_record(row) for row in rows]
+
+    def matching(self, name: str, key_id: int | None) -> list[ApiKeyRecord]:
+        """The key with this id if there is one, else every key with this name."""
+        if key_id is not None:
+            row = self.connection.execute(
+                text(f"SELECT {COLUMNS} FROM api_keys WHERE id = :i"), {"i": key_id}
+            ).first()
+            if row is not None:
+                return [_record(row)]
+        rows = self.connection.execute(
+            text(f"SELECT {COLUMNS} FROM api_keys WHERE name = :n ORDER BY id"), {"n": name}
+        )
+        return [_record(row) for row in rows]
+
+    def revoke_ids(self, ids: list[int], at: datetime) -> list[int]:
+        """Revoke those of these keys not revoked yet; the ids revoked now."""
+        rows = self.connection.execute(
+            text(
+                "UPDATE api_keys SET revoked_at = :at WHERE id = ANY(:ids) AND revoked_at IS NULL RETURNING id"
+            ),
+            {"ids": ids, "at": at},
+        )
+        return sorted(int(i) for i in rows.scalars())
 
     def revoke(self, prefix: str) -> bool:
         result = self.connection.execute(
@@ -50,3 +94,13 @@ class ApiKeyRepository:
             {"p": prefix},
         )
         return result.rowcount == 1
+
+    def touch(self, prefix: str, at: datetime) -> None:
+        """Record a use, at most once a minute (most calls change nothing)."""
+        self.connection.execute(
+            text(
+                "UPDATE api_keys SET last_used_at = :at WHERE key_prefix = :p "
+                "AND (last_used_at IS NULL OR last_used_at < :at - interval '1 minute')"
+            ),
+            {"p": prefix, "at": at},
+        )

@@ -1,0 +1,135 @@
+"""API keys through a real `miles serve` (two processes): revoked in the CLI, refused everywhere within
+5 s; expired, refused; listed with their state and last use."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from tests.integration.conftest import free_port, wait_healthy
+
+REVOCATION_BOUND_SECONDS = 5.0
+MEMBER = "/v1/members/1000000016"  # no such member: an accepted key gets 404
+SERVER_CLOCK = datetime.now(UTC) + timedelta(days=2)  # the server lives two days ahead of the CLI
+
+
+def miles(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MILES_DATABASE_URL": database_url, "COLUMNS": "250"}
+    env.pop("MILES_CLOCK_AT", None)
+    return subprocess.run(
+        [sys.executable, "-m", "miles.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def new_key(database_url: str, name: str, *options: str) -> str:
+    result = miles(database_url, "apikey", "create", name, "--scope", "member:read", *options)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str) -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "MILES_DATABASE_URL": database_url,
+        "MILES_LOG_LEVEL": "warning",
+        "MILES_CLOCK_AT": SERVER_CLOCK.isoformat(),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "miles.cli", "serve", "--port", str(port), "--workers", "2"], env=env
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_healthy(base, process)
+    yield base
+    process.terminate()
+    process.wait(10)
+
+
+def call(base: str, key: str) -> httpx.Response:
+    """A new connection each time, so that both server processes answer some of the calls."""
+    return httpx.get(f"{base}{MEMBER}", headers={"Authorization": f"Bearer {key}"}, timeout=10)
+
+
+def test_a_key_revoked_in_the_cli_is_refused_by_every_process_within_5_seconds(
+    database_url: str, server: str
+) -> None:
+    key = new_key(database_url, "revoked-by-cli")
+    assert all(call(server, key).status_code == 404 for _ in range(20))  # accepted and cached everywhere
+    revoked = miles(database_url, "apikey", "revoke", "revoked-by-cli")
+    assert revoked.returncode == 0, revoked.stderr
+    assert "revoked" in revoked.stdout
+    since = time.monotonic()
+    while call(server, key).status_code != 401:
+        assert time.monotonic() - since < REVOCATION_BOUND_SECONDS, "the revoked key still works"
+        time.sleep(0.05)
+    refused_after = time.monotonic() - since
+    answers = [call(server, key) for _ in range(20)]  # every process refuses it from now on
+    assert {a.status_code for a in answers} == {401}
+    assert {a.json()["error"]["code"] for a in answers} == {"key_revoked"}
+    assert refused_after < REVOCATION_BOUND_SECONDS
+
+
+def test_a_key_is_refused_from_its_expiry_on(database_url: str, server: str) -> None:
+    lasting = new_key(database_url, "lasting", "--expires-in", "3")
+    expiring = new_key(database_url, "expiring", "--expires-in", "1")  # the server's clock is past it
+    assert call(server, lasting).status_code == 404
+    response = call(server, expiring)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "key_expired"
+
+
+def test_apikey_list_shows_each_keys_state_and_last_use(database_url: str, server: str) -> None:
+    used = new_key(database_url, "listed-used")
+    new_key(database_url, "listed-revoked")
+    assert call(server, used).status_code == 404
+    assert miles(database_url, "apikey", "revoke", "listed-revoked").returncode == 0
+    listing = miles(database_url, "apikey", "list")
+    assert listing.returncode == 0, listing.stderr
+    rows = {line.split("│")[2].strip(): line for line in listing.stdout.splitlines() if line.count("│") > 5}
+    assert "active" in rows["listed-used"]
+    assert "revoked" in rows["listed-revoked"]
+    columns = [cell.strip() for cell in rows["listed-used"].split("│")]
+    assert columns[4] == "member:read"
+    assert columns[8] != "-"  # last used: the call above
+    assert columns[7] == "-"  # not revoked
+
+
+def test_apikey_revoke_refuses_an_unknown_key(database_url: str) -> None:
+    result = miles(database_url, "apikey", "revoke", "no-such-key")
+    assert result.returncode == 2
+    assert "no API key" in result.stderr
+
+
+def test_apikey_create_takes_one_expiry_in_the_future(database_url: str) -> None:
+    both = miles(
+        database_url,
+        "apikey",
+        "create",
+        "x",
+        "-s",
+        "admin",
+        "--expires-in",
+        "1",
+        "--expires-at",
+        "2099-01-01",
+    )
+    assert both.returncode == 2
+    past = miles(database_url, "apikey", "create", "x", "-s", "admin", "--expires-at", "2001-01-01")
+    assert past.returncode == 2
+    assert "future" in past.stderr
+    later = miles(database_url, "apikey", "create", "x", "-s", "admin", "--expires-at", "2099-01-01")
+    assert later.returncode == 0, later.stderr
+    assert "valid until 2099-01-01 00:00 UTC" in later.stderr
