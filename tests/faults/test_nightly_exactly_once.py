@@ -28,6 +28,7 @@ from miles.services.nightly.runs import CHUNK_JOB, START_JOB, start_run
 from tests.integration.conftest import reset
 from tests.integration.nightly_data import MemberSpec, night_runner, random_specs, run_night, seed, snapshot
 from tests.integration.workers import RedisServer, celery_worker, miles_process, redis_server, stop
+from workers.app import make_celery
 
 NIGHT = date(2028, 3, 1)
 CHUNK_SIZE = 20
@@ -109,6 +110,12 @@ def chunk_in_progress(engine: Engine) -> bool:
             )
         ).scalar_one()
     return int(free) < int(pending)
+
+
+def handled(broker_url: str, task: str) -> int:
+    """How many `task` jobs the workers have finished so far (Celery's remote-control stats)."""
+    replies = make_celery(broker_url).control.inspect(timeout=2).stats() or {}
+    return sum(int(reply.get("total", {}).get(task, 0)) for reply in replies.values())
 
 
 def queues_empty(server: RedisServer) -> bool:
@@ -234,11 +241,18 @@ def test_a_task_delivered_twice_changes_nothing_the_second_time(
             assert "nightly run 2028-03-01 of Aurora Miles: done" in followed.stdout
             wait_until(lambda: queues_empty(server), 30, "the duplicates to be handled")
             assert outcome(engine, container, 1) == expected
+            chunks_before, starts_before = handled(server.url, CHUNK_JOB), handled(server.url, START_JOB)
             for chunk_no in range(MEMBERS // CHUNK_SIZE):  # and every task once more after the night
                 container.dispatcher.send(CHUNK_JOB, {"run_id": 1, "chunk_no": chunk_no})
             container.dispatcher.send(START_JOB, {})
-            time.sleep(0.5)
-            wait_until(lambda: queues_empty(server), 30, "the late duplicates to be handled")
+            wait_until(
+                lambda: (
+                    handled(server.url, CHUNK_JOB) >= chunks_before + MEMBERS // CHUNK_SIZE
+                    and handled(server.url, START_JOB) >= starts_before + 1
+                ),
+                30,
+                "the workers to finish every late duplicate",
+            )
             assert outcome(engine, container, 1) == expected
     with engine.connect() as c:
         assert c.execute(text("SELECT count(*) FROM nightly_runs")).scalar_one() == 1
