@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
 from miles.api.errors import invalid_from_pydantic
+from miles.domain.errors import InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -56,12 +57,24 @@ def json_response(body: Any, status_code: int = 200, headers: dict[str, str] | N
     return Response(content, status_code=status_code, media_type="application/json", headers=headers)
 
 
+NOT_AN_OBJECT = ("model_type", "model_attributes_type", "dict_type")
+
+
+def invalid_body(errors: list[Any], where: str = "the body") -> InvalidInput:
+    """What pydantic found wrong with a body (or a batch item): a body that is not a JSON object at all
+    (`[1,2]`, `"x"`, nothing) says so; anything else names its field."""
+    root = [e for e in errors if not e.get("loc")]
+    if root and root[0].get("type") in NOT_AN_OBJECT:
+        return InvalidInput(f"{where} must be a JSON object", code="not_an_object")
+    return invalid_from_pydantic(errors)
+
+
 async def parse_body(request: Request, model: type[M]) -> M:
     raw = await request.body()
     try:
         return model.model_validate_json(raw or b"null")
     except ValidationError as exc:
-        raise invalid_from_pydantic(list(exc.errors())) from exc
+        raise invalid_body(list(exc.errors())) from exc
 
 
 def body_doc(model: type[BaseModel]) -> dict[str, Any]:

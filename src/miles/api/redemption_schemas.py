@@ -9,7 +9,8 @@ from typing import Annotated, Any, Literal
 from fastapi import Request
 from pydantic import Field, Strict, ValidationError
 
-from miles.api.errors import invalid_from_pydantic
+from miles.api.encoding import invalid_body
+from miles.api.fields import Line, text
 from miles.api.schemas import Edge, IsoDate
 from miles.domain.awards import AwardItem, BaggageAward, FlightAward, HotelAward
 from miles.services.redemptions.submission import AwardRequest
@@ -24,7 +25,7 @@ class FlightItem(Edge):
     origin: Airport
     destination: Airport
     departure_date: IsoDate
-    cabin: str = Field(max_length=40, description="economy | business | first")
+    cabin: Line = text(40, description="a cabin of the programme: economy, business, first")
 
     def award(self) -> AwardItem:
         return FlightAward(self.origin, self.destination, self.departure_date, self.cabin)
@@ -53,7 +54,7 @@ class HotelItem(Edge):
 
 
 class RedemptionRequest(Edge):
-    member_number: str = Field(max_length=32, examples=["1000000016"])
+    member_number: Line = text(32, examples=["1000000016"])
     items: list[Annotated[FlightItem | BaggageItem | HotelItem, Field(discriminator="kind")]] = Field(
         min_length=1, max_length=10
     )
@@ -80,4 +81,4 @@ async def parse_redemption_request(request: Request) -> RedemptionRequest:
     try:
         return RedemptionRequest.model_validate_json(raw or b"null")
     except ValidationError as exc:
-        raise invalid_from_pydantic([_untagged(e) for e in exc.errors()]) from exc
+        raise invalid_body([_untagged(e) for e in exc.errors()]) from exc

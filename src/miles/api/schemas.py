@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator
 
+from miles.api.fields import Line, Lines, text
 from miles.domain.accrual import FlightCoupon
 
 
@@ -42,9 +43,9 @@ class Fare(Edge):
 
 
 class FlightAccrualRequest(Edge):
-    member_number: str = Field(max_length=32, examples=["1000000016"])
-    ticket_number: str = Field(max_length=32, examples=["0012280476034"])
-    coupon_number: Annotated[int, Strict()]
+    member_number: Line = text(32, examples=["1000000016"])
+    ticket_number: Line = text(32, examples=["0012280476034"])
+    coupon_number: Annotated[int, Strict()] = Field(json_schema_extra={"minimum": 1, "maximum": 4})
     marketing_carrier: str = Field(pattern=r"^[A-Z0-9]{2}$")
     operating_carrier: str = Field(pattern=r"^[A-Z0-9]{2}$")
     flight_number: str = Field(pattern=r"^[0-9]{1,4}[A-Z]?$")
@@ -81,11 +82,11 @@ class BatchAccrualRequest(Edge):
 
 
 class NewMemberRequest(Edge):
-    given_name: str = Field(min_length=1, max_length=100)
-    family_name: str = Field(min_length=1, max_length=100)
-    email: str = Field(min_length=3, max_length=254)
+    given_name: Line = text(100, min_length=1)
+    family_name: Line = text(100, min_length=1)
+    email: Line = text(254, min_length=3)
     birth_date: IsoDate | None = None
 
 
 class ReversalRequest(Edge):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Lines = text(500, min_length=1, multiline=True)

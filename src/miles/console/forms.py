@@ -4,20 +4,70 @@ shows each one next to its field (and nothing is written while any remains)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from fastapi import Request
 
+from miles.console.security import PageError
 from miles.domain.errors import MilesError
+from miles.domain.limits import BIGINT_MAX, control_character
 from miles.domain.validation import InvalidFields
 
 MAX_FIELD = 1000
+# the fields an agent may write on several lines (tab, line feed, carriage return kept)
+MULTILINE_FIELDS = frozenset({"comment", "note", "reason"})
+
+
+def refuse_control_characters(name: str, value: str) -> None:
+    """A page refusing the form (422, nothing written) when a field holds a control character: NUL
+    and its kin never reach the database, nor a page."""
+    position = control_character(value, multiline=name in MULTILINE_FIELDS)
+    if position is not None:
+        raise PageError(
+            422,
+            "Not sent",
+            f"The field {name[:40]!r} holds a control character (U+{ord(value[position]):04X}) that "
+            "cannot be recorded. Nothing was changed: remove it and send the form again.",
+        )
 
 
 async def read_form(request: Request) -> dict[str, str]:
     form = await request.form()
-    return {k: v.strip()[:MAX_FIELD] for k, v in form.items() if isinstance(v, str)}
+    values = {k: v.strip()[:MAX_FIELD] for k, v in form.items() if isinstance(v, str)}
+    for name, value in values.items():
+        refuse_control_characters(name, value)
+    return values
+
+
+def query_line(name: str, max_length: int) -> Callable[[Request], str]:
+    """A dependency reading one line of the query string (a search, a filter, a cursor): bounded, no
+    control character, else a 422 page naming it (never a database error)."""
+
+    def read(request: Request) -> str:
+        value = request.query_params.get(name, "")
+        if len(value) > max_length:
+            raise PageError(422, "Not found", f"{name!r} is at most {max_length} characters.")
+        refuse_control_characters(name, value)
+        return value
+
+    return read
+
+
+def query_id(name: str) -> Callable[[Request], int | None]:
+    """A dependency reading a row id of the query string (a page's `before`): a whole number the bigint
+    column can hold, else a 422 page."""
+
+    def read(request: Request) -> int | None:
+        raw = request.query_params.get(name, "")
+        if not raw:
+            return None
+        if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= BIGINT_MAX):
+            raise PageError(422, "Not found", f"{name!r} is not a position this console gave out.")
+        return int(raw)
+
+    return read
 
 
 class FieldErrors:

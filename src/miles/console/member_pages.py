@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from miles.console.forms import query_line
 from miles.console.rendering import SECURITY_HEADERS, is_htmx, render
 from miles.console.security import PageError, console_session
 from miles.console.state import in_transaction
@@ -24,7 +25,7 @@ router = APIRouter(prefix="/console/members", include_in_schema=False)
 async def find(
     request: Request,
     session: Annotated[ConsoleSession, Depends(console_session)],
-    q: Annotated[str, Query(max_length=200)] = "",
+    q: Annotated[str, Depends(query_line("q", 200))],
 ) -> Response:
     result = await in_transaction(request, lambda uow, _: search_members(uow, q))
     if is_htmx(request):
@@ -68,12 +69,12 @@ async def statement_rows(
     member_number: str,
     request: Request,
     session: Annotated[ConsoleSession, Depends(console_session)],
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str, Depends(query_line("cursor", 200))],
 ) -> Response:
     try:
         validate_member_number(member_number)
         page = await in_transaction(
-            request, lambda uow, c: statement_slice(uow, c.catalog, member_number, cursor)
+            request, lambda uow, c: statement_slice(uow, c.catalog, member_number, cursor or None)
         )
     except (InvalidInput, NotFound) as exc:
         raise _member_error(exc) from exc

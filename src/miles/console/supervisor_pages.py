@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from miles.console.forms import read_form
+from miles.console.forms import query_id, query_line, read_form
 from miles.console.rendering import SECURITY_HEADERS, is_htmx, render
 from miles.console.security import PageError, supervisor_session
 from miles.console.state import in_transaction
@@ -78,10 +78,10 @@ async def decide(adjustment_id: int, decision: str, request: Request, session: S
 async def audit(
     request: Request,
     session: Supervisor,
-    actor: Annotated[str, Query(max_length=100)] = "",
-    action: Annotated[str, Query(max_length=100)] = "",
-    member: Annotated[str, Query(max_length=20)] = "",
-    before: int | None = None,
+    actor: Annotated[str, Depends(query_line("actor", 100))],
+    action: Annotated[str, Depends(query_line("action", 100))],
+    member: Annotated[str, Depends(query_line("member", 20))],
+    before: Annotated[int | None, Depends(query_id("before"))],
 ) -> Response:
     filters = {"actor": actor, "action": action, "member": member}
     try:

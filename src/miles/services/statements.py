@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.errors import InvalidInput
 from miles.domain.ledger import describe
+from miles.domain.limits import BIGINT_MAX
 from miles.services.clock import start_of_day
 from miles.services.ledger_views import StatementLine, StatementPage
 from miles.services.members import find_member
@@ -25,8 +26,8 @@ def decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, value = raw.split(":", 1)
-        if kind != "t":
-            raise ValueError(kind)
+        if kind != "t" or not (value.isascii() and value.isdigit() and 0 < int(value) <= BIGINT_MAX):
+            raise ValueError(kind)  # only an id the bigint column can hold is looked up
         return int(value)
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise InvalidInput("not a cursor this API gave out", field="cursor") from exc

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from miles.api.deps import container, require
 from miles.api.encoding import body_doc, json_response, parse_body, plain
 from miles.api.errors import invalid_from_pydantic
+from miles.api.fields import RowId
 from miles.api.metrics import ACCRUALS
 from miles.api.schemas import BatchAccrualRequest, FlightAccrualRequest, ReversalRequest
 from miles.bootstrap import Container
@@ -88,7 +89,7 @@ async def accrue_batch(request: Request) -> Response:
     openapi_extra=body_doc(ReversalRequest),
     summary="Reverse an accrual (refund, exchange): award and status miles go back",
 )
-async def reverse(accrual_id: int, request: Request) -> Response:
+async def reverse(accrual_id: RowId, request: Request) -> Response:
     body = await parse_body(request, ReversalRequest)
     c = container(request)
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from miles.api.adjustment_schemas import AdjustmentRequest, ClaimRequest
 from miles.api.deps import container, require
 from miles.api.encoding import body_doc, json_response, parse_body
+from miles.api.fields import IdempotencyKey, RowId
 from miles.bootstrap import Container
 from miles.domain.agents import Actor
 from miles.domain.errors import NotFound
@@ -22,7 +23,6 @@ from miles.services.claims import ClaimView, file_claim
 from miles.services.goodwill.adjustments import AdjustmentView, adjustment_view, request_goodwill
 
 router = APIRouter(prefix="/v1", tags=["adjustments"])
-IdempotencyKey = Annotated[str | None, Header(max_length=200)]
 ATTEMPTS = 3
 
 
@@ -96,7 +96,7 @@ async def adjust(
     dependencies=[Depends(require("member:read"))],
     summary="A goodwill adjustment and its decision",
 )
-async def read_adjustment(adjustment_id: int, request: Request) -> Response:
+async def read_adjustment(adjustment_id: RowId, request: Request) -> Response:
     c = container(request)
 
     def run() -> dict[str, Any]:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from miles.api.deps import container, require
 from miles.api.encoding import body_doc, json_response, jsonable, parse_body, plain
+from miles.api.fields import IdempotencyKey, Line, StatementDay
 from miles.api.schemas import NewMemberRequest
 from miles.bootstrap import Container
 from miles.domain.errors import Conflict, InvalidInput
@@ -30,7 +30,7 @@ router = APIRouter(prefix="/v1/members", tags=["members"])
 )
 async def enrol(
     request: Request,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     body = await parse_body(request, NewMemberRequest)
     c: Container = container(request)
@@ -75,9 +75,11 @@ async def read(member_number: str, request: Request) -> Response:
 async def member_statement(
     member_number: str,
     request: Request,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    from_: Annotated[StatementDay, Query(alias="from", description="the first day (YYYY-MM-DD)")] = None,
+    to: Annotated[StatementDay, Query(description="the last day, included (YYYY-MM-DD)")] = None,
+    cursor: Annotated[
+        Line | None, Query(max_length=200, description="`next_cursor` of the page before")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Response:
     c = container(request)

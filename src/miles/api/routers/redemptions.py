@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from miles.adapters.db.idempotency import StoredResponse
 from miles.api.deps import container, require
 from miles.api.encoding import body_doc, json_response, jsonable
+from miles.api.fields import IdempotencyKey, RowId
 from miles.api.redemption_schemas import RedemptionRequest, parse_redemption_request
 from miles.bootstrap import Container
 from miles.domain.errors import Conflict, InvalidInput
@@ -23,7 +24,6 @@ router = APIRouter(prefix="/v1/redemptions", tags=["redemptions"])
 awards = APIRouter(prefix="/v1/awards", tags=["redemptions"])
 
 REQUESTS, CANCELS = "redemptions", "redemption-cancels"
-IdempotencyKey = Annotated[str | None, Header(max_length=200)]
 
 
 def _priced(items: list[PricedItemView]) -> list[dict[str, Any]]:
@@ -117,7 +117,7 @@ async def request_award(request: Request, idempotency_key: IdempotencyKey = None
     dependencies=[Depends(require("member:read"))],
     summary="A redemption: its state, items and history",
 )
-async def read(redemption_id: int, request: Request) -> Response:
+async def read(redemption_id: RowId, request: Request) -> Response:
     c = container(request)
 
     def run() -> dict[str, Any]:
@@ -132,7 +132,7 @@ async def read(redemption_id: int, request: Request) -> Response:
     dependencies=[Depends(require("redemption:write"))],
     summary="Cancel a confirmed award: the same miles back, less the cancellation fee",
 )
-async def cancel(redemption_id: int, request: Request, idempotency_key: IdempotencyKey = None) -> Response:
+async def cancel(redemption_id: RowId, request: Request, idempotency_key: IdempotencyKey = None) -> Response:
     c = container(request)
     digest = request_digest({"cancel": redemption_id})
 
