@@ -26,7 +26,18 @@ def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
         if principal is None:
             principal = await run_in_threadpool(keys.verify, token)
         principal.require(scope)
+        request.state.principal = principal  # the caller, for the route's body (owner of its keys)
         return principal
 
     check.__name__ = f"require_{scope.replace(':', '_')}"
     return check
+
+
+def caller(request: Request) -> Principal:
+    """The API key that authorised this request (set by `require`, which every /v1 route depends on)."""
+    return request.state.principal  # type: ignore[no-any-return]
+
+
+def key_owner(principal: Principal) -> str:
+    """Whose idempotency keys a request's are: its API key's."""
+    return f"apikey:{principal.key_prefix}"

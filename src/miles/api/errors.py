@@ -1,4 +1,5 @@
-"""The one place where errors become HTTP statuses and the {"error": {...}} body."""
+"""Errors as the API answers them: the {"error": {...}} body, with the status the one mapping
+(miles.http_errors) gives each error of the tree; and the statuses of what is not in the tree."""
 
 from __future__ import annotations
 
@@ -12,33 +13,11 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from miles.domain.errors import (
-    Conflict,
-    Forbidden,
-    InvalidInput,
-    MilesError,
-    NotFound,
-    SupplierUnavailable,
-    Unauthorized,
-)
+from miles.domain.errors import InvalidInput, MilesError, Unauthorized
+from miles.http_errors import STATUS as STATUS
+from miles.http_errors import retry_after, status_of
 
 log = logging.getLogger("miles.api")
-
-STATUS: dict[type[MilesError], int] = {
-    InvalidInput: 422,
-    NotFound: 404,
-    Conflict: 409,
-    Unauthorized: 401,
-    Forbidden: 403,
-    SupplierUnavailable: 503,
-}
-
-
-def status_of(error: MilesError) -> int:
-    for cls in type(error).__mro__:
-        if cls in STATUS:
-            return STATUS[cls]
-    return 400
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
@@ -50,6 +29,9 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
 
 def error_response(error: MilesError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthorized) else None
+    wait = retry_after(error)
+    if wait is not None:
+        headers = {"Retry-After": wait}
     return JSONResponse({"error": error.as_dict()}, status_code=status_of(error), headers=headers)
 
 

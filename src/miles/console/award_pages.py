@@ -11,26 +11,20 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from miles.adapters.db.redemptions import CONFIRMED
 from miles.console.forms import FieldErrors, read_form
+from miles.console.page_errors import page_error
 from miles.console.rendering import render
 from miles.console.security import PageError, console_session
 from miles.console.service_pages import CHANGED, new_request_key
 from miles.console.state import app_container, in_transaction
 from miles.domain.awards import MAX_BAGS, MAX_NIGHTS, AwardItem, BaggageAward, FlightAward, HotelAward, cabins
 from miles.domain.errors import Forbidden, MilesError, NotFound
+from miles.http_errors import status_of
 from miles.services.agents import ConsoleSession
-from miles.services.award_desk import (
-    booking_digest,
-    cancellation_terms,
-    earlier_booking,
-    member_redemptions,
-    record_booking,
-    record_cancellation,
-)
+from miles.services.award_desk import book_award, cancellation_terms, member_redemptions
 from miles.services.member_overview import MemberOverview
-from miles.services.redemptions.cancellation import cancel_redemption
-from miles.services.redemptions.submission import AwardRequest, price_request, quote, read_redemption
+from miles.services.redemptions.cancellation import cancel_award
+from miles.services.redemptions.submission import AwardRequest, quote, read_redemption
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 Session = Annotated[ConsoleSession, Depends(console_session)]
@@ -153,26 +147,15 @@ async def award(member_number: str, action: str, request: Request, session: Sess
             view = await run_in_threadpool(quote, c, wanted)
             context = {"values": values, "quote": view, "award_key": key or new_request_key()}
             return await _panel(request, member_number, context)
-        digest = booking_digest(wanted)
-        redemption_id = await in_transaction(request, lambda uow, _: earlier_booking(uow, key, digest))
-        if redemption_id is None:
-            priced = await run_in_threadpool(
-                price_request, c, wanted
-            )  # the suppliers, outside any transaction
-            redemption_id = await in_transaction(
-                request,
-                lambda uow, c: record_booking(
-                    uow, c.clock, c.hold_timing, session.actor, priced, key, digest
-                ),
-            )
-    except NotFound as exc:
-        raise PageError(404, "Not found", exc.message) from exc
-    except Forbidden as exc:
-        raise PageError(403, "Not allowed", exc.message) from exc
+        booked = await run_in_threadpool(book_award, c, session.actor, wanted, key)
+    except (NotFound, Forbidden) as exc:
+        raise page_error(exc) from exc
     except MilesError as exc:
         _place(exc, kinds, errors)
-        return await _panel(request, member_number, {"values": values, "errors": errors.errors}, 422)
-    return await _panel(request, member_number, {"booked": redemption_id}, headers=CHANGED)
+        return await _panel(
+            request, member_number, {"values": values, "errors": errors.errors}, status_of(exc)
+        )
+    return await _panel(request, member_number, {"booked": booked.value.redemption_id}, headers=CHANGED)
 
 
 @router.get("/redemptions/{redemption_id}/status")
@@ -180,7 +163,7 @@ async def status(redemption_id: int, request: Request, session: Session) -> Resp
     try:
         view = await in_transaction(request, lambda uow, _: read_redemption(uow, redemption_id))
     except NotFound as exc:
-        raise PageError(404, "Not found", exc.message) from exc
+        raise page_error(exc) from exc
     headers = None if view.status == "PENDING" else CHANGED  # settled: refresh the balances and lists
     return render(request, "partials/redemption_status.html", {"r": view}, headers=headers)
 
@@ -192,7 +175,7 @@ async def cancel_terms(redemption_id: int, request: Request, session: Session) -
             request, lambda uow, c: cancellation_terms(uow, c.catalog, c.clock, redemption_id)
         )
     except NotFound as exc:
-        raise PageError(404, "Not found", exc.message) from exc
+        raise page_error(exc) from exc
     return render(request, "partials/cancel_terms.html", {"t": terms})
 
 
@@ -201,21 +184,16 @@ async def cancel(redemption_id: int, request: Request, session: Session) -> Resp
     values = await read_form(request)
     c = app_container(request)
     try:
-        before = await in_transaction(request, lambda uow, _: read_redemption(uow, redemption_id))
-        result = await run_in_threadpool(cancel_redemption, c, redemption_id)
+        outcome = await run_in_threadpool(
+            cancel_award, c, redemption_id, session.actor, values.get("reason")
+        )  # audited with its refund, once, whichever request or job completes it
     except NotFound as exc:
-        raise PageError(404, "Not found", exc.message) from exc
+        raise page_error(exc) from exc
     except MilesError as exc:
         terms = await in_transaction(
             request, lambda uow, c: cancellation_terms(uow, c.catalog, c.clock, redemption_id)
         )
-        return render(request, "partials/cancel_terms.html", {"t": terms, "error": exc.message}, 422)
-    if before.status == CONFIRMED:  # not a replay of an earlier cancellation: audit it
-        await in_transaction(
-            request,
-            lambda uow, c: record_cancellation(
-                uow, c.clock, session.actor, before, result, values.get("reason")
-            ),
-        )
-    context = {"result": result, "redemption_id": redemption_id}
+        context = {"t": terms, "error": exc.message}
+        return render(request, "partials/cancel_terms.html", context, status_of(exc))
+    context = {"result": outcome.value, "redemption_id": redemption_id}
     return render(request, "partials/cancel_done.html", context, headers=CHANGED)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from miles.console.forms import query_id, query_line, read_form
+from miles.console.page_errors import page_error
 from miles.console.rendering import SECURITY_HEADERS, is_htmx, render
 from miles.console.security import PageError, supervisor_session
 from miles.console.state import in_transaction
@@ -55,7 +56,7 @@ async def decide(adjustment_id: int, decision: str, request: Request, session: S
     except Forbidden as exc:
         errors["form"] = exc.message
     except NotFound as exc:
-        raise PageError(404, "Not found", exc.message) from exc
+        raise page_error(exc) from exc
     if not is_htmx(request):
         if errors:
             queue = await in_transaction(request, lambda uow, _: approval_queue(uow, session.actor))

@@ -48,6 +48,13 @@ class SupplierUnavailable(MilesError):
     code = "supplier_unavailable"
 
 
+class SupplierTimeout(SupplierUnavailable):
+    """A supplier did not answer in time: it may or may not have done what was asked; only asking
+    again by key tells."""
+
+    code = "supplier_timeout"
+
+
 class NotFound(MilesError):
     code = "not_found"
 
@@ -56,6 +63,28 @@ class Conflict(MilesError):
     """The request collides with what is recorded (idempotency key reused with another body...)."""
 
     code = "conflict"
+
+
+class SupplierRefused(Conflict):
+    """A supplier's definite no (no seats, hotel full...): nothing was booked; `reason` is theirs."""
+
+    code = "supplier_refused"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class CouponRaced(Conflict):
+    """A coupon of this request was recorded by a concurrent request meanwhile: the use case runs again
+    afresh (the service layer retries it); if it still races, the caller is told to try again."""
+
+    code = "coupon_raced"
+
+    def __init__(
+        self, message: str = "this coupon was sent by another request at the same moment: try again"
+    ) -> None:
+        super().__init__(message)
 
 
 class Unauthorized(MilesError):

@@ -1,8 +1,7 @@
 """Awards at the agents' desk, over the redemption use cases: booking with an audit entry in the same
 transaction as the hold (and a form key, so a double submission books once), the cancellation terms
-shown before the agent confirms (the fee, or why it is too late), the audit entry of a cancellation, and
-the member's recent awards. Nothing here opens a transaction: the console runs each step in its own,
-with the suppliers asked (price_request, cancel_redemption) outside any."""
+shown before the agent confirms (the fee, or why it is too late), and the member's recent awards. A
+cancellation is the redemption use case itself (`cancel_award`), which audits it with its refund."""
 
 from __future__ import annotations
 
@@ -12,17 +11,23 @@ from miles.adapters.db.redemptions import CONFIRMED
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.agents import Actor
 from miles.domain.awards import AwardItem, BaggageAward, HotelAward, cancellation_fee, check_can_cancel
-from miles.domain.errors import Conflict, InvalidInput
+from miles.domain.errors import InvalidInput
 from miles.services import audit
 from miles.services.clock import Clock
-from miles.services.digest import request_digest
+from miles.services.idempotency import Outcome, keyed_request, once, replayed
 from miles.services.members import find_member
 from miles.services.programmes import ProgrammeCatalog
-from miles.services.redemptions.redemption_views import CancellationView, RedemptionView
-from miles.services.redemptions.saga_runtime import HoldTiming
-from miles.services.redemptions.submission import AwardRequest, PricedAward, place_redemption, read_redemption
+from miles.services.redemptions.redemption_views import AcceptedView, RedemptionView
+from miles.services.redemptions.saga_runtime import SagaRuntime
+from miles.services.redemptions.submission import (
+    AwardRequest,
+    PricedAward,
+    place_redemption,
+    price_request,
+    read_redemption,
+)
 
-SCOPE = "console-redemptions"
+OPERATION = "redemption.create"
 RECENT = 10
 
 
@@ -34,44 +39,37 @@ def describe_item(item: AwardItem) -> str:
     return f"{item.cabin} {item.origin}-{item.destination} {item.departure_date}"
 
 
-def booking_digest(request: AwardRequest) -> str:
-    return request_digest([request.member_number, [describe_item(i) for i in request.items]])
+def booking_digest(request: AwardRequest) -> list[object]:
+    """What identifies a booking form's request, for its key."""
+    return [request.member_number, [describe_item(i) for i in request.items]]
 
 
-def _replayed(stored_digest: str, digest: str, response: dict[str, object]) -> int:
-    if stored_digest != digest:
-        raise Conflict(
-            "this form was already used for another award: reload it", code="idempotency_key_reused"
-        )
-    return int(str(response["redemption_id"]))
+def desk_owner(actor: Actor) -> str:
+    """Whose idempotency keys a console request's are: the agent's."""
+    return f"agent:{actor.agent_id}" if actor.agent_id is not None else f"actor:{actor.name}"
 
 
-def earlier_booking(uow: UnitOfWork, request_key: str | None, digest: str) -> int | None:
-    """The redemption this form already booked, if it was submitted before."""
-    stored = uow.idempotency.find(SCOPE, request_key) if request_key else None
-    return None if stored is None else _replayed(stored.request_digest, digest, stored.response)
+def book_award(
+    runtime: SagaRuntime, actor: Actor, request: AwardRequest, request_key: str | None
+) -> Outcome[AcceptedView]:
+    """Price the award (the suppliers, outside any transaction), then hold its miles, queue the booking
+    and audit it in one transaction; once per form key (a double submission books once)."""
+    key = keyed_request(desk_owner(actor), OPERATION, request_key, booking_digest(request))
+    with runtime.uow() as uow:
+        earlier = replayed(uow, key, AcceptedView)
+    if earlier is not None:
+        return earlier
+    priced = price_request(runtime, request)
+    with runtime.uow() as uow:
+        return once(uow, key, AcceptedView, lambda: _book(uow, runtime, actor, priced))
 
 
-def record_booking(
-    uow: UnitOfWork,
-    clock: Clock,
-    timing: HoldTiming,
-    actor: Actor,
-    priced: PricedAward,
-    request_key: str | None,
-    digest: str,
-) -> int:
-    """Hold the miles and queue the booking (the redemption use case), audited in the same transaction;
-    the redemption's id (the earlier one when the form key was used meanwhile)."""
-    if request_key:
-        stored = uow.idempotency.claim(SCOPE, request_key, digest)
-        if stored is not None:
-            return _replayed(stored.request_digest, digest, stored.response)
-    accepted = place_redemption(uow, clock, timing, priced)
+def _book(uow: UnitOfWork, runtime: SagaRuntime, actor: Actor, priced: PricedAward) -> AcceptedView:
+    accepted = place_redemption(uow, runtime.clock, runtime.hold_timing, priced)
     member = find_member(uow, priced.member_number, 0)
     audit.record(
         uow,
-        clock,
+        runtime.clock,
         actor,
         "redemption.booked",
         member_id=member.id,
@@ -79,9 +77,7 @@ def record_booking(
         reason="; ".join(describe_item(p.item) for p in priced.price.items),
         details={"miles": accepted.miles, "redemption_id": accepted.redemption_id},
     )
-    if request_key:
-        uow.idempotency.store(SCOPE, request_key, 202, {"redemption_id": accepted.redemption_id})
-    return accepted.redemption_id
+    return accepted
 
 
 @dataclass(frozen=True)
@@ -112,32 +108,6 @@ def cancellation_terms(
         except InvalidInput as exc:
             refusal = exc.message
     return CancellationTerms(view, fee, view.miles - fee, refusal)
-
-
-def record_cancellation(
-    uow: UnitOfWork,
-    clock: Clock,
-    actor: Actor,
-    before: RedemptionView,
-    result: CancellationView,
-    reason: str | None,
-) -> None:
-    """The audit entry of a cancellation the redemption use case has just completed."""
-    member = find_member(uow, before.member_number, 0)
-    audit.record(
-        uow,
-        clock,
-        actor,
-        "redemption.cancelled",
-        member_id=member.id,
-        subject=f"redemption:{before.redemption_id}",
-        reason=(reason or "").strip()[:500] or "cancelled at the member's request",
-        details={
-            "miles": before.miles,
-            "refunded_miles": result.refunded_miles,
-            "fee_miles": result.fee_miles,
-        },
-    )
 
 
 def member_redemptions(uow: UnitOfWork, member_id: int, limit: int = RECENT) -> list[RedemptionView]:

@@ -11,6 +11,7 @@ from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.errors import InvalidInput, NotFound
 from miles.domain.member_numbers import member_number_from_sequence, validate_member_number
 from miles.services.clock import Clock, today
+from miles.services.idempotency import IdempotencyKey, Outcome, once
 from miles.services.ledger_views import MemberView, QualifyingView
 from miles.services.programmes import ProgrammeCatalog
 
@@ -41,6 +42,13 @@ def enrol(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock, new: NewMemb
         number, new.given_name.strip(), new.family_name.strip(), new.email.strip(), new.birth_date
     )
     return member_summary(uow, catalog, clock, number)
+
+
+def enrol_once(
+    uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock, new: NewMember, key: IdempotencyKey | None
+) -> Outcome[MemberView]:
+    """Enrolment for an entry point: once per idempotency key (a replay answers the first enrolment)."""
+    return once(uow, key, MemberView, lambda: enrol(uow, catalog, clock, new))
 
 
 def find_member(uow: UnitOfWork, number: str, year: int) -> MemberRecord:

@@ -41,6 +41,15 @@ class HistoryRecord:
 
 
 @dataclass(frozen=True)
+class CancelRequester:
+    """Who asked for a cancellation (and why): its audit row is written when the refund is."""
+
+    actor: str
+    agent_id: int | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
 class RedemptionRecord:
     id: int
     member_id: int
@@ -55,6 +64,7 @@ class RedemptionRecord:
     attempts: int
     cancel_requested_at: datetime | None
     created_at: datetime
+    cancel_requested_by: CancelRequester | None
     hold_id: int
     hold_status: str
     hold_expires_at: datetime
@@ -106,6 +116,7 @@ def _item(kind: str, d: dict[str, Any]) -> AwardItem:
 _SELECT = """
     SELECT r.id, r.member_id, m.member_number, a.id AS account_id, r.status, r.miles, r.first_service_date,
            r.failure_reason, r.refunded_miles, r.fee_miles, r.attempts, r.cancel_requested_at, r.created_at,
+           r.cancel_requested_by, r.cancel_requested_agent_id, r.cancel_reason,
            h.id AS hold_id, h.status AS hold_status, h.expires_at AS hold_expires_at, h.transfer_id,
            (SELECT json_agg(json_build_object('n', i.n, 'kind', i.kind, 'miles', i.miles, 'fare', i.fare,
                                               'detail', i.detail, 'reference', i.booking_reference)
@@ -144,6 +155,9 @@ def _record(row: Row) -> RedemptionRecord:  # type: ignore[type-arg]
         attempts=row.attempts,
         cancel_requested_at=row.cancel_requested_at,
         created_at=row.created_at,
+        cancel_requested_by=None
+        if row.cancel_requested_by is None
+        else CancelRequester(row.cancel_requested_by, row.cancel_requested_agent_id, row.cancel_reason),
         hold_id=row.hold_id,
         hold_status=row.hold_status,
         hold_expires_at=row.hold_expires_at,
@@ -283,13 +297,27 @@ class RedemptionRepository:
             {"id": redemption_id, "s": status, "r": reason, "now": now},
         )
 
-    def request_cancel(self, redemption_id: int, now: datetime, next_attempt_at: datetime) -> None:
+    def request_cancel(
+        self,
+        redemption_id: int,
+        now: datetime,
+        next_attempt_at: datetime,
+        requester: CancelRequester | None = None,
+    ) -> None:
         self.connection.execute(
             text(
                 "UPDATE redemptions SET cancel_requested_at = coalesce(cancel_requested_at, :now), "
+                "cancel_requested_by = :by, cancel_requested_agent_id = :agent, cancel_reason = :reason, "
                 "next_attempt_at = :next, updated_at = :now WHERE id = :id"
             ),
-            {"id": redemption_id, "now": now, "next": next_attempt_at},
+            {
+                "id": redemption_id,
+                "now": now,
+                "next": next_attempt_at,
+                "by": requester.actor if requester else None,
+                "agent": requester.agent_id if requester else None,
+                "reason": requester.reason if requester else None,
+            },
         )
 
     def mark_released(self, redemption_id: int, now: datetime) -> None:
@@ -301,7 +329,10 @@ class RedemptionRepository:
 
     def withdraw_cancel(self, redemption_id: int, now: datetime) -> None:
         self.connection.execute(
-            text("UPDATE redemptions SET cancel_requested_at = NULL, updated_at = :now WHERE id = :id"),
+            text(
+                "UPDATE redemptions SET cancel_requested_at = NULL, cancel_requested_by = NULL, "
+                "cancel_requested_agent_id = NULL, cancel_reason = NULL, updated_at = :now WHERE id = :id"
+            ),
             {"id": redemption_id, "now": now},
         )
 

@@ -5,7 +5,8 @@ returns the booking already made, never a second one; a booking can be looked up
 cancelled by it (cancelling twice is harmless). A call ends in one of three ways:
 - an answer (a Booking, a fare, None for "no booking under this key");
 - SupplierRefused: a definite no, nothing was booked (no seats, hotel full...), with the supplier's reason;
-- SupplierTimeout (or any other exception): the outcome is unknown; only asking again by key tells.
+- SupplierTimeout (or a connection error): the outcome is unknown; only asking again by key tells.
+SupplierRefused and SupplierTimeout are in the error tree (miles.domain.errors); re-exported here.
 """
 
 from __future__ import annotations
@@ -14,21 +15,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from miles.domain.awards import AwardItem, BaggageAward, Fare, FlightAward, HotelAward
+from miles.domain.errors import SupplierRefused as SupplierRefused
+from miles.domain.errors import SupplierTimeout as SupplierTimeout
 
 BOOKED = "BOOKED"
 CANCELLED = "CANCELLED"
 
 ItemT = TypeVar("ItemT", contravariant=True)
-
-
-class SupplierRefused(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class SupplierTimeout(Exception):
-    """The supplier did not answer in time: it may or may not have done what was asked."""
 
 
 @dataclass(frozen=True)

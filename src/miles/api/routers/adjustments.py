@@ -11,16 +11,18 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from miles.api.adjustment_schemas import AdjustmentRequest, ClaimRequest
-from miles.api.deps import container, require
+from miles.api.deps import container, key_owner, require
 from miles.api.encoding import body_doc, json_response, parse_body
 from miles.api.fields import IdempotencyKey, RowId
 from miles.bootstrap import Container
 from miles.domain.agents import Actor
-from miles.domain.errors import NotFound
 from miles.services.accruals import CouponRaced
+from miles.services.adjustment_requests import file_missing_miles, grant_goodwill
+from miles.services.adjustment_requests import read_adjustment as read_adjustment_view
 from miles.services.apikeys import Principal
-from miles.services.claims import ClaimView, file_claim
-from miles.services.goodwill.adjustments import AdjustmentView, adjustment_view, request_goodwill
+from miles.services.claims import ClaimView
+from miles.services.goodwill.adjustments import AdjustmentView
+from miles.services.idempotency import Outcome
 
 router = APIRouter(prefix="/v1", tags=["adjustments"])
 ATTEMPTS = 3
@@ -73,22 +75,25 @@ async def adjust(
     body = await parse_body(request, AdjustmentRequest)
     c: Container = container(request)
 
-    def run() -> tuple[AdjustmentView, bool]:
+    def run() -> Outcome[AdjustmentView]:
         with c.uow() as uow:
-            return request_goodwill(
+            return grant_goodwill(
                 uow,
                 c.catalog,
                 c.clock,
                 _actor(principal),
+                key_owner(principal),
+                idempotency_key,
                 body.member_number,
                 body.miles,
                 body.reason_code,
                 body.comment,
-                idempotency_key or None,
             )
 
-    view, created = await run_in_threadpool(run)
-    return json_response(adjustment_body(view), 201 if created else 200)
+    outcome = await run_in_threadpool(run)
+    return json_response(
+        adjustment_body(outcome.value), 200 if outcome.replayed else 201
+    )
 
 
 @router.get(
@@ -101,10 +106,7 @@ async def read_adjustment(adjustment_id: RowId, request: Request) -> Response:
 
     def run() -> dict[str, Any]:
         with c.uow() as uow:
-            record = uow.goodwill.get(adjustment_id)
-        if record is None:
-            raise NotFound(f"no adjustment {adjustment_id}", code="adjustment_not_found")
-        return adjustment_body(adjustment_view(record))
+            return adjustment_body(read_adjustment_view(uow, adjustment_id))
 
     return json_response(await run_in_threadpool(run))
 
@@ -122,23 +124,24 @@ async def claim(
     body = await parse_body(request, ClaimRequest)
     c: Container = container(request)
 
-    def run() -> tuple[ClaimView, bool]:
+    def run() -> Outcome[ClaimView]:
         for attempt in range(ATTEMPTS):
             try:
                 with c.uow() as uow:
-                    return file_claim(
+                    return file_missing_miles(
                         uow,
                         c.catalog,
                         c.clock,
                         _actor(principal),
+                        key_owner(principal),
+                        idempotency_key,
                         body.coupon(),
                         body.comment,
-                        idempotency_key or None,
                     )
             except CouponRaced:
                 if attempt == ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
 
-    view, created = await run_in_threadpool(run)
-    return json_response(claim_body(view), 201 if created else 200)
+    outcome = await run_in_threadpool(run)
+    return json_response(claim_body(outcome.value), 200 if outcome.replayed else 201)

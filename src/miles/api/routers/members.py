@@ -8,14 +8,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from miles.api.deps import container, require
+from miles.api.deps import caller, container, key_owner, require
 from miles.api.encoding import body_doc, json_response, jsonable, parse_body, plain
 from miles.api.fields import IdempotencyKey, Line, StatementDay
 from miles.api.schemas import NewMemberRequest
 from miles.bootstrap import Container
-from miles.domain.errors import Conflict, InvalidInput
+from miles.domain.errors import InvalidInput
 from miles.services import members as member_service
-from miles.services.digest import request_digest
+from miles.services.idempotency import keyed_request
 from miles.services.statements import statement
 
 router = APIRouter(prefix="/v1/members", tags=["members"])
@@ -35,22 +35,14 @@ async def enrol(
     body = await parse_body(request, NewMemberRequest)
     c: Container = container(request)
     new = member_service.NewMember(body.given_name, body.family_name, body.email, body.birth_date)
-    digest = request_digest(body.model_dump(mode="json"))
+    key = keyed_request(
+        key_owner(caller(request)), "member.create", idempotency_key, body.model_dump(mode="json")
+    )
 
     def run() -> tuple[int, dict[str, object]]:
         with c.uow() as uow:
-            if idempotency_key:
-                stored = uow.idempotency.claim("members", idempotency_key, digest)
-                if stored is not None:
-                    if stored.request_digest != digest:
-                        raise Conflict(
-                            "this Idempotency-Key was used with another body", code="idempotency_key_reused"
-                        )
-                    return 200, stored.response
-            view = jsonable(plain(member_service.enrol(uow, c.catalog, c.clock, new)))
-            if idempotency_key:
-                uow.idempotency.store("members", idempotency_key, 201, view)
-            return 201, view
+            outcome = member_service.enrol_once(uow, c.catalog, c.clock, new, key)
+        return (200 if outcome.replayed else 201), jsonable(plain(outcome.value))
 
     status, view = await run_in_threadpool(run)
     return json_response(view, status)

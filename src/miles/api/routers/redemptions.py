@@ -8,22 +8,21 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from miles.adapters.db.idempotency import StoredResponse
-from miles.api.deps import container, require
-from miles.api.encoding import body_doc, json_response, jsonable
+from miles.api.deps import caller, container, key_owner, require
+from miles.api.encoding import body_doc, json_response
 from miles.api.fields import IdempotencyKey, RowId
 from miles.api.redemption_schemas import RedemptionRequest, parse_redemption_request
 from miles.bootstrap import Container
-from miles.domain.errors import Conflict, InvalidInput
-from miles.services.digest import request_digest
-from miles.services.redemptions.cancellation import cancel_redemption
+from miles.domain.agents import Actor
+from miles.domain.errors import InvalidInput
+from miles.services.idempotency import keyed_request
+from miles.services.redemptions.cancellation import cancel_award
 from miles.services.redemptions.redemption_views import AcceptedView, PricedItemView, RedemptionView
-from miles.services.redemptions.submission import place_redemption, price_request, quote, read_redemption
+from miles.services.redemptions.submission import quote, read_redemption
+from miles.services.redemptions.submission import request_award as request_redemption
 
 router = APIRouter(prefix="/v1/redemptions", tags=["redemptions"])
 awards = APIRouter(prefix="/v1/awards", tags=["redemptions"])
-
-REQUESTS, CANCELS = "redemptions", "redemption-cancels"
 
 
 def _priced(items: list[PricedItemView]) -> list[dict[str, Any]]:
@@ -69,12 +68,6 @@ def redemption_body(view: RedemptionView) -> dict[str, Any]:
     return body
 
 
-def _replay(stored: StoredResponse, digest: str) -> tuple[int, dict[str, Any]]:
-    if stored.request_digest != digest:
-        raise Conflict("this Idempotency-Key was used with another request", code="idempotency_key_reused")
-    return stored.status_code, stored.response
-
-
 @router.post(
     "",
     status_code=202,
@@ -89,27 +82,12 @@ async def request_award(request: Request, idempotency_key: IdempotencyKey = None
             field="Idempotency-Key",
             code="missing_idempotency_key",
         )
-    key = idempotency_key
     body = await parse_redemption_request(request)
     c: Container = container(request)
-    award, digest = body.award_request(), request_digest(body.canonical())
-
-    def run() -> tuple[int, dict[str, Any]]:
-        with c.uow() as uow:
-            stored = uow.idempotency.find(REQUESTS, key)
-        if stored is not None:
-            return _replay(stored, digest)
-        priced = price_request(c, award)  # the suppliers are asked outside any transaction
-        with c.uow() as uow:
-            stored = uow.idempotency.claim(REQUESTS, key, digest)
-            if stored is not None:
-                return _replay(stored, digest)
-            answer = jsonable(accepted_body(place_redemption(uow, c.clock, c.hold_timing, priced)))
-            uow.idempotency.store(REQUESTS, key, 202, answer)
-        return 202, answer
-
-    status, answer = await run_in_threadpool(run)
-    return json_response(answer, status)
+    key = keyed_request(key_owner(caller(request)), "redemption.create", idempotency_key, body.canonical())
+    assert key is not None
+    outcome = await run_in_threadpool(request_redemption, c, body.award_request(), key)
+    return json_response(accepted_body(outcome.value), 202)  # a replay answers as the first request did
 
 
 @router.get(
@@ -134,24 +112,14 @@ async def read(redemption_id: RowId, request: Request) -> Response:
 )
 async def cancel(redemption_id: RowId, request: Request, idempotency_key: IdempotencyKey = None) -> Response:
     c = container(request)
-    digest = request_digest({"cancel": redemption_id})
-
-    def run() -> tuple[int, dict[str, Any]]:
-        if idempotency_key:
-            with c.uow() as uow:
-                stored = uow.idempotency.find(CANCELS, idempotency_key)
-            if stored is not None:
-                return _replay(stored, digest)
-        view = cancel_redemption(c, redemption_id)
-        answer = {"status": view.status, "refunded_miles": view.refunded_miles, "fee_miles": view.fee_miles}
-        if idempotency_key:
-            with c.uow() as uow:
-                if uow.idempotency.claim(CANCELS, idempotency_key, digest) is None:
-                    uow.idempotency.store(CANCELS, idempotency_key, 200, answer)
-        return 200, answer
-
-    status, answer = await run_in_threadpool(run)
-    return json_response(answer, status)
+    principal = caller(request)
+    key = keyed_request(key_owner(principal), "redemption.cancel", idempotency_key, {"cancel": redemption_id})
+    actor = Actor(name=f"api:{principal.key_name}")
+    outcome = await run_in_threadpool(cancel_award, c, redemption_id, actor, None, key)
+    view = outcome.value
+    return json_response(
+        {"status": view.status, "refunded_miles": view.refunded_miles, "fee_miles": view.fee_miles}
+    )
 
 
 @awards.post(

@@ -1,9 +1,11 @@
 """Cancelling a confirmed award: the suppliers first, then the miles back to the very lots they came
 from (with their original expiry), less the cancellation fee (none for the tiers that waive it).
 
-A cancellation is recorded (`cancel_requested_at`) before the suppliers are asked, so one interrupted
-midway (a supplier that does not answer, a process that stops) is finished by the sweeper; asking again
-is harmless, suppliers cancel by key.
+A cancellation is recorded (`cancel_requested_at`, and who asked) before the suppliers are asked, so one
+interrupted midway (a supplier that does not answer, a process that stops) is finished by the sweeper;
+asking again is harmless, suppliers cancel by key. Its audit row is written in the refund's transaction,
+by whichever step actually moves the award to CANCELLED: one row per cancellation, however many
+requests raced for it.
 """
 
 from __future__ import annotations
@@ -11,14 +13,27 @@ from __future__ import annotations
 import logging
 
 from miles.adapters.db.ledger import Posting
-from miles.adapters.db.redemptions import CANCELLED, CONFIRMED, RedemptionRecord
-from miles.adapters.suppliers.protocol import SupplierRefused
+from miles.adapters.db.redemptions import CANCELLED, CONFIRMED, CancelRequester, RedemptionRecord
+from miles.adapters.db.unit_of_work import UnitOfWork
+from miles.domain.agents import Actor
 from miles.domain.awards import cancellation_fee, check_can_cancel
-from miles.domain.errors import Conflict, MilesError, NotFound, SupplierUnavailable
+from miles.domain.errors import (
+    Conflict,
+    InvalidInput,
+    MilesError,
+    NotFound,
+    SupplierRefused,
+    SupplierUnavailable,
+)
 from miles.domain.lots import LotBalance, plan_draws
+from miles.services import audit
+from miles.services.idempotency import IdempotencyKey, Outcome, once_across
 from miles.services.redemptions.redemption_views import CancellationView, cancellation_view
-from miles.services.redemptions.saga_runtime import FINISH_CANCEL, SagaRuntime, item_key
+from miles.services.redemptions.saga_runtime import FINISH_CANCEL, SUPPLIER_UNREACHABLE, SagaRuntime, item_key
 from miles.services.runtime import job
+
+MAX_REASON = 500
+DEFAULT_REASON = "cancelled at the member's request"
 
 log = logging.getLogger("miles.redemptions")
 
@@ -30,8 +45,32 @@ def _not_cancellable(record: RedemptionRecord) -> Conflict:
     )
 
 
-def cancel_redemption(runtime: SagaRuntime, redemption_id: int) -> CancellationView:
-    """Cancel a CONFIRMED award; a CANCELLED one answers with what its cancellation returned."""
+def cancel_award(
+    runtime: SagaRuntime,
+    redemption_id: int,
+    actor: Actor,
+    reason: str | None = None,
+    key: IdempotencyKey | None = None,
+) -> Outcome[CancellationView]:
+    """The cancellation use case for an entry point: `cancel_redemption` once per idempotency key."""
+    return once_across(
+        runtime.uow, key, CancellationView, lambda: cancel_redemption(runtime, redemption_id, actor, reason)
+    )
+
+
+def cancel_redemption(
+    runtime: SagaRuntime, redemption_id: int, actor: Actor | None = None, reason: str | None = None
+) -> CancellationView:
+    """Cancel a CONFIRMED award; a CANCELLED one answers with what its cancellation returned. The actor
+    (and reason) are audited with the refund when this request is the one that starts the cancellation."""
+    reason = (reason or "").strip() or None
+    if reason is not None and (
+        len(reason) > MAX_REASON or not all(c.isprintable() or c in "\n\t" for c in reason)
+    ):
+        raise InvalidInput(
+            f"a reason is at most {MAX_REASON} characters, without control characters", field="reason"
+        )
+    requester = None if actor is None else CancelRequester(actor.name, actor.agent_id, reason)
     now = runtime.clock.now()
     with runtime.uow() as uow:
         programme = runtime.catalog.current(uow).in_force(now.date())
@@ -44,7 +83,9 @@ def cancel_redemption(runtime: SagaRuntime, redemption_id: int) -> CancellationV
             raise _not_cancellable(record)
         if record.cancel_requested_at is None:
             check_can_cancel(programme.awards, record.first_service_date, programme.timezone, now)
-            uow.redemptions.request_cancel(record.id, now, runtime.hold_timing.next_attempt_at(now))
+            uow.redemptions.request_cancel(
+                record.id, now, runtime.hold_timing.next_attempt_at(now), requester
+            )
     return finish_cancellation(runtime, redemption_id)
 
 
@@ -68,7 +109,9 @@ def finish_cancellation(runtime: SagaRuntime, redemption_id: int) -> Cancellatio
                 f"{supplier.name} refused to cancel ({exc.reason}); the award stays confirmed",
                 code="supplier_refused",
             ) from exc
-        except Exception as exc:  # no answer: the cancellation stays recorded and the sweeper finishes it
+        except (
+            SUPPLIER_UNREACHABLE
+        ) as exc:  # no answer: the cancellation stays recorded, the sweeper finishes it
             raise SupplierUnavailable(
                 f"{supplier.name} did not answer; the cancellation is recorded and will be finished when it does"
             ) from exc
@@ -123,7 +166,27 @@ def _refund(runtime: SagaRuntime, record: RedemptionRecord) -> CancellationView:
             refunded_miles=refunded,
             fee_miles=fee,
         )
+        _audit(uow, runtime, current, member.id, refunded, fee)
         return CancellationView(CANCELLED, refunded, fee)
+
+
+def _audit(
+    uow: UnitOfWork, runtime: SagaRuntime, record: RedemptionRecord, member_id: int, refunded: int, fee: int
+) -> None:
+    """The cancellation's audit row, in the transaction that moved it to CANCELLED (so exactly once)."""
+    requester = record.cancel_requested_by
+    if requester is None:
+        return
+    audit.record(
+        uow,
+        runtime.clock,
+        Actor(name=requester.actor, agent_id=requester.agent_id),
+        "redemption.cancelled",
+        member_id=member_id,
+        subject=f"redemption:{record.id}",
+        reason=requester.reason or DEFAULT_REASON,
+        details={"miles": record.miles, "refunded_miles": refunded, "fee_miles": fee},
+    )
 
 
 @job(FINISH_CANCEL)

@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from sqlalchemy.exc import OperationalError
+
 from miles.adapters.suppliers.protocol import Suppliers
+from miles.domain.errors import SupplierTimeout
 from miles.services.runtime import Runtime
 
 
@@ -29,6 +32,11 @@ class HoldTiming:
 class SagaRuntime(Runtime, Protocol):
     suppliers: Suppliers
     hold_timing: HoldTiming
+
+
+# A supplier that did not answer (its outcome is unknown: only asking again by key tells). Anything else
+# a supplier call raises is a bug and surfaces as one.
+SUPPLIER_UNREACHABLE: tuple[type[BaseException], ...] = (SupplierTimeout, OSError, OperationalError)
 
 
 def item_key(redemption_id: int, n: int) -> str:

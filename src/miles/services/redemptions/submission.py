@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from miles.adapters.db.redemptions import PENDING, NewItem
 from miles.adapters.db.unit_of_work import UnitOfWork
-from miles.adapters.suppliers.protocol import SupplierRefused
 from miles.domain.awards import AwardItem, AwardPrice, Fare, check_can_pay, price_award, validate_items
-from miles.domain.errors import InvalidInput, NotFound, SupplierUnavailable
+from miles.domain.errors import InvalidInput, NotFound, SupplierRefused, SupplierUnavailable
 from miles.domain.member_numbers import validate_member_number
 from miles.services.clock import Clock, today
+from miles.services.idempotency import IdempotencyKey, Outcome, once, replayed
 from miles.services.members import find_member
 from miles.services.redemptions.redemption_views import (
     AcceptedView,
@@ -20,7 +20,7 @@ from miles.services.redemptions.redemption_views import (
     RedemptionView,
     redemption_view,
 )
-from miles.services.redemptions.saga_runtime import BOOK, HoldTiming, SagaRuntime
+from miles.services.redemptions.saga_runtime import BOOK, SUPPLIER_UNREACHABLE, HoldTiming, SagaRuntime
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def price_request(runtime: SagaRuntime, request: AwardRequest) -> PricedAward:
             raise InvalidInput(
                 f"{supplier.name}: {exc.reason}", field=f"items[{index}]", code="not_available"
             ) from exc
-        except Exception as exc:  # any other failure of a remote supplier: unknown, nothing held
+        except SUPPLIER_UNREACHABLE as exc:  # no answer: nothing held
             raise SupplierUnavailable(f"{supplier.name} did not answer; nothing was held, try again") from exc
     price = price_award(programme.awards, request.items, fares)
     return PricedAward(request.member_number, price, member.balance - member.pending)
@@ -86,6 +86,23 @@ def place_redemption(uow: UnitOfWork, clock: Clock, timing: HoldTiming, priced: 
     uow.holds.place(member.account_id, redemption_id, price.miles, now, timing.expires_at(now))
     uow.outbox.add(BOOK, {"redemption_id": redemption_id})
     return AcceptedView(redemption_id, PENDING, price.miles, _items(price))
+
+
+def request_award(runtime: SagaRuntime, request: AwardRequest, key: IdempotencyKey) -> Outcome[AcceptedView]:
+    """The redemption request use case: priced outside any transaction (unless `key` already answered),
+    then held and queued in one, once per key."""
+    with runtime.uow() as uow:
+        earlier = replayed(uow, key, AcceptedView)
+    if earlier is not None:
+        return earlier
+    priced = price_request(runtime, request)
+    with runtime.uow() as uow:
+        return once(
+            uow,
+            key,
+            AcceptedView,
+            lambda: place_redemption(uow, runtime.clock, runtime.hold_timing, priced),
+        )
 
 
 def read_redemption(uow: UnitOfWork, redemption_id: int) -> RedemptionView:
