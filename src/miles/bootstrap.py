@@ -12,6 +12,7 @@ from miles.adapters.db.engine import make_engine
 from miles.adapters.db.unit_of_work import UnitOfWorkFactory
 from miles.adapters.notifier import Notifier, notifier_from_url
 from miles.adapters.queue import CeleryDispatcher, InProcessDispatcher
+from miles.adapters.suppliers.pool import PoolLimits, bounded
 from miles.adapters.suppliers.protocol import Suppliers
 from miles.adapters.suppliers.simulated import simulated_suppliers
 from miles.config import settings
@@ -57,6 +58,11 @@ class Container:
             )
 
 
+def supplier_limits() -> PoolLimits:
+    s = settings()
+    return PoolLimits(s.supplier_calls, s.supplier_queue, s.supplier_timeout_seconds)
+
+
 def hold_timing() -> HoldTiming:
     s = settings()
     return HoldTiming(s.redemption_hold_seconds, s.redemption_retry_seconds)
@@ -87,7 +93,7 @@ def build_container(
         keys=KeyVerifier(uow, clock=clock),  # expiry judged on the process's clock (MILES_CLOCK_AT)
         broker_url=broker_url,
     )
-    container.suppliers = simulated_suppliers(engine)
+    container.suppliers = bounded(simulated_suppliers(engine), supplier_limits())  # a pool per supplier
     if broker_url:
         container.dispatcher = CeleryDispatcher(broker_url)
     else:
