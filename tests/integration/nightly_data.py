@@ -9,15 +9,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 from sqlalchemy import Engine, text
 
 from miles.bootstrap import Container, build_container
 from miles.domain.member_numbers import member_number_from_sequence
+from miles.programme.loader import reference_text
 from miles.services.clock import FixedClock
 from miles.services.nightly.config import NightlyConfig
 from miles.services.nightly.report import RunReport, report_of, run_progress
 from miles.services.nightly.runs import start_run
+from miles.services.programmes import load_programme
 
 LIFETIME_YEAR = 2000  # status credits that only make up lifetime status miles
 
@@ -205,6 +208,45 @@ def _expires(earned: date) -> date:
     from miles.domain.expiry import lot_expires_date
 
     return lot_expires_date(earned, 36)
+
+
+def inactivity_rules_text() -> str:
+    """The reference programme with the inactivity policy: miles go 24 months after the last activity."""
+    return (
+        reference_text()
+        .replace("policy: lots ", "policy: inactivity ")
+        .replace("months: 36 ", "months: 24 ")
+        .replace("programme: Aurora Miles", "programme: Aurora Miles (inactivity)")
+    )
+
+
+def load_inactivity_programme(night: Container, tmp_path: Path) -> None:
+    variant = tmp_path / "inactivity.yaml"
+    variant.write_text(inactivity_rules_text())
+    with night.uow() as uow:
+        load_programme(uow, variant)
+    night.catalog.forget()
+
+
+def redemption(engine: Engine, account_id: int, miles: int, on: date) -> None:
+    """A debit of the member's miles, dated `on`, that draws no lot (activity, and a debt no lot carries)."""
+    with engine.begin() as c:
+        c.execute(
+            text(
+                """
+                WITH t AS (
+                    INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at)
+                    SELECT :a, id, :m, 'redemption', CAST(:on AS date)::timestamp AT TIME ZONE 'UTC'
+                    FROM accounts WHERE code = 'redemption-clearing' AND shard = 0 RETURNING id, to_account_id
+                ), e AS (
+                    INSERT INTO entries (transfer_id, account_id, amount)
+                    SELECT id, :a, -CAST(:m AS bigint) FROM t UNION ALL SELECT id, to_account_id, :m FROM t
+                ), b AS (UPDATE accounts SET balance = balance - :m WHERE id = :a)
+                UPDATE accounts SET balance = balance + :m WHERE code = 'redemption-clearing' AND shard = 0
+                """
+            ),
+            {"a": account_id, "m": miles, "on": on},
+        )
 
 
 def nightly_container(database_url: str, chunk_size: int = 10_000, at: date = date(2035, 1, 1)) -> Container:

@@ -12,10 +12,15 @@ from sqlalchemy import Engine, text
 
 from miles.adapters.notifier import ExpiryNotice
 from miles.bootstrap import Container
-from miles.programme.loader import reference_text
 from miles.services.nightly.warnings import relay_warnings
-from miles.services.programmes import load_programme
-from tests.integration.nightly_data import MemberSpec, night_runner, run_night, seed
+from tests.integration.nightly_data import (
+    MemberSpec,
+    load_inactivity_programme,
+    night_runner,
+    redemption,
+    run_night,
+    seed,
+)
 
 
 class RecordingNotifier:
@@ -40,39 +45,6 @@ def balance(engine: Engine, account_id: int) -> int:
     with engine.connect() as c:
         return int(
             c.execute(text("SELECT balance FROM accounts WHERE id = :id"), {"id": account_id}).scalar_one()
-        )
-
-
-def load_inactivity_programme(night: Container, tmp_path: Path) -> None:
-    variant = tmp_path / "inactivity.yaml"
-    variant.write_text(
-        reference_text()
-        .replace("policy: lots ", "policy: inactivity ")
-        .replace("months: 36 ", "months: 24 ")
-        .replace("programme: Aurora Miles", "programme: Aurora Miles (inactivity)")
-    )
-    with night.uow() as uow:
-        load_programme(uow, variant)
-    night.catalog.forget()
-
-
-def redemption(engine: Engine, account_id: int, miles: int, on: date) -> None:
-    with engine.begin() as c:
-        c.execute(
-            text(
-                """
-                WITH t AS (
-                    INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at)
-                    SELECT :a, id, :m, 'redemption', CAST(:on AS date)::timestamp AT TIME ZONE 'UTC'
-                    FROM accounts WHERE code = 'redemption-clearing' AND shard = 0 RETURNING id, to_account_id
-                ), e AS (
-                    INSERT INTO entries (transfer_id, account_id, amount)
-                    SELECT id, :a, -CAST(:m AS bigint) FROM t UNION ALL SELECT id, to_account_id, :m FROM t
-                ), b AS (UPDATE accounts SET balance = balance - :m WHERE id = :a)
-                UPDATE accounts SET balance = balance + :m WHERE code = 'redemption-clearing' AND shard = 0
-                """
-            ),
-            {"a": account_id, "m": miles, "on": on},
         )
 
 

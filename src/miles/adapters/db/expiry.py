@@ -38,10 +38,13 @@ _INACTIVITY_CANDIDATES = f"""
     SELECT m.id AS member_id FROM members m JOIN accounts a ON a.member_id = m.id
     WHERE a.balance - a.pending > 0 AND m.tier <> ALL(CAST(:exempt AS text[])) AND {_INACTIVE} < :cutoff
 """
+# a redemption leaves the recorded activity date as it was: the last activity can only be later than it, so
+# these candidates are everyone whose miles go by the window's end by that date (the chunk looks further);
+# an exempt tier that ends tonight may be requalified into one that is not, before the warnings are made
 _INACTIVITY_WARNING_CANDIDATES = f"""
     SELECT m.id AS member_id FROM members m JOIN accounts a ON a.member_id = m.id
-    WHERE a.balance - a.pending > 0 AND m.tier <> ALL(CAST(:exempt AS text[]))
-      AND CAST({_INACTIVE} + make_interval(months => :months) AS date) BETWEEN :w0 AND :w1
+    WHERE a.balance - a.pending > 0 AND (m.tier <> ALL(CAST(:exempt AS text[])) OR m.tier_valid_until < :d)
+      AND CAST({_INACTIVE} + make_interval(months => :months) AS date) <= :w1
 """
 
 # lots policy: the member's expired lots, then what expires: their miles less the debt no lot carries,
@@ -152,9 +155,14 @@ _INACTIVITY_WARNINGS = """
         INSERT INTO expiry_warnings (member_id, expires_date, miles, run_id)
         SELECT member_id, expires_date, miles, :run FROM (
             SELECT m.id AS member_id, a.balance - a.pending AS miles,
-                   CAST(coalesce(m.last_activity_date, CAST(m.created_at AT TIME ZONE :tz AS date))
-                        + make_interval(months => :months) AS date) AS expires_date
+                   CAST(greatest(coalesce(m.last_activity_date, CAST(m.created_at AT TIME ZONE :tz AS date)),
+                                 last.day) + make_interval(months => :months) AS date) AS expires_date
             FROM members m JOIN accounts a ON a.member_id = m.id
+            CROSS JOIN LATERAL (  -- the last accrual or redemption (as the expiry itself reads it)
+                SELECT max(CAST(t.event_at AT TIME ZONE :tz AS date)) AS day
+                FROM entries e JOIN transfers t ON t.id = e.transfer_id
+                WHERE e.account_id = a.id AND t.code = ANY(CAST(:activity AS text[]))
+            ) last
             WHERE m.id = ANY(CAST(:ids AS bigint[])) AND a.balance - a.pending > 0
               AND m.tier <> ALL(CAST(:exempt AS text[]))
         ) x
