@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from sqlalchemy import Engine, text
 
 from tests.integration.conftest import free_port, wait_healthy
 
@@ -80,6 +81,20 @@ def test_a_key_revoked_in_the_cli_is_refused_by_every_process_within_5_seconds(
     assert {a.status_code for a in answers} == {401}
     assert {a.json()["error"]["code"] for a in answers} == {"key_revoked"}
     assert refused_after < REVOCATION_BOUND_SECONDS
+
+
+def test_a_key_deleted_by_hand_in_sql_is_refused_within_5_seconds(
+    database_url: str, server: str, engine: Engine
+) -> None:
+    key = new_key(database_url, "deleted-in-sql")
+    assert all(call(server, key).status_code == 404 for _ in range(20))
+    with engine.begin() as c:
+        c.execute(text("DELETE FROM api_keys WHERE name = 'deleted-in-sql'"))
+    since = time.monotonic()
+    while call(server, key).status_code != 401:
+        assert time.monotonic() - since < REVOCATION_BOUND_SECONDS, "the deleted key still works"
+        time.sleep(0.05)
+    assert {call(server, key).status_code for _ in range(20)} == {401}
 
 
 def test_a_key_is_refused_from_its_expiry_on(database_url: str, server: str) -> None:
