@@ -1,12 +1,15 @@
-"""`miles agent ...`: console users (agents and supervisors) for operators."""
+"""`miles agent ...`: console users (agents and supervisors) for operators: create, list, disable."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from rich.markup import escape
+from rich.table import Table
 
-from miles.cli.consoles import err
+from miles.cli.consoles import err, out
 from miles.cli.database import database_url, unit_of_work
 from miles.cli.help_text import Command, Group
 
@@ -43,3 +46,47 @@ def agent_create(
         raise typer.Exit(2) from exc
     assert actor.role is not None
     print(f"created {actor.role.value} {actor.name!r}: sign in at /console/sign-in")
+
+
+@agent_app.command("list", cls=Command)
+def agent_list() -> None:
+    """Every console user: name, role, when created, when disabled, and when they last signed in."""
+    from miles.services.agents import list_agents
+
+    with unit_of_work(database_url()) as uow:
+        agents = list_agents(uow)
+    table = Table("name", "role", "created", "disabled", "last signed in")
+    for agent in agents:
+        table.add_row(
+            escape(agent.name),
+            agent.role,
+            _when(agent.created_at),
+            _when(agent.disabled_at),
+            _when(agent.last_signed_in_at),
+        )
+    out.print(table)
+    out.print(f"{len(agents)} console user{'' if len(agents) == 1 else 's'}")
+
+
+@agent_app.command("disable", cls=Command)
+def agent_disable(name: str) -> None:
+    """Disable a console user: they can no longer sign in, and their sessions end at once."""
+    from miles.bootstrap import configured_clock
+    from miles.domain.agents import Actor
+    from miles.domain.errors import NotFound
+    from miles.services.agents import disable_agent
+
+    try:
+        with unit_of_work(database_url()) as uow:
+            agent, ended = disable_agent(uow, configured_clock(), name, Actor(name="cli"))
+    except NotFound as exc:
+        err.print(f"[red]{escape(exc.message)}[/red]")
+        raise typer.Exit(2) from exc
+    out.print(
+        f"{agent.role} {escape(repr(agent.name))} disabled since {_when(agent.disabled_at)}: "
+        f"{ended} session{'' if ended == 1 else 's'} ended now"
+    )
+
+
+def _when(at: datetime | None) -> str:
+    return "-" if at is None else at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
