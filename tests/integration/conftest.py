@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from miles.adapters.db.engine import make_engine
-from miles.adapters.db.ledger import PROGRAMME_ACCOUNT_SHARDS, LedgerRepository
+from miles.adapters.db.ledger import PROGRAMME_ACCOUNT_SHARDS
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.api.app import create_app
 from miles.bootstrap import Container, build_container
@@ -40,23 +40,44 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 def reset(engine: Engine) -> None:
-    """Every table but Alembic's emptied, the programme accounts made again."""
+    """Every table but Alembic's emptied, the programme accounts made again with the ids they had: a
+    programme account never changes its id (servers and workers of this run cache it)."""
     with engine.begin() as c:
         tables = c.execute(
             text(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
             )
         ).scalars()
+        kept = c.execute(
+            text("SELECT id, code, shard, allow_negative FROM accounts WHERE member_id IS NULL ORDER BY id")
+        ).all()
         c.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        for code, negative in PROGRAMME_ACCOUNTS:
-            c.execute(
-                text(
-                    "INSERT INTO accounts (code, shard, allow_negative) "
-                    "SELECT :c, s, :n FROM generate_series(0, :shards - 1) s"
-                ),
-                {"c": code, "n": negative, "shards": PROGRAMME_ACCOUNT_SHARDS},
-            )
-    LedgerRepository._account_ids.clear()
+        if not kept:  # a database some test emptied without this helper: as the migrations make them
+            for code, negative in PROGRAMME_ACCOUNTS:
+                c.execute(
+                    text(
+                        "INSERT INTO accounts (code, shard, allow_negative) "
+                        "SELECT :c, s, :n FROM generate_series(0, :shards - 1) s"
+                    ),
+                    {"c": code, "n": negative, "shards": PROGRAMME_ACCOUNT_SHARDS},
+                )
+            return
+        c.execute(
+            text(
+                "INSERT INTO accounts (id, code, shard, allow_negative) SELECT * FROM unnest("
+                "CAST(:ids AS bigint[]), CAST(:codes AS text[]), CAST(:shards AS smallint[]), "
+                "CAST(:negative AS boolean[]))"
+            ),
+            {
+                "ids": [r.id for r in kept],
+                "codes": [r.code for r in kept],
+                "shards": [r.shard for r in kept],
+                "negative": [r.allow_negative for r in kept],
+            },
+        )
+        c.execute(
+            text("SELECT setval(pg_get_serial_sequence('accounts', 'id'), :last)"), {"last": kept[-1].id}
+        )
 
 
 def ledger_problems(engine: Engine) -> list[str]:

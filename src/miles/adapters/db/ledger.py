@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Connection, text
+from sqlalchemy import URL, Connection, text
 
 from miles.domain.lots import LotBalance
 
@@ -55,7 +55,9 @@ PROGRAMME_ACCOUNT_SHARDS = 64  # rows per programme account (migration 0007): se
 
 
 class LedgerRepository:
-    _account_ids: dict[str, list[int]] = {}
+    # the programme accounts' ids (shard order) by database and code: a programme account is made by a
+    # migration and never changes its id, so only another database can make a cached id wrong
+    _account_ids: dict[tuple[URL, str], list[int]] = {}
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -66,7 +68,8 @@ class LedgerRepository:
         """The programme account `code`, on the shard that `spread` (a member's id, a chunk's number)
         falls on. A programme account is several rows (shards) of the same code, so that transactions
         for different members do not all wait on one row's lock until the other's commit is on disk."""
-        shards = LedgerRepository._account_ids.get(code)
+        key = (self.connection.engine.url, code)
+        shards = LedgerRepository._account_ids.get(key)
         if shards is None:
             shards = list(
                 self.connection.execute(
@@ -76,7 +79,7 @@ class LedgerRepository:
             )
             if not shards:
                 raise LookupError(f"no programme account {code!r}")
-            LedgerRepository._account_ids[code] = shards
+            LedgerRepository._account_ids[key] = shards
         return shards[spread % len(shards)]
 
     def credited_account(self, transfer_id: int) -> int:
