@@ -54,8 +54,8 @@ class CouponFactory:
         self.counter = 0
         self.rng = random.Random(seed * 1_000 + phase * 100 + stream)
         today = dt.date.today()
-        # Only flown coupons earn: departures between 300 and 7 days ago.
-        self.dates = [(today - dt.timedelta(days=d)).isoformat() for d in range(7, 301)]
+        # Only flown coupons earn, within the 6-month accrual window: departures 180 to 7 days ago.
+        self.dates = [(today - dt.timedelta(days=d)).isoformat() for d in range(7, 181)]
 
     def _ticket(self) -> str:
         self.counter += 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -12,6 +12,7 @@ from miles.bootstrap import Container
 from miles.domain.accrual import FlightCoupon
 from miles.domain.errors import MilesError
 from miles.services.accruals import CouponRequest, accrue_coupons
+from miles.services.clock import FixedClock
 from miles.services.members import NewMember, enrol
 from miles.services.reversals import reverse_accrual
 from tests.integration.conftest import ledger_problems, reset
@@ -25,8 +26,9 @@ coupon_steps = st.tuples(
     st.sampled_from(AIRPORTS),
     st.sampled_from("FJIWYKVO"),
     st.sampled_from(["YY", "ZZ"]),
-    st.dates(date(2025, 1, 1), date(2026, 11, 20)),
+    st.dates(date(2025, 8, 16), date(2026, 2, 14)),  # the accrual window (6 months), across a year end
 )
+CLOCK_AT = datetime(2026, 2, 15, 12, 0, tzinfo=UTC)
 reversal_steps = st.tuples(st.just("reverse"), st.integers(0, 50))
 steps = st.lists(st.one_of(coupon_steps, reversal_steps), min_size=1, max_size=25)
 
@@ -34,9 +36,10 @@ steps = st.lists(st.one_of(coupon_steps, reversal_steps), min_size=1, max_size=2
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(program=steps)
 def test_accruals_and_reversals_keep_balances_equal_to_entries(
-    program: list[tuple[object, ...]], container: Container, engine: Engine
+    program: list[tuple[object, ...]], container: Container, engine: Engine, clock: FixedClock
 ) -> None:
     reset(engine)
+    clock.at = CLOCK_AT
     with container.uow() as uow:
         members = [
             enrol(

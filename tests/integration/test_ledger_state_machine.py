@@ -75,6 +75,7 @@ MAX_PENDING = 2  # awards in flight at once: more only piles up refusals when no
 SUPPLIER_OF = {"flight": "flights", "hotel": "hotels", "baggage": "baggage"}
 # departures: lately, about a year ago (the last qualification year), or about three years ago (lots
 # that expire within weeks of the clock)
+RECENT_DAYS = 45  # within the accrual window; the older flights are history
 DAYS_AGO = st.one_of(st.integers(0, 45), st.integers(300, 420), st.integers(1040, 1130))
 Flight = tuple[int, tuple[str, str], str, bool, int]  # member, route, booking class, own carrier, days ago
 FLIGHTS = st.tuples(
@@ -188,7 +189,18 @@ class LedgerMachine(RuleBasedStateMachine):
         return str(self.c.run_job(BOOK, {"redemption_id": award.id}))
 
     def post_flights(self, flights: list[Flight]) -> None:
-        """Post flown coupons in one request, as a booking system does (one, or a batch)."""
+        """Post flown coupons in one request, as a booking system does (one, or a batch). A flight older
+        than the accrual window is history: posted alone, on the clock of the day after it was flown."""
+        now, today = self.clock.at, self.today()
+        for flight in [f for f in flights if f[4] > RECENT_DAYS]:
+            self.clock.at = now - timedelta(days=flight[4] - 1)
+            self.post_batch([flight], today)
+        self.clock.at = now
+        recent = [f for f in flights if f[4] <= RECENT_DAYS]
+        if recent:
+            self.post_batch(recent, today)
+
+    def post_batch(self, flights: list[Flight], today: date) -> None:
         requests = []
         for index, (who, (origin, destination), klass, own_carrier, days_ago) in enumerate(flights):
             n, carrier = next(self.tickets), "ZZ" if own_carrier else "YY"
@@ -201,7 +213,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 flight_number="1",
                 origin=origin,
                 destination=destination,
-                departure_date=self.today() - timedelta(days=days_ago),
+                departure_date=today - timedelta(days=days_ago),
                 booking_class=klass,
                 fare_amount=Decimal("640.00") if own_carrier else None,
                 fare_currency="USD" if own_carrier else None,

@@ -126,6 +126,6 @@ def test_qualification_year_and_earned_date_follow_departure(
     programme, make_coupon, make_standing, today
 ) -> None:
     coupon = make_coupon(departure_date=date(2025, 12, 31))
-    earning = earn_for_flight(programme, coupon, make_standing(), today)
+    earning = earn_for_flight(programme, coupon, make_standing(), date(2026, 1, 10))
     assert earning.qualification_year == 2025
     assert earning.earned_date == date(2025, 12, 31)

@@ -33,7 +33,7 @@ def coupons(draw: st.DrawFn) -> FlightCoupon:
         flight_number="1",
         origin=origin,
         destination=destination,
-        departure_date=draw(st.dates(date(2026, 1, 1), TODAY)),
+        departure_date=draw(st.dates(date(2026, 5, 23), TODAY)),
         booking_class=draw(st.sampled_from(sorted(YY.classes))),
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -24,8 +24,9 @@ from miles.domain.lots import LotBalance, plan_draws
 def test_lot_expires_end_of_36th_month_after_departure_month(
     programme, make_coupon, make_standing, departure, expires
 ) -> None:
+    flown_a_week_ago = departure + timedelta(days=7)  # within the accrual window
     earning = earn_for_flight(
-        programme, make_coupon(departure_date=departure), make_standing(), date(2026, 11, 23)
+        programme, make_coupon(departure_date=departure), make_standing(), flown_a_week_ago
     )
     assert earning.lot_expires_date == expires
 

@@ -18,6 +18,7 @@ def install(app: FastAPI) -> None:
     from miles.console import (
         auth_pages,
         award_pages,
+        claim_approval_pages,
         member_pages,
         service_pages,
         supervisor_pages,
@@ -28,5 +29,12 @@ def install(app: FastAPI) -> None:
     app.state.console = ConsoleState.from_settings()
     install_handlers(app)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
-    for module in (auth_pages, member_pages, service_pages, award_pages, supervisor_pages):
+    for module in (
+        auth_pages,
+        member_pages,
+        service_pages,
+        award_pages,
+        supervisor_pages,
+        claim_approval_pages,
+    ):
         app.include_router(module.router)

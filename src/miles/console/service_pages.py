@@ -12,21 +12,22 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from miles.console.forms import FieldErrors, read_form
 from miles.console.page_errors import page_error
 from miles.console.rendering import SECURITY_HEADERS, is_htmx, render
 from miles.console.security import console_session
-from miles.console.state import in_transaction
+from miles.console.state import app_container, in_transaction
 from miles.domain.accrual import FlightCoupon
 from miles.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from miles.domain.goodwill import MAX_MILES, REASONS, validate_goodwill
 from miles.services import adjustment_requests
-from miles.services.accruals import CouponRaced
+from miles.services.accruals import retry_raced
 from miles.services.agents import ConsoleSession
 from miles.services.award_desk import desk_owner
-from miles.services.claims import ClaimView
+from miles.services.claims import FORM_FIELDS, ClaimView
 from miles.services.goodwill.adjustments import AdjustmentView
 from miles.services.idempotency import Outcome
 
@@ -52,7 +53,8 @@ CLAIM_FIELDS = {
 def shown(errors: dict[str, str], fields: set[str]) -> dict[str, str]:
     """Each error next to its field; one about anything the form has no field for, at the top."""
     out: dict[str, str] = {}
-    for field, message in errors.items():
+    for name, message in errors.items():
+        field = FORM_FIELDS.get(name, name)  # the API's `fare.amount` is the form's `fare_amount`
         out.setdefault(field if field in fields else "form", message)
     return out
 
@@ -69,19 +71,12 @@ async def _panel(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    if (
-        not is_htmx(request) and status_code < 400
-    ):  # a plain form post: back to the member page
+    if not is_htmx(request) and status_code < 400:  # a plain form post: back to the member page
         return RedirectResponse(
-            f"/console/members/{member_number}",
-            status_code=303,
-            headers=SECURITY_HEADERS,
+            f"/console/members/{member_number}", status_code=303, headers=SECURITY_HEADERS
         )
     limit = await in_transaction(
-        request,
-        lambda uow, c: (
-            c.catalog.current(uow).in_force(c.clock.now().date()).goodwill_agent_limit
-        ),
+        request, lambda uow, c: c.catalog.current(uow).in_force(c.clock.now().date()).goodwill_agent_limit
     )
     base = {
         "number": member_number,
@@ -90,38 +85,26 @@ async def _panel(
         "goodwill_limit": limit,
     }
     if not is_htmx(request):
-        return render(
-            request, "form_page.html", base | context | {"panel": template}, status_code
-        )
+        return render(request, "form_page.html", base | context | {"panel": template}, status_code)
     return render(request, template, base | context, status_code, headers)
 
 
-async def _write(
-    request: Request, errors: FieldErrors, work: Callable[..., Any], attempts: int = 3
-) -> Any:
-    """Run a write; a refusal lands in `errors` (and rolls everything back)."""
-    for attempt in range(attempts):
-        try:
-            return await in_transaction(request, work)
-        except CouponRaced:
-            if attempt == attempts - 1:
-                errors.add(
-                    "form",
-                    "the booking system sent this coupon at the same moment: try again",
-                )
-        except (InvalidInput, Conflict) as exc:
-            errors.add_error(exc)
-            return None
-        except (Forbidden, NotFound) as exc:
-            raise page_error(exc) from exc
-    return None
+async def _write(request: Request, errors: FieldErrors, work: Callable[..., Any]) -> Any:
+    """Run a write (again from the start if a coupon raced); a refusal lands in `errors` (and rolls
+    everything back)."""
+    c = app_container(request)
+    try:
+        return await run_in_threadpool(retry_raced, c.uow, lambda uow: work(uow, c))
+    except (InvalidInput, Conflict) as exc:  # a CouponRaced that kept racing is a Conflict too
+        errors.add_error(exc)
+        return None
+    except (Forbidden, NotFound) as exc:
+        raise page_error(exc) from exc
 
 
 @router.post("/goodwill")
 async def grant_goodwill(
-    member_number: str,
-    request: Request,
-    session: Annotated[ConsoleSession, Depends(console_session)],
+    member_number: str, request: Request, session: Annotated[ConsoleSession, Depends(console_session)]
 ) -> Response:
     values = await read_form(request)
     errors = FieldErrors()
@@ -158,51 +141,25 @@ async def grant_goodwill(
             422,
         )
     return await _panel(
-        request,
-        "partials/goodwill_panel.html",
-        member_number,
-        {"done": result.value},
-        headers=CHANGED,
+        request, "partials/goodwill_panel.html", member_number, {"done": result.value}, headers=CHANGED
     )
 
 
-def _coupon(
-    member_number: str, values: dict[str, str], errors: FieldErrors
-) -> FlightCoupon | None:
-    ticket = errors.pattern(
-        values, "ticket_number", "Ticket number", r"[0-9]{13}", "13 digits"
-    )
+def _coupon(member_number: str, values: dict[str, str], errors: FieldErrors) -> FlightCoupon | None:
+    ticket = errors.pattern(values, "ticket_number", "Ticket number", r"[0-9]{13}", "13 digits")
     coupon_number = errors.integer(values, "coupon_number", "Coupon number", 1, 4)
-    carrier = errors.pattern(
-        values, "marketing_carrier", "Carrier", r"[A-Z0-9]{2}", "2 letters, like ZZ"
-    )
+    carrier = errors.pattern(values, "marketing_carrier", "Carrier", r"[A-Z0-9]{2}", "2 letters, like ZZ")
     operating = values.get("operating_carrier", "").upper() or carrier
     if operating and not errors.errors.get("marketing_carrier"):
         values["operating_carrier"] = operating
-        errors.pattern(
-            values,
-            "operating_carrier",
-            "Operating carrier",
-            r"[A-Z0-9]{2}",
-            "2 letters, like YY",
-        )
+        errors.pattern(values, "operating_carrier", "Operating carrier", r"[A-Z0-9]{2}", "2 letters, like YY")
     flight = errors.pattern(
-        values,
-        "flight_number",
-        "Flight number",
-        r"[0-9]{1,4}[A-Z]?",
-        "1 to 4 digits, like 123",
+        values, "flight_number", "Flight number", r"[0-9]{1,4}[A-Z]?", "1 to 4 digits, like 123"
     )
-    origin = errors.pattern(
-        values, "origin", "From", r"[A-Z]{3}", "an airport code, like JFK"
-    )
-    destination = errors.pattern(
-        values, "destination", "To", r"[A-Z]{3}", "an airport code, like LHR"
-    )
+    origin = errors.pattern(values, "origin", "From", r"[A-Z]{3}", "an airport code, like JFK")
+    destination = errors.pattern(values, "destination", "To", r"[A-Z]{3}", "an airport code, like LHR")
     departure = errors.iso_date(values, "departure_date", "Departure date")
-    klass = errors.pattern(
-        values, "booking_class", "Booking class", r"[A-Z]", "one letter, like Y"
-    )
+    klass = errors.pattern(values, "booking_class", "Booking class", r"[A-Z]", "one letter, like Y")
     amount = errors.money(values, "fare_amount", "Fare")
     currency = values.get("fare_currency", "").upper() or None
     if amount is not None and currency is None:
@@ -227,9 +184,7 @@ def _coupon(
 
 @router.post("/claims")
 async def post_claim(
-    member_number: str,
-    request: Request,
-    session: Annotated[ConsoleSession, Depends(console_session)],
+    member_number: str, request: Request, session: Annotated[ConsoleSession, Depends(console_session)]
 ) -> Response:
     values = await read_form(request)
     errors = FieldErrors()
@@ -262,9 +217,5 @@ async def post_claim(
             422,
         )
     return await _panel(
-        request,
-        "partials/claim_panel.html",
-        member_number,
-        {"done": result.value},
-        headers=CHANGED,
+        request, "partials/claim_panel.html", member_number, {"done": result.value}, headers=CHANGED
     )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
-from miles.domain.calendar import end_of_month_after
-from miles.domain.distance import distance_miles, is_airport
+from miles.domain.calendar import add_months, end_of_month_after, local_date
+from miles.domain.distance import airport_zone, distance_miles, is_airport
 from miles.domain.errors import InvalidInput
+from miles.domain.lots import check_not_born_expired
 from miles.domain.member_numbers import validate_member_number
 from miles.domain.rules import CarrierRule, ClassRule, Earning, ExpiryKind, Programme
 from miles.domain.tiers import Tier, upgrade_valid_until
@@ -63,8 +64,56 @@ class FlightEarning:
     lifetime_tier_after: Tier
 
 
-def validate_coupon(programme: Programme, coupon: FlightCoupon, today: date) -> CarrierRule:
-    """Every rule a coupon must meet before it can earn; raises InvalidInput naming the field."""
+def departed_by(coupon: FlightCoupon, today: date, now: datetime | None) -> date:
+    """The latest departure date flown by now: today at the departure airport (so a flight leaving
+    Auckland on its local today has left even while the programme's zone is still on yesterday);
+    `today` (the programme's) when the instant or the airport's zone is not known."""
+    zone = airport_zone(coupon.origin) if now is not None else None
+    if now is None or zone is None:
+        return today
+    return local_date(now, zone)
+
+
+def check_flown(programme: Programme, coupon: FlightCoupon, today: date, now: datetime | None = None) -> None:
+    """A coupon earns once flown (judged on the departure airport's date) and within the accrual window,
+    which is the claims window: up to `claim_max_months` after departure (`coupon_too_old` after)."""
+    if coupon.departure_date > departed_by(coupon, today, now):
+        raise InvalidInput(
+            f"departure date {coupon.departure_date} is in the future; only flown coupons earn",
+            field="departure_date",
+        )
+    if today > add_months(coupon.departure_date, programme.claim_max_months):
+        raise InvalidInput(
+            f"departure date {coupon.departure_date} is too old: coupons earn up to "
+            f"{programme.claim_max_months} months after departure",
+            field="departure_date",
+            code="coupon_too_old",
+        )
+
+
+def check_fare(programme: Programme, amount: Decimal, currency: str | None) -> None:
+    if not amount.is_finite():
+        raise InvalidInput("the fare must be a finite amount", field="fare.amount")
+    if amount < 0:
+        raise InvalidInput("the fare cannot be negative", field="fare.amount")
+    rate = programme.currencies.get(currency or "")
+    if rate is None:
+        raise InvalidInput(f"unknown currency {currency!r}", field="fare.currency", code="unknown_currency")
+    ceiling = programme.fare_ceiling_usd
+    # `adjusted()` first: an amount like 1E+999999 would overflow the multiplication
+    if amount.adjusted() > 15 or amount * rate > ceiling:
+        raise InvalidInput(
+            f"the fare is above the programme's ceiling of {ceiling:,} USD (at the rate table's rates)",
+            field="fare.amount",
+            code="fare_above_ceiling",
+        )
+
+
+def validate_coupon(
+    programme: Programme, coupon: FlightCoupon, today: date, now: datetime | None = None
+) -> CarrierRule:
+    """Every rule a coupon must meet before it can earn; raises InvalidInput naming the field.
+    `today` is the programme's date; `now`, when given, the instant (for the departure airport's date)."""
     validate_member_number(coupon.member_number)
     if len(coupon.ticket_number) != 13 or not (
         coupon.ticket_number.isascii() and coupon.ticket_number.isdigit()
@@ -78,11 +127,7 @@ def validate_coupon(programme: Programme, coupon: FlightCoupon, today: date) -> 
             raise InvalidInput(f"unknown airport {code!r}", field=name, code="unknown_airport")
     if coupon.origin == coupon.destination:
         raise InvalidInput("origin and destination are the same airport", field="destination")
-    if coupon.departure_date > today:
-        raise InvalidInput(
-            f"departure date {coupon.departure_date} is in the future; only flown coupons earn",
-            field="departure_date",
-        )
+    check_flown(programme, coupon, today, now)
     carrier = programme.carriers.get(coupon.marketing_carrier)
     if carrier is None:
         raise InvalidInput(
@@ -96,14 +141,7 @@ def validate_coupon(programme: Programme, coupon: FlightCoupon, today: date) -> 
             field="booking_class",
         )
     if coupon.fare_amount is not None:
-        if not coupon.fare_amount.is_finite():
-            raise InvalidInput("the fare must be a finite amount", field="fare.amount")
-        if coupon.fare_amount < 0:
-            raise InvalidInput("the fare cannot be negative", field="fare.amount")
-        if coupon.fare_currency not in programme.currencies:
-            raise InvalidInput(
-                f"unknown currency {coupon.fare_currency!r}", field="fare.currency", code="unknown_currency"
-            )
+        check_fare(programme, coupon.fare_amount, coupon.fare_currency)
     if carrier.earning is Earning.REVENUE and coupon.fare_amount is None:
         raise InvalidInput(
             f"a {carrier.code} coupon earns on its fare: the fare is required",
@@ -169,6 +207,8 @@ def earn_validated(
     expires = None
     if programme.expiry.kind is ExpiryKind.LOTS:
         expires = end_of_month_after(coupon.departure_date, programme.expiry.months)
+        if base + bonus + promotion > 0:
+            check_not_born_expired(expires, today)
 
     return FlightEarning(
         distance_miles=distance,

@@ -112,10 +112,19 @@ def _route(index: int, origin: str, destination: str) -> None:
         raise InvalidInput("origin and destination are the same airport", field=f"items[{index}].destination")
 
 
-def _not_past(index: int, name: str, day: date, today: date) -> None:
+def _bookable(rules: AwardRules, index: int, name: str, day: date, today: date) -> None:
+    """Neither in the past nor beyond the programme's booking horizon."""
     if day < today:
         raise InvalidInput(
             f"{name} {day} is in the past", field=f"items[{index}].{name}", code="date_in_past"
+        )
+    last = today + timedelta(days=rules.booking_horizon_days)
+    if day > last:
+        raise InvalidInput(
+            f"{name} {day} is beyond the booking horizon: awards are booked up to "
+            f"{rules.booking_horizon_days} days ahead (until {last.isoformat()})",
+            field=f"items[{index}].{name}",
+            code="beyond_booking_horizon",
         )
 
 
@@ -126,7 +135,7 @@ def validate_items(rules: AwardRules, items: Sequence[AwardItem], today: date) -
     for i, item in enumerate(items):
         if isinstance(item, FlightAward | BaggageAward):
             _route(i, item.origin, item.destination)
-            _not_past(i, "departure_date", item.departure_date, today)
+            _bookable(rules, i, "departure_date", item.departure_date, today)
         if isinstance(item, FlightAward) and item.cabin not in cabins(rules):
             raise InvalidInput(
                 f"there is no award cabin {item.cabin!r}; the cabins are {', '.join(cabins(rules))}",
@@ -155,7 +164,7 @@ def validate_items(rules: AwardRules, items: Sequence[AwardItem], today: date) -
                 item.city.isascii() and item.city.isalpha() and item.city.isupper()
             ):
                 raise InvalidInput("a city is its 3-letter IATA code", field=f"items[{i}].city")
-            _not_past(i, "check_in_date", item.check_in_date, today)
+            _bookable(rules, i, "check_in_date", item.check_in_date, today)
 
 
 def price_item(rules: AwardRules, item: AwardItem, fare: Fare | None) -> PricedItem:

@@ -1,9 +1,10 @@
-"""Date arithmetic shared by the rules: months, month ends."""
+"""Date arithmetic shared by the rules: months, month ends, the local date somewhere."""
 
 from __future__ import annotations
 
 import calendar
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 
 def end_of_month(year: int, month: int) -> date:
@@ -22,3 +23,8 @@ def end_of_month_after(day: date, months: int) -> date:
     """The last day of the `months`-th month after the month of `day`."""
     shifted = add_months(day.replace(day=1), months)
     return end_of_month(shifted.year, shifted.month)
+
+
+def local_date(now: datetime, zone: str) -> date:
+    """The calendar date at the instant `now` (tz-aware) in the IANA zone `zone`."""
+    return now.astimezone(ZoneInfo(zone)).date()

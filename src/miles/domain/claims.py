@@ -8,6 +8,9 @@ from miles.domain.calendar import add_months
 from miles.domain.errors import InvalidInput
 from miles.domain.rules import Programme
 
+# a claim is credited at once (APPLIED), or waits above the agent limit (PENDING) for a supervisor
+APPLIED, PENDING, APPROVED, REJECTED = "APPLIED", "PENDING", "APPROVED", "REJECTED"
+
 
 def claim_window(departure: date, programme: Programme) -> tuple[date, date]:
     """The first and the last day (both inclusive) on which a claim for this departure is accepted."""

@@ -26,6 +26,12 @@ def airport_city(code: str) -> str | None:
     return None if entry is None else str(entry["city"])
 
 
+def airport_zone(code: str) -> str | None:
+    """The airport's IANA time zone (None for an unknown airport or one without a zone)."""
+    entry = _airports().get(code)
+    return None if entry is None or not entry.get("tz") else str(entry["tz"])
+
+
 @lru_cache(maxsize=65536)
 def distance_miles(origin: str, destination: str) -> int:
     """Statute miles, rounded half up; KeyError for an unknown airport."""

@@ -8,7 +8,7 @@ from miles.domain.agents import Actor
 from miles.domain.calendar import end_of_month_after
 from miles.domain.errors import Forbidden
 from miles.domain.rules import ExpiryKind, Programme
-from miles.domain.validation import Problems
+from miles.domain.validation import Problems, check_text
 
 REASONS: dict[str, str] = {
     "service_recovery": "Service recovery",
@@ -35,12 +35,29 @@ def validate_goodwill(miles: int, reason_code: str, comment: str) -> None:
         problems.add("say what happened (a comment is required)", field="comment")
     elif len(comment) > MAX_COMMENT:
         problems.add(f"a comment is at most {MAX_COMMENT} characters", field="comment")
+    else:
+        problems.check(lambda: check_text(comment, "comment", multiline=True))
     problems.raise_any()
 
 
-def needs_approval(miles: int, programme: Programme) -> bool:
-    """Up to the programme's agent limit (inclusive) applies at once; more waits for a supervisor."""
-    return miles > programme.goodwill_agent_limit
+def needs_approval(miles: int, programme: Programme, granted_today: int = 0) -> bool:
+    """Up to the programme's agent limit (inclusive) applies at once, as long as the member's goodwill
+    applied this programme day (`granted_today`) plus this grant stays within the per-member daily
+    limit; anything more waits for a supervisor."""
+    return (
+        miles > programme.goodwill_agent_limit
+        or granted_today + miles > programme.goodwill_member_daily_limit
+    )
+
+
+def approval_reason(miles: int, programme: Programme, granted_today: int) -> str:
+    """Why a grant waits, in a sentence (for the audit trail)."""
+    if miles > programme.goodwill_agent_limit:
+        return f"above the agent limit of {programme.goodwill_agent_limit:,} miles"
+    return (
+        f"past the member's daily limit of {programme.goodwill_member_daily_limit:,} miles "
+        f"({granted_today:,} already granted today)"
+    )
 
 
 def check_decider(requested_by_agent_id: int | None, decider: Actor) -> None:

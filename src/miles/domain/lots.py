@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from miles.domain.errors import InvalidInput
+
 
 @dataclass(frozen=True)
 class LotBalance:
@@ -33,3 +35,13 @@ def plan_draws(
             draws.append((lot.id, take))
             left -= take
     return draws, left
+
+
+def check_not_born_expired(expires_date: date | None, today: date, field: str = "departure_date") -> None:
+    """No lot is ever opened already past its expiry: its miles would count as spendable while expired."""
+    if expires_date is not None and expires_date < today:
+        raise InvalidInput(
+            f"miles earned then would have expired on {expires_date.isoformat()}",
+            field=field,
+            code="coupon_too_old",
+        )

@@ -95,6 +95,7 @@ class AwardRules:
     cancel_fee_miles: int
     cancel_fee_waived_tiers: frozenset[Tier]
     cancel_cutoff_hours: int
+    booking_horizon_days: int = 355
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,15 @@ class Programme:
     awards: AwardRules
     goodwill_agent_limit: int
     claim_min_days: int
-    claim_max_months: int
+    claim_max_months: int  # also the accrual window: older coupons earn on no path
+    goodwill_member_daily_limit: int = 10_000
+    fare_ceiling_usd: Decimal = Decimal("50000")
+    claim_agent_limit: int | None = None  # None: goodwill_agent_limit
+
+    @property
+    def claim_approval_above(self) -> int:
+        """A claim earning more award miles than this waits for a supervisor."""
+        return self.goodwill_agent_limit if self.claim_agent_limit is None else self.claim_agent_limit
 
     def tier_rule(self, tier: Tier) -> TierRule | None:
         for rule in self.tiers:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -46,3 +47,17 @@ class Problems:
     def raise_any(self) -> None:
         if self.items:
             raise InvalidFields(list(self.items))
+
+
+LINE_BREAKS = frozenset("\n\r\t")
+
+
+def check_text(value: str, field: str, multiline: bool = False) -> str:
+    """Refuses NUL and every other control character (tab and line breaks too unless `multiline`), and
+    lone surrogates: no database column holds them, and no person types them."""
+    for char in value:
+        if unicodedata.category(char) in ("Cc", "Cs") and not (multiline and char in LINE_BREAKS):
+            raise InvalidInput(
+                f"control character U+{ord(char):04X} is not allowed here", field=field, code="invalid_text"
+            )
+    return value

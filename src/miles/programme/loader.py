@@ -162,8 +162,12 @@ def _version(v: VersionSpec, name: str) -> Programme:
             cancel_fee_miles=v.awards.cancel_fee_miles,
             cancel_fee_waived_tiers=_tiers(list(v.awards.cancel_fee_waived_tiers)),
             cancel_cutoff_hours=v.awards.cancel_cutoff_hours,
+            booking_horizon_days=v.awards.booking_horizon_days,
         ),
         goodwill_agent_limit=v.goodwill_agent_limit,
         claim_min_days=v.claims.min_days,
         claim_max_months=v.claims.max_months,
+        goodwill_member_daily_limit=v.goodwill_member_daily_limit,
+        fare_ceiling_usd=v.fare_ceiling_usd,
+        claim_agent_limit=v.claims.agent_limit,
     )

@@ -110,6 +110,9 @@ class AwardsSpec(Strict):
     cancel_fee_miles: NonNegative
     cancel_fee_waived_tiers: list[TierName] = Field(default_factory=list)
     cancel_cutoff_hours: NonNegative
+    # how far ahead an award may be quoted or booked: a departure or check-in at most this many days
+    # after the programme's today (the past is never bookable)
+    booking_horizon_days: PositiveInt = 355
 
     @model_validator(mode="after")
     def _bands_ascending(self) -> AwardsSpec:
@@ -123,8 +126,13 @@ class AwardsSpec(Strict):
 
 
 class ClaimsSpec(Strict):
+    """The claims window, from `min_days` to `max_months` after departure. `max_months` is also the
+    accrual window: a coupon that departed longer ago earns on no path (`coupon_too_old`)."""
+
     min_days: NonNegative
     max_months: PositiveInt
+    # a claim earning more award miles than this waits for a supervisor; unset: goodwill_agent_limit
+    agent_limit: NonNegative | None = None
 
 
 class VersionSpec(Strict):
@@ -140,6 +148,12 @@ class VersionSpec(Strict):
     expiry: ExpirySpec
     awards: AwardsSpec
     goodwill_agent_limit: NonNegative
+    # goodwill miles one member may be granted per programme day without a supervisor; past it (this
+    # grant included) a grant waits for approval like one above goodwill_agent_limit
+    goodwill_member_daily_limit: NonNegative = 10_000
+    # the highest fare a coupon may carry, in USD at the rate table's rates: above it, a 422 on every
+    # accrual path (single, batch, claims); it bounds what one coupon can earn
+    fare_ceiling_usd: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)] = Decimal("50000")
     claims: ClaimsSpec
 
     @field_validator("timezone")

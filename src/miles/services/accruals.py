@@ -8,8 +8,11 @@ everything with a handful of set-based statements.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TypeVar
 
 from miles.adapters.db.accrual_writes import NewAccrual, record_accruals
 from miles.adapters.db.accruals import AccrualRecord
@@ -23,7 +26,7 @@ from miles.domain.accrual import (
     earn_validated,
     validate_coupon,
 )
-from miles.domain.errors import Conflict, InvalidInput, MilesError, NotFound
+from miles.domain.errors import Conflict, CouponRaced, InvalidInput, MilesError, NotFound
 from miles.domain.ledger import ACCRUAL_FLIGHT
 from miles.domain.rules import CarrierRule
 from miles.domain.tiers import Tier
@@ -33,10 +36,27 @@ from miles.services.ledger_views import AccrualOutcome, AccrualView
 from miles.services.programmes import ProgrammeCatalog
 
 CREATED, REPLAYED, CONFLICT, REJECTED = "created", "replayed", "conflict", "rejected"
+HELD = "held"  # earned more than the caller's `hold_above`: nothing written, the miles are in `held_miles`
+ATTEMPTS = 3
+T = TypeVar("T")
 
 
-class CouponRaced(Exception):
-    """A coupon of this request was recorded by a concurrent one meanwhile: run it again afresh."""
+def retry_raced(
+    open_uow: Callable[[], AbstractContextManager[UnitOfWork]],
+    work: Callable[[UnitOfWork], T],
+    attempts: int = ATTEMPTS,
+) -> T:
+    """Run a use case that records coupons in a unit of work of its own; when a concurrent request
+    recorded one of its coupons meanwhile (CouponRaced, everything rolled back), run it again from the
+    start, where that coupon now answers as a replay or a conflict. The last race is raised (a 409)."""
+    for attempt in range(attempts):
+        try:
+            with open_uow() as uow:
+                return work(uow)
+        except CouponRaced:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)
@@ -53,6 +73,7 @@ class CouponResult:
     status: str
     accrual: AccrualView | None = None
     error: MilesError | None = None
+    held_miles: int | None = None
 
 
 def accrual_view(record: AccrualRecord) -> AccrualView:
@@ -110,9 +131,17 @@ class _Standing:
 
 
 def accrue_coupons(
-    uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock, requests: list[CouponRequest], channel: str
+    uow: UnitOfWork,
+    catalog: ProgrammeCatalog,
+    clock: Clock,
+    requests: list[CouponRequest],
+    channel: str,
+    hold_above: int | None = None,
 ) -> list[CouponResult]:
+    """One result per request, in order. With `hold_above`, a coupon that would earn more award miles
+    than that is not written: its result is HELD with the miles it would earn (a claim then waits)."""
     book = catalog.current(uow)
+    now = clock.now()
     results: dict[int, CouponResult] = {}
     valid: list[CouponRequest] = []
     carriers: dict[int, CarrierRule] = {}
@@ -122,7 +151,9 @@ def accrue_coupons(
             continue
         programme = book.in_force(req.coupon.departure_date)
         try:
-            carriers[req.index] = validate_coupon(programme, req.coupon, today(clock, programme.timezone))
+            carriers[req.index] = validate_coupon(
+                programme, req.coupon, today(clock, programme.timezone), now
+            )
         except InvalidInput as exc:
             results[req.index] = CouponResult(req.index, REJECTED, error=exc)
             continue
@@ -151,7 +182,7 @@ def accrue_coupons(
         else:
             fresh.append(req)
 
-    planned, states = _plan(uow, book, clock, fresh, results, carriers)
+    planned, states = _plan(uow, book, clock, fresh, results, carriers, hold_above)
     _write(uow, planned, states, channel)
     for p in planned:
         results[p.request.index] = CouponResult(p.request.index, CREATED, accrual=p.view)
@@ -178,6 +209,7 @@ def _plan(
     fresh: list[CouponRequest],
     results: dict[int, CouponResult],
     carriers: dict[int, CarrierRule],
+    hold_above: int | None = None,
 ) -> tuple[list[_Planned], dict[int, _Standing]]:
     if not fresh:
         return [], {}
@@ -222,9 +254,16 @@ def _plan(
             qualifying_status_miles=q_miles,
             qualifying_segments=q_segments,
         )
-        earning = earn_validated(
-            programme, carriers[req.index], coupon, standing, today(clock, programme.timezone)
-        )
+        try:
+            earning = earn_validated(
+                programme, carriers[req.index], coupon, standing, today(clock, programme.timezone)
+            )
+        except InvalidInput as exc:
+            results[req.index] = CouponResult(req.index, REJECTED, error=exc)
+            continue
+        if hold_above is not None and earning.award_miles > hold_above:
+            results[req.index] = CouponResult(req.index, HELD, held_miles=earning.award_miles)
+            continue
         state.tier, state.valid_until = earning.tier_after, earning.tier_valid_until_after
         state.lifetime_tier = earning.lifetime_tier_after
         state.lifetime_miles += earning.status_miles
@@ -288,7 +327,7 @@ def _write(uow: UnitOfWork, planned: list[_Planned], states: dict[int, _Standing
     source = uow.ledger.programme_account(ACCRUAL_FLIGHT, planned[0].member.id)
     ids = record_accruals(uow.connection, source, rows, standing)
     if len(ids) != len(planned):
-        raise CouponRaced()
+        raise CouponRaced
     for p in planned:
         e = p.earning
         if e.award_miles > 0:

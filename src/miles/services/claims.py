@@ -1,25 +1,32 @@
 """Missing-miles claims: an agent enters a flown coupon the booking system never sent. Accepted from
 claim_min_days to claim_max_months after departure, then earned through the very same accrual use case
 (channel "claim") under the coupon's own idempotency key and with the digest the accrual API computes:
-when the booking system sends the coupon later, it gets the claim's accrual back as a replay."""
+when the booking system sends the coupon later, it gets the claim's accrual back as a replay.
+
+A claim that would earn more award miles than the programme's agent limit is not credited: it waits
+(PENDING, keeping its coupon) until a supervisor other than the filer approves it, which earns it then
+through the same accrual use case under the same key, or rejects it."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from miles.adapters.db.claims import ClaimRecord
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.accrual import FlightCoupon
 from miles.domain.agents import Actor
-from miles.domain.claims import check_claim_window
-from miles.domain.errors import Conflict, InvalidInput, MilesError
+from miles.domain.claims import APPLIED, APPROVED, PENDING, REJECTED, check_claim_window
+from miles.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from miles.domain.member_numbers import validate_member_number
+from miles.domain.validation import check_text
 from miles.services import audit
-from miles.services.accruals import CREATED, REJECTED, CouponRequest, accrue_coupons
+from miles.services.accruals import CREATED, HELD, CouponRequest, accrue_coupons
+from miles.services.accruals import REJECTED as ITEM_REJECTED
 from miles.services.clock import Clock, today
 from miles.services.programmes import ProgrammeCatalog
 
@@ -30,17 +37,25 @@ MAX_COMMENT = 500
 class ClaimView:
     claim_id: int
     member_number: str
-    accrual_id: int
+    accrual_id: int | None  # None while the claim waits for a supervisor, or once rejected
+    status: str  # APPLIED | PENDING | APPROVED | REJECTED
     ticket_number: str
     coupon_number: int
     flight: str
     origin: str
     destination: str
     departure_date: str
-    award_miles: int
+    award_miles: int  # earned; while it waits, what it would earn when filed
     filed_by: str
     comment: str | None
     created_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_note: str | None = None
+
+    @property
+    def credited(self) -> bool:
+        return self.status in (APPLIED, APPROVED)
 
 
 def claim_view(record: ClaimRecord) -> ClaimView:
@@ -48,6 +63,7 @@ def claim_view(record: ClaimRecord) -> ClaimView:
         claim_id=record.id,
         member_number=record.member_number,
         accrual_id=record.accrual_id,
+        status=record.status,
         ticket_number=record.ticket_number,
         coupon_number=record.coupon_number,
         flight=record.flight,
@@ -58,6 +74,9 @@ def claim_view(record: ClaimRecord) -> ClaimView:
         filed_by=record.filed_by,
         comment=record.comment,
         created_at=record.created_at,
+        decided_by=record.decided_by,
+        decided_at=record.decided_at,
+        decision_note=record.decision_note,
     )
 
 
@@ -88,13 +107,27 @@ def accrual_body(coupon: FlightCoupon) -> dict[str, Any]:
     return body
 
 
+def coupon_from_body(body: dict[str, Any]) -> FlightCoupon:
+    """The coupon a waiting claim keeps (`accrual_body`), back as a domain value."""
+    fare = body.get("fare")
+    return FlightCoupon(
+        member_number=body["member_number"],
+        ticket_number=body["ticket_number"],
+        coupon_number=int(body["coupon_number"]),
+        marketing_carrier=body["marketing_carrier"],
+        operating_carrier=body["operating_carrier"],
+        flight_number=body["flight_number"],
+        origin=body["origin"],
+        destination=body["destination"],
+        departure_date=date.fromisoformat(body["departure_date"]),
+        booking_class=body["booking_class"],
+        fare_amount=Decimal(fare["amount"]) if fare else None,
+        fare_currency=fare["currency"] if fare else None,
+    )
+
+
+# the console's claim form names the fare's fields otherwise than the API (errors name the API's)
 FORM_FIELDS = {"fare.amount": "fare_amount", "fare.currency": "fare_currency", "fare": "fare_amount"}
-
-
-def _form_error(error: MilesError) -> MilesError:
-    if error.field in FORM_FIELDS:
-        error.field = FORM_FIELDS[error.field]
-    return error
 
 
 def file_claim(
@@ -106,37 +139,50 @@ def file_claim(
     comment: str | None,
     request_key: str | None = None,
 ) -> tuple[ClaimView, bool]:
-    """(the claim, True when posted now / False when `request_key` replays an earlier submission).
-    May raise CouponRaced (a concurrent request recorded the coupon meanwhile): run it again."""
+    """(the claim, True when filed now / False when `request_key` replays an earlier submission). The
+    claim is credited at once (APPLIED) or, above the agent limit, waits for a supervisor (PENDING).
+    May raise CouponRaced (a concurrent request recorded the coupon meanwhile): see `retry_raced`."""
     validate_member_number(coupon.member_number)
     comment = (comment or "").strip() or None
     if comment is not None and len(comment) > MAX_COMMENT:
         raise InvalidInput(f"a comment is at most {MAX_COMMENT} characters", field="comment")
+    if comment is not None:
+        check_text(comment, "comment", multiline=True)
     digest = accrual_digest(coupon)
     if request_key:
         uow.claims.lock_request_key(request_key)
         earlier = uow.claims.by_request_key(request_key)
         if earlier is not None:
-            credited = uow.accruals.get(earlier.accrual_id)
-            if credited is None or credited.request_digest != digest:
+            if earlier.request_digest != digest:
                 raise Conflict("this request key was used for another claim", code="idempotency_key_reused")
             return claim_view(earlier), False
     programme = catalog.current(uow).in_force(coupon.departure_date)
     check_claim_window(coupon.departure_date, today(clock, programme.timezone), programme)
-    [result] = accrue_coupons(uow, catalog, clock, [CouponRequest(0, coupon, digest)], "claim")
-    if result.status == REJECTED:
-        assert result.error is not None
-        raise _form_error(result.error)
-    if result.status != CREATED:
-        recorded = uow.accruals.find(coupon.ticket_number, coupon.coupon_number)
-        assert recorded is not None
+    uow.claims.lock_coupon(coupon.ticket_number, coupon.coupon_number)
+    waiting = uow.claims.waiting_for_coupon(coupon.ticket_number, coupon.coupon_number)
+    if waiting is not None:
         raise Conflict(
-            f"coupon {coupon.ticket_number}/{coupon.coupon_number} was already credited "
-            f"on {recorded.created_at.date().isoformat()} to member {recorded.member_number} "
-            f"({recorded.award_miles:,} miles, accrual {recorded.id}): nothing to claim",
+            f"coupon {coupon.ticket_number}/{coupon.coupon_number} already has a claim waiting for a "
+            f"supervisor (claim {waiting.id}, filed by {waiting.filed_by})",
             field="ticket_number",
-            code="coupon_already_accrued",
+            code="claim_waiting",
         )
+    [result] = accrue_coupons(
+        uow,
+        catalog,
+        clock,
+        [CouponRequest(0, coupon, digest)],
+        "claim",
+        hold_above=programme.claim_approval_above,
+    )
+    if result.status == ITEM_REJECTED:
+        assert result.error is not None
+        raise result.error
+    if result.status == HELD:
+        assert result.held_miles is not None
+        return _file_waiting(uow, clock, actor, coupon, digest, result.held_miles, comment, request_key), True
+    if result.status != CREATED:
+        raise _already_credited(uow, coupon)
     assert result.accrual is not None
     accrual = result.accrual
     member = uow.members.get(coupon.member_number, 0)
@@ -152,11 +198,9 @@ def file_claim(
         member_id=member.id,
         subject=f"claim:{claim_id}",
         reason=comment or "missing miles",
-        details={
+        details=_details(coupon)
+        | {
             "accrual_id": accrual.accrual_id,
-            "coupon": f"{coupon.ticket_number}/{coupon.coupon_number}",
-            "flight": f"{coupon.marketing_carrier}{coupon.flight_number} {coupon.origin}-{coupon.destination}",
-            "departure_date": coupon.departure_date.isoformat(),
             "award_miles": accrual.award_miles,
             "status_miles": accrual.status_miles,
         },
@@ -164,6 +208,153 @@ def file_claim(
     record = uow.claims.get(claim_id)
     assert record is not None
     return claim_view(record), True
+
+
+def _details(coupon: FlightCoupon) -> dict[str, Any]:
+    return {
+        "coupon": f"{coupon.ticket_number}/{coupon.coupon_number}",
+        "flight": f"{coupon.marketing_carrier}{coupon.flight_number} {coupon.origin}-{coupon.destination}",
+        "departure_date": coupon.departure_date.isoformat(),
+    }
+
+
+def _already_credited(uow: UnitOfWork, coupon: FlightCoupon) -> Conflict:
+    recorded = uow.accruals.find(coupon.ticket_number, coupon.coupon_number)
+    assert recorded is not None
+    return Conflict(
+        f"coupon {coupon.ticket_number}/{coupon.coupon_number} was already credited "
+        f"on {recorded.created_at.date().isoformat()} to member {recorded.member_number} "
+        f"({recorded.award_miles:,} miles, accrual {recorded.id}): nothing to claim",
+        field="ticket_number",
+        code="coupon_already_accrued",
+    )
+
+
+def _file_waiting(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: Actor,
+    coupon: FlightCoupon,
+    digest: str,
+    miles: int,
+    comment: str | None,
+    request_key: str | None,
+) -> ClaimView:
+    member = uow.members.get(coupon.member_number, 0)
+    assert member is not None  # the accrual use case found (and locked) it
+    claim_id = uow.claims.add_waiting(
+        member.id,
+        accrual_body(coupon),
+        digest,
+        miles,
+        actor.name,
+        actor.agent_id,
+        comment,
+        request_key,
+        clock.now(),
+    )
+    audit.record(
+        uow,
+        clock,
+        actor,
+        "claim.requested",
+        member_id=member.id,
+        subject=f"claim:{claim_id}",
+        reason=comment or "missing miles",
+        details=_details(coupon) | {"award_miles": miles, "waits": "above the agent limit"},
+    )
+    record = uow.claims.get(claim_id)
+    assert record is not None
+    return claim_view(record)
+
+
+def _waiting_for_decision(uow: UnitOfWork, actor: Actor, claim_id: int) -> ClaimRecord:
+    actor.require_supervisor()
+    record = uow.claims.get(claim_id, lock=True)
+    if record is None:
+        raise NotFound(f"no claim {claim_id}", code="claim_not_found")
+    if record.status != PENDING:
+        raise Conflict(
+            f"claim {claim_id} was already {record.status.lower()} by {record.decided_by or record.filed_by}",
+            code="already_decided",
+        )
+    if record.filed_by_agent_id is not None and record.filed_by_agent_id == actor.agent_id:
+        raise Forbidden("nobody approves their own claim", code="own_request")
+    return record
+
+
+def _note(note: str | None, required: bool) -> str | None:
+    note = (note or "").strip() or None
+    if required and note is None:
+        raise InvalidInput("say why the claim is rejected", field="note")
+    if note is not None and len(note) > MAX_COMMENT:
+        raise InvalidInput(f"a note is at most {MAX_COMMENT} characters", field="note")
+    if note is not None:
+        check_text(note, "note", multiline=True)
+    return note
+
+
+def approve_claim(
+    uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock, actor: Actor, claim_id: int, note: str | None
+) -> ClaimView:
+    """A supervisor credits a waiting claim: earned now by the accrual use case, under the coupon's own
+    key and digest, as a claim filed within the limit is. May raise CouponRaced (see `retry_raced`)."""
+    record = _waiting_for_decision(uow, actor, claim_id)
+    text = _note(note, required=False)
+    assert record.coupon is not None
+    coupon = coupon_from_body(record.coupon)
+    [result] = accrue_coupons(uow, catalog, clock, [CouponRequest(0, coupon, record.request_digest)], "claim")
+    if result.status == ITEM_REJECTED:
+        assert result.error is not None
+        raise result.error
+    if result.status != CREATED:
+        raise _already_credited(uow, coupon)
+    assert result.accrual is not None
+    uow.claims.decide(
+        claim_id, APPROVED, result.accrual.accrual_id, actor.name, actor.agent_id, clock.now(), text
+    )
+    audit.record(
+        uow,
+        clock,
+        actor,
+        "claim.approved",
+        member_id=record.member_id,
+        subject=f"claim:{claim_id}",
+        reason=text or f"approved the claim of {record.filed_by}",
+        details=_details(coupon)
+        | {
+            "accrual_id": result.accrual.accrual_id,
+            "award_miles": result.accrual.award_miles,
+            "filed_by": record.filed_by,
+        },
+    )
+    decided = uow.claims.get(claim_id)
+    assert decided is not None
+    return claim_view(decided)
+
+
+def reject_claim(uow: UnitOfWork, clock: Clock, actor: Actor, claim_id: int, note: str | None) -> ClaimView:
+    record = _waiting_for_decision(uow, actor, claim_id)
+    text = _note(note, required=True)
+    uow.claims.decide(claim_id, REJECTED, None, actor.name, actor.agent_id, clock.now(), text)
+    audit.record(
+        uow,
+        clock,
+        actor,
+        "claim.rejected",
+        member_id=record.member_id,
+        subject=f"claim:{claim_id}",
+        reason=text,
+        details={"award_miles": record.award_miles, "filed_by": record.filed_by},
+    )
+    decided = uow.claims.get(claim_id)
+    assert decided is not None
+    return claim_view(decided)
+
+
+def claim_queue(uow: UnitOfWork, actor: Actor, limit: int = 100) -> list[ClaimView]:
+    actor.require_supervisor()
+    return [claim_view(r) for r in uow.claims.pending(limit)]
 
 
 def member_claims(uow: UnitOfWork, member_number: str, limit: int = 20) -> list[ClaimView]:

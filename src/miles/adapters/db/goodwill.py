@@ -128,6 +128,18 @@ class GoodwillRepository:
             },
         )
 
+    def applied_between(self, member_id: int, since: datetime, until: datetime) -> int:
+        """The goodwill miles applied at once (without a supervisor) to a member in [since, until)."""
+        return int(
+            self.connection.execute(
+                text(
+                    "SELECT coalesce(sum(miles), 0) FROM goodwill_adjustments WHERE member_id = :m "
+                    "AND status = 'APPLIED' AND requested_at >= :since AND requested_at < :until"
+                ),
+                {"m": member_id, "since": since, "until": until},
+            ).scalar_one()
+        )
+
     def pending(self, limit: int) -> list[AdjustmentRecord]:
         rows = self.connection.execute(
             text(f"{_SELECT} WHERE g.status = 'PENDING' ORDER BY g.id LIMIT :n"), {"n": limit}

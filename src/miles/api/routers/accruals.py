@@ -16,25 +16,16 @@ from miles.api.fields import RowId
 from miles.api.metrics import ACCRUALS
 from miles.api.schemas import BatchAccrualRequest, FlightAccrualRequest, ReversalRequest
 from miles.bootstrap import Container
-from miles.services.accruals import CouponRaced, CouponRequest, CouponResult, accrue_coupons
+from miles.services.accruals import CouponRequest, CouponResult, accrue_coupons, retry_raced
 from miles.services.digest import request_digest
 from miles.services.reversals import reverse_accrual
 
 router = APIRouter(prefix="/v1/accruals", tags=["accruals"], dependencies=[Depends(require("accrual:write"))])
 
-ATTEMPTS = 3
-
 
 def _run(c: Container, requests: list[CouponRequest], channel: str) -> list[CouponResult]:
     """One transaction; again from the start if a coupon was recorded concurrently meanwhile."""
-    for attempt in range(ATTEMPTS):
-        try:
-            with c.uow() as uow:
-                return accrue_coupons(uow, c.catalog, c.clock, requests, channel)
-        except CouponRaced:
-            if attempt == ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+    return retry_raced(c.uow, lambda uow: accrue_coupons(uow, c.catalog, c.clock, requests, channel))
 
 
 def _carrier(item: Any) -> str:

@@ -16,7 +16,7 @@ from miles.api.encoding import body_doc, json_response, parse_body
 from miles.api.fields import IdempotencyKey, RowId
 from miles.bootstrap import Container
 from miles.domain.agents import Actor
-from miles.services.accruals import CouponRaced
+from miles.services.accruals import retry_raced
 from miles.services.adjustment_requests import file_missing_miles, grant_goodwill
 from miles.services.adjustment_requests import read_adjustment as read_adjustment_view
 from miles.services.apikeys import Principal
@@ -25,7 +25,6 @@ from miles.services.goodwill.adjustments import AdjustmentView
 from miles.services.idempotency import Outcome
 
 router = APIRouter(prefix="/v1", tags=["adjustments"])
-ATTEMPTS = 3
 
 
 def _actor(principal: Principal) -> Actor:
@@ -52,6 +51,7 @@ def claim_body(view: ClaimView) -> dict[str, Any]:
     return {
         "claim_id": view.claim_id,
         "member_number": view.member_number,
+        "status": view.status,  # PENDING: above the agent limit, waits for a supervisor (accrual_id null)
         "accrual_id": view.accrual_id,
         "ticket_number": view.ticket_number,
         "coupon_number": view.coupon_number,
@@ -91,9 +91,7 @@ async def adjust(
             )
 
     outcome = await run_in_threadpool(run)
-    return json_response(
-        adjustment_body(outcome.value), 200 if outcome.replayed else 201
-    )
+    return json_response(adjustment_body(outcome.value), 200 if outcome.replayed else 201)
 
 
 @router.get(
@@ -125,23 +123,19 @@ async def claim(
     c: Container = container(request)
 
     def run() -> Outcome[ClaimView]:
-        for attempt in range(ATTEMPTS):
-            try:
-                with c.uow() as uow:
-                    return file_missing_miles(
-                        uow,
-                        c.catalog,
-                        c.clock,
-                        _actor(principal),
-                        key_owner(principal),
-                        idempotency_key,
-                        body.coupon(),
-                        body.comment,
-                    )
-            except CouponRaced:
-                if attempt == ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
+        return retry_raced(
+            c.uow,
+            lambda uow: file_missing_miles(
+                uow,
+                c.catalog,
+                c.clock,
+                _actor(principal),
+                key_owner(principal),
+                idempotency_key,
+                body.coupon(),
+                body.comment,
+            ),
+        )
 
     outcome = await run_in_threadpool(run)
     return json_response(claim_body(outcome.value), 200 if outcome.replayed else 201)

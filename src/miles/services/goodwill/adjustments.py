@@ -6,7 +6,7 @@ or rejects it. Every step is audited in the same transaction."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from miles.adapters.db.goodwill import AdjustmentRecord
 from miles.adapters.db.ledger import Posting
@@ -20,6 +20,7 @@ from miles.domain.goodwill import (
     PENDING,
     REASONS,
     REJECTED,
+    approval_reason,
     check_decider,
     lot_expiry,
     memo,
@@ -29,9 +30,9 @@ from miles.domain.goodwill import (
 from miles.domain.ledger import GOODWILL
 from miles.domain.member_numbers import validate_member_number
 from miles.domain.rules import Programme
-from miles.domain.validation import Problems
+from miles.domain.validation import Problems, check_text
 from miles.services import audit
-from miles.services.clock import Clock, today
+from miles.services.clock import Clock, start_of_day, today
 from miles.services.digest import request_digest
 from miles.services.programmes import ProgrammeCatalog
 
@@ -103,6 +104,15 @@ def _post(
     )
 
 
+def _granted_today(uow: UnitOfWork, clock: Clock, programme: Programme, member: MemberRecord) -> int:
+    """Goodwill applied to the member without a supervisor on the programme's today. The caller holds
+    the member's row lock, so two grants raced for one member see each other's miles."""
+    day = today(clock, programme.timezone)
+    since = start_of_day(day, programme.timezone)
+    until = start_of_day(day + timedelta(days=1), programme.timezone)
+    return uow.goodwill.applied_between(member.id, since, until)
+
+
 def request_goodwill(
     uow: UnitOfWork,
     catalog: ProgrammeCatalog,
@@ -135,7 +145,8 @@ def request_goodwill(
     if member is None:
         raise NotFound(f"no member {member_number}", field="member_number", code="member_not_found")
     now = clock.now()
-    waits = needs_approval(miles, programme)
+    granted_today = _granted_today(uow, clock, programme, member)  # read under the member's lock
+    waits = needs_approval(miles, programme, granted_today)
     transfer_id = None if waits else _post(uow, clock, programme, member, miles, memo(reason_code, comment))
     adjustment_id = uow.goodwill.add(
         member.id,
@@ -158,7 +169,14 @@ def request_goodwill(
         member_id=member.id,
         subject=f"goodwill:{adjustment_id}",
         reason=f"{REASONS[reason_code]}: {comment}",
-        details={"miles": miles, "reason_code": reason_code, "agent_limit": programme.goodwill_agent_limit}
+        details={
+            "miles": miles,
+            "reason_code": reason_code,
+            "agent_limit": programme.goodwill_agent_limit,
+            "member_daily_limit": programme.goodwill_member_daily_limit,
+            "granted_today": granted_today,
+        }
+        | ({"waits": approval_reason(miles, programme, granted_today)} if waits else {})
         | ({} if waits else {"transfer_id": transfer_id}),
     )
     record = uow.goodwill.get(adjustment_id)
@@ -186,6 +204,8 @@ def _note(note: str | None, required: bool) -> str | None:
         raise InvalidInput("say why the request is rejected", field="note")
     if note is not None and len(note) > MAX_NOTE:
         raise InvalidInput(f"a note is at most {MAX_NOTE} characters", field="note")
+    if note is not None:
+        check_text(note, "note", multiline=True)
     return note
 
 
