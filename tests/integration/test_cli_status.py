@@ -18,7 +18,7 @@ from miles.adapters.db.migrate import head_revision
 from miles.services.programmes import ensure_programme
 from tests.integration.conftest import free_port
 from tests.integration.nightly_data import night_runner, random_specs, run_night, seed
-from tests.integration.workers import RedisServer, celery_worker, redis_server
+from tests.integration.workers import RedisServer, SharedRedis, broker_redis, celery_worker
 
 
 def status(database_url: str, broker_url: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -45,13 +45,13 @@ def line(output: str, section: str) -> str:
 
 
 @pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    with redis_server() as server:
+def redis() -> Iterator[SharedRedis | RedisServer]:
+    with broker_redis() as server:  # MILES_TEST_REDIS_URL's Redis when it is free, else a private one
         yield server
 
 
 def test_status_with_a_live_database_broker_and_worker_prints_every_section_and_exits_0(
-    database_url: str, engine: Engine, redis: RedisServer
+    database_url: str, engine: Engine, redis: SharedRedis | RedisServer
 ) -> None:
     seed(engine, random_specs(30, seed_value=3))
     with night_runner(database_url, chunk_size=25) as runner:

@@ -1,4 +1,5 @@
-"""Real processes for tests: a private Redis on a free port, Celery workers and beat against it."""
+"""Real processes for tests: Redis (the one MILES_TEST_REDIS_URL names, or a private one on a free port),
+Celery workers and beat against it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -95,6 +97,58 @@ def redis_server() -> Iterator[RedisServer]:
     finally:
         server.stop()
         shutil.rmtree(server.dir, ignore_errors=True)
+
+
+class SharedRedis:
+    """The Redis that MILES_TEST_REDIS_URL names (CI sets it), for a test that needs a broker but never
+    stops or restarts it. One test at a time uses it: the first to take its lock key, emptied before and
+    after; a test that finds it taken (another xdist worker, another run on the machine) gets a private
+    server instead, so two tests never share a queue."""
+
+    LOCK = "miles-tests:lock"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.client = redis.Redis.from_url(url)
+        self.token = uuid.uuid4().hex
+
+    def claim(self, seconds: int = 600) -> bool:
+        try:
+            taken = bool(self.client.set(self.LOCK, self.token, nx=True, ex=seconds))
+        except redis.ConnectionError as exc:
+            raise RuntimeError(f"MILES_TEST_REDIS_URL={self.url} does not answer: {exc}") from exc
+        if taken:
+            self.empty()
+        return taken
+
+    def empty(self) -> None:
+        """Every key of this database but the lock (what earlier tests or runs left in the queues)."""
+        keys = [key for key in self.client.scan_iter(count=1000) if key != self.LOCK.encode()]
+        if keys:
+            self.client.delete(*keys)
+
+    def release(self) -> None:
+        self.empty()
+        if self.client.get(self.LOCK) == self.token.encode():
+            self.client.delete(self.LOCK)
+        self.client.close()
+
+
+@contextmanager
+def broker_redis() -> Iterator[SharedRedis | RedisServer]:
+    """A Redis broker for a test that does not stop it: the shared test Redis when it is set and free, else
+    a private one (tests that stop, kill or restart Redis always use `redis_server`)."""
+    url = os.environ.get("MILES_TEST_REDIS_URL")
+    if url:
+        shared = SharedRedis(url)
+        if shared.claim():
+            try:
+                yield shared
+            finally:
+                shared.release()
+            return
+    with redis_server() as server:
+        yield server
 
 
 def miles_process(
