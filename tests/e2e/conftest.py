@@ -1,9 +1,13 @@
 """Browser tests: Playwright (sync API) driving Debian's Chromium against a real `miles serve` with a
-real Celery worker on a Redis of the tests' own, all on the tests' database. Screenshots of every page
-go to test-artifacts/ (git-ignored)."""
+real Celery worker on a Redis of the tests' own, all on a database of their own (never the one the
+integration tests truncate before each test). Screenshots of every page go to test-artifacts/
+(git-ignored); every page state a test shows is also checked with axe-core (WCAG 2.1 A and AA rules, from
+the npm registry: `npm ci --prefix tests/e2e`), and a page that logs a CSP violation or an htmx error
+fails its test."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,10 +19,14 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
+from miles.adapters.db.engine import sqlalchemy_url
+from miles.adapters.db.migrate import upgrade
 from miles.bootstrap import Container, build_container
 from miles.services.clock import FixedClock
+from tests.conftest import _server_url
 from tests.integration.conftest import free_port, wait_healthy
 from tests.integration.workers import RedisServer, celery_worker, redis_server, stop
 
@@ -34,6 +42,11 @@ CHROMIUM_ARGS = [
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # the server's, the worker's and the tests' one clock
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SECRET = "e2e-console-secret-" + "x" * 40
+AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# console messages that are a page's fault: a refused inline style or script, an htmx selector that
+# matches nothing (so, for one, no button is disabled while its request runs)
+PAGE_FAULTS = ("Content Security Policy", "returned no matches")
 
 
 @dataclass(frozen=True)
@@ -49,7 +62,27 @@ def e2e_redis() -> Iterator[RedisServer]:
 
 
 @pytest.fixture(scope="session")
-def live_console(database_url: str, e2e_redis: RedisServer) -> Iterator[LiveConsole]:
+def e2e_database_url() -> Iterator[str]:
+    """A database for the browser tests alone, migrated, dropped after: the integration tests' `reset`
+    truncates theirs before every test, which would pull the members out from under a page."""
+    for server in _server_url():
+        name = f"miles_e2e_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(sqlalchemy_url(server), isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(server).set(database=name).render_as_string(hide_password=False)
+        try:
+            upgrade(url)
+            yield url
+        finally:
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_console(e2e_database_url: str, e2e_redis: RedisServer) -> Iterator[LiveConsole]:
+    database_url = e2e_database_url
     env = {
         "MILES_CLOCK_AT": NOW.isoformat(),
         "MILES_CONSOLE_SECRET": SECRET,
@@ -93,9 +126,12 @@ def page(browser: Browser, live_console: LiveConsole) -> Iterator[Page]:
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    faults: list[str] = []
+    tab.on("console", lambda m: faults.append(m.text) if any(f in m.text for f in PAGE_FAULTS) else None)
     yield tab
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not faults, f"the page logged CSP violations or htmx errors: {faults}"
 
 
 @pytest.fixture
@@ -105,7 +141,36 @@ def unique() -> str:
 
 
 def shot(page: Page, name: str) -> None:
+    """A screenshot of the page as it is, and axe-core's verdict on it: no serious or critical violation."""
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    assert_accessible(page, name)
+
+
+def axe_violations(page: Page) -> list[dict[str, object]]:
+    """axe-core's serious and critical WCAG 2.1 A/AA violations on the page as it is now."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run `npm ci --prefix tests/e2e` (.ci/run does)")
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text())  # through the debugger, not a <script>: the CSP stays as served
+    results = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+        AXE_TAGS,
+    )
+    return [
+        {
+            "rule": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [n["target"] for n in v["nodes"]][:5],
+        }
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def assert_accessible(page: Page, state: str) -> None:
+    found = axe_violations(page)
+    assert not found, f"axe-core on {state}: {json.dumps(found, indent=1)}"
 
 
 def ledger_balanced(container: Container) -> list[str]:

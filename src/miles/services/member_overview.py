@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from miles.adapters.db.audit import AuditRecord
+from miles.adapters.db.dated_statement import DatedStatementRepository
 from miles.adapters.db.member_search import ExpiringLot, TierChangeRecord
 from miles.adapters.db.unit_of_work import UnitOfWork
+from miles.domain.ledger import describe
 from miles.domain.progress import TierProgress, tier_progress
 from miles.domain.tiers import Tier
 from miles.services import audit
@@ -18,7 +20,7 @@ from miles.services.goodwill.adjustments import AdjustmentView, member_adjustmen
 from miles.services.ledger_views import MemberView
 from miles.services.members import find_member, member_view
 from miles.services.programmes import ProgrammeCatalog
-from miles.services.statements import statement
+from miles.services.statements import decode_cursor, encode_cursor
 
 EXPIRY_HORIZON = timedelta(days=90)
 STATEMENT_PAGE = 20
@@ -63,20 +65,25 @@ def statement_slice(
     cursor: str | None,
     limit: int = STATEMENT_PAGE,
 ) -> StatementSlice:
-    page = statement(uow, catalog, member_number, None, None, cursor, limit)
-    memos = uow.member_search.transfer_memos([line.transfer_id for line in page.lines])
-    flights = uow.member_search.accrual_flights([line.accrual_id for line in page.lines if line.accrual_id])
+    """One order, the date shown, newest first (the API's statement is in the ledger's order)."""
+    before = decode_cursor(cursor) if cursor else None
+    member = find_member(uow, member_number, 0)
+    fetched = DatedStatementRepository(uow.connection).page(member.account_id, before, limit + 1)
+    rows = fetched[:limit]
+    memos = uow.member_search.transfer_memos([r.id for r in rows])
+    flights = uow.member_search.accrual_flights([r.accrual_id for r in rows if r.accrual_id])
     entries = [
         StatementEntry(
-            transfer_id=line.transfer_id,
-            event_at=line.event_at,
-            description=line.description,
-            detail=memos.get(line.transfer_id) or (flights.get(line.accrual_id) if line.accrual_id else None),
-            miles=line.miles,
+            transfer_id=r.id,
+            event_at=r.event_at,
+            description=describe(r.code),
+            detail=memos.get(r.id) or (flights.get(r.accrual_id) if r.accrual_id else None),
+            miles=r.amount,
         )
-        for line in page.lines
+        for r in rows
     ]
-    return StatementSlice(entries, page.next_cursor)
+    more = len(fetched) > limit
+    return StatementSlice(entries, encode_cursor(rows[-1].id) if more else None)
 
 
 def member_overview(
