@@ -19,6 +19,10 @@ class HttpError(Exception):
     pass
 
 
+# a request that got no answer: the connection broke or the server sent something that is not HTTP
+TRANSPORT_ERRORS = (OSError, asyncio.IncompleteReadError, HttpError, ValueError)
+
+
 class HttpConnection:
     def __init__(self, host: str, port: int, api_key: str) -> None:
         self.host = host
@@ -57,7 +61,7 @@ class HttpConnection:
             if body:
                 writer.write(body)
             return await self._response(reader)
-        except (ConnectionError, OSError, asyncio.IncompleteReadError, HttpError, ValueError):
+        except TRANSPORT_ERRORS:
             await self.close()
             raise
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coupons import CouponFactory, encode, encode_batch
-from httpclient import HttpConnection, run
+from httpclient import TRANSPORT_ERRORS, HttpConnection, run
 
 MAX_SAMPLES = 5
 
@@ -62,7 +62,7 @@ async def _create_members(host: str, port: int, key: str, count: int, concurrenc
                 ).encode()
                 try:
                     status, answer = await conn.request("POST", "/v1/members", body)
-                except Exception as exc:
+                except TRANSPORT_ERRORS as exc:
                     errors.add("transport", {"request": body.decode(), "error": repr(exc)})
                     continue
                 if status == 201:
@@ -108,7 +108,7 @@ async def _single_stream(job: dict[str, Any]) -> dict[str, Any]:
                 t0 = time.perf_counter()
                 try:
                     status, answer = await conn.request("POST", "/v1/accruals/flights", body)
-                except Exception as exc:
+                except TRANSPORT_ERRORS as exc:
                     errors.add("transport", {"request": body.decode(), "error": repr(exc)})
                     await asyncio.sleep(0.05)
                     continue
@@ -213,7 +213,7 @@ async def _batches(host: str, port: int, key: str, bodies: list[bytes], sizes: l
             t0 = time.perf_counter()
             try:
                 answers.append(await conn.request("POST", "/v1/accruals/flights/batch", body))
-            except Exception as exc:
+            except TRANSPORT_ERRORS as exc:
                 answers.append(exc)
             seconds.append(time.perf_counter() - t0)
     finally:

@@ -247,7 +247,7 @@ def _in_two_lanes(
         try:
             with _connect(url) as conn:
                 timings.update(work(conn))
-        except BaseException as exc:  # reported by the caller
+        except BaseException as exc:  # noqa: BLE001 (handed to the caller's thread, which raises it)
             errors.append(exc)
 
     threads = [threading.Thread(target=lane, args=(work,)) for work in lanes]

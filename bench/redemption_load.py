@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from httpclient import HttpConnection, run
+from httpclient import TRANSPORT_ERRORS, HttpConnection, run
 from loadgen import Errors, _text
 
 AWARD_MILES = 7_500  # JFK-BOS economy saver: 187 miles, the first band
@@ -124,7 +124,7 @@ async def _post(conn: HttpConnection, body: bytes, sent: list[tuple[int, float]]
     t = time.time()
     try:
         status, answer = await conn.request("POST", "/v1/redemptions", body, key)
-    except Exception as exc:
+    except TRANSPORT_ERRORS as exc:
         errors.add("transport", {"error": repr(exc)})
         return
     if status == 202:

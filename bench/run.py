@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     try:
         run(args, console, results)
-    except (Exception, KeyboardInterrupt) as exc:
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 (recorded with its traceback in the results)
         failed = True
         results["failure"] = "".join(traceback.format_exception(exc))
         console.print(f"[red]benchmark failed:[/red] {exc}", highlight=False)

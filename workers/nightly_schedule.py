@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from celery.schedules import crontab
+from sqlalchemy.exc import SQLAlchemyError
 
 from miles.config import settings
 from miles.services.nightly.runs import RECONCILE_JOB, START_JOB, WARNINGS_JOB
@@ -47,7 +48,7 @@ def programme_timezone() -> str:
         previous = _zone[1] if _zone is not None else "UTC"
         try:
             zone = zone_lookup()
-        except Exception as exc:  # the database is down: keep the zone we knew, try again in a minute
+        except (SQLAlchemyError, OSError) as exc:  # the database is down: keep the zone, retry in a minute
             log.warning("could not read the programme's time zone (%s); using %s", exc, previous)
             _zone = (time.monotonic() - _REFRESH_SECONDS + 60, previous)
             return previous

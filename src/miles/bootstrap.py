@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from miles.adapters.broker import broker_errors
 from miles.adapters.db.engine import make_engine
 from miles.adapters.db.unit_of_work import UnitOfWorkFactory
 from miles.adapters.notifier import Notifier, notifier_from_url
@@ -48,7 +49,7 @@ class Container:
 
         try:
             relay(self)
-        except Exception as exc:
+        except broker_errors() as exc:
             # the broker is down: the rows stay in the outbox and the periodic relay sends them. One line,
             # not a traceback: during a broker outage every write request ends up here
             log.warning(
@@ -56,6 +57,10 @@ class Container:
                 type(exc).__name__,
                 str(exc)[:200],
             )
+        except Exception:
+            # anything else is a bug: logged with its traceback; the request has committed, so it still
+            # answers, and the periodic relay sends the jobs
+            log.error("outbox relay after commit failed; the periodic relay will send the jobs", exc_info=True)
 
 
 def supplier_limits() -> PoolLimits:

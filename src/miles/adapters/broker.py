@@ -21,6 +21,14 @@ class BrokerState:
     unacked: int = 0  # delivered, not yet acknowledged (jobs being done, with late acks)
 
 
+def broker_errors() -> tuple[type[Exception], ...]:
+    """What a broker that is down or unreachable raises: redis-py's and kombu's errors, the socket's."""
+    import redis
+    from kombu.exceptions import KombuError
+
+    return (redis.RedisError, KombuError, OSError)
+
+
 def broker_state(url: str, timeout: float = 2.0) -> BrokerState:
     import redis
 
@@ -34,7 +42,7 @@ def broker_state(url: str, timeout: float = 2.0) -> BrokerState:
                 pipe.llen(f"{queue}{PRIORITY_SEPARATOR}{step}")
         pipe.hlen(UNACKED)
         lengths = [int(n) for n in pipe.execute()]
-    except Exception as exc:  # any failure is reported as unreachable, with its kind
+    except broker_errors() as exc:  # reported as unreachable, with its kind
         return BrokerState(False, f"{type(exc).__name__}: {exc}")
     finally:
         client.close()

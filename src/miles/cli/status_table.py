@@ -13,7 +13,9 @@ from datetime import datetime
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
+from miles.adapters.broker import broker_errors
 from miles.bootstrap import configured_clock
 from miles.observability import redact
 from miles.services.nightly.report import RunReport
@@ -56,7 +58,7 @@ def _database(url: str, table: Table) -> tuple[bool, OperationsSnapshot | None]:
             health = database_health(uow)
             elapsed_ms = (time.perf_counter() - started) * 1000
             snapshot = operations_snapshot(uow, configured_clock(), SAGA_BOUNDS, HOLD_BOUNDS)
-    except Exception as exc:  # an unreachable database is a line of the report, not a traceback
+    except (SQLAlchemyError, OSError) as exc:  # an unreachable database is a line of the report
         _row(table, "database", BAD, f"{redact(url)}: unreachable ({_first_line(exc)})")
         return False, None
     finally:
@@ -151,7 +153,7 @@ def _broker(url: str | None, worker_timeout: float, table: Table) -> bool:
     _row(table, "broker", OK, f"{redact(url)}: {queues} · {state.unacked:,} delivered, not acknowledged")
     try:
         names = workers_responding(url, worker_timeout)
-    except Exception as exc:  # the ping is informative only
+    except broker_errors() as exc:  # the ping is informative only
         _row(table, "workers", WARN, f"the ping failed ({_first_line(exc)})")
         return True
     if names:

@@ -6,7 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
+from miles.adapters.broker import broker_errors
 from miles.api.deps import container
 from miles.api.encoding import json_response
 from miles.api.metrics import exposition
@@ -26,7 +28,7 @@ def _checks(c: Container) -> dict[str, str]:
         with c.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         checks["database"] = "ok"
-    except Exception as exc:  # readiness reports any failure as not ready
+    except (SQLAlchemyError, OSError) as exc:  # readiness reports the database's failures as not ready
         checks["database"] = f"unreachable: {type(exc).__name__}"
     if c.broker_url:
         try:
@@ -34,7 +36,7 @@ def _checks(c: Container) -> dict[str, str]:
 
             redis.Redis.from_url(c.broker_url, socket_connect_timeout=2, socket_timeout=2).ping()
             checks["broker"] = "ok"
-        except Exception as exc:  # readiness reports any failure as not ready
+        except broker_errors() as exc:  # readiness reports the broker's failures as not ready
             checks["broker"] = f"unreachable: {type(exc).__name__}"
     else:
         checks["broker"] = "in-process (no MILES_BROKER_URL)"

@@ -40,7 +40,9 @@ def relay_warnings(uow_factory: UnitOfWorkFactory, notifier: Notifier, batch: in
                 )
                 try:
                     notifier.expiry_warning(notice)
-                except Exception as exc:  # one member's failure never blocks the others
+                # the mail server refused or did not answer (smtplib's errors are OSErrors): one member's
+                # failure never blocks the others
+                except OSError as exc:
                     log.warning("expiry warning %d not delivered: %s", row.id, exc)
                     warnings.mark_failed(row.id, f"{type(exc).__name__}: {exc}")
                 else:
