@@ -21,11 +21,6 @@ def is_airport(code: str) -> bool:
     return code in _airports()
 
 
-def airport_city(code: str) -> str | None:
-    entry = _airports().get(code)
-    return None if entry is None else str(entry["city"])
-
-
 def airport_zone(code: str) -> str | None:
     """The airport's IANA time zone (None for an unknown airport or one without a zone)."""
     entry = _airports().get(code)

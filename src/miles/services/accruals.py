@@ -32,7 +32,7 @@ from miles.domain.rules import CarrierRule
 from miles.domain.tiers import Tier
 from miles.programme.loader import ProgrammeBook
 from miles.services.clock import Clock, start_of_day, today
-from miles.services.ledger_views import AccrualOutcome, AccrualView
+from miles.services.ledger_views import AccrualView
 from miles.services.programmes import ProgrammeCatalog
 
 CREATED, REPLAYED, CONFLICT, REJECTED = "created", "replayed", "conflict", "rejected"
@@ -346,14 +346,3 @@ def _write(uow: UnitOfWork, planned: list[_Planned], states: dict[int, _Standing
             tier_after=e.tier_after.name,
             balance_after=p.balance_after,
         )
-
-
-def accrue_flight(
-    uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock, coupon: FlightCoupon, digest: str
-) -> AccrualOutcome:
-    """One coupon: raises its error, or returns the accrual (created now, or the replayed original)."""
-    [result] = accrue_coupons(uow, catalog, clock, [CouponRequest(0, coupon, digest)], "api")
-    if result.error is not None:
-        raise result.error
-    assert result.accrual is not None
-    return AccrualOutcome(result.accrual, created=result.status == CREATED)

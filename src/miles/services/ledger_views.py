@@ -49,12 +49,6 @@ class AccrualView:
 
 
 @dataclass(frozen=True)
-class AccrualOutcome:
-    accrual: AccrualView
-    created: bool  # False: a replay of the original request
-
-
-@dataclass(frozen=True)
 class ReversalView:
     reversal_id: int
     accrual_id: int

@@ -88,13 +88,6 @@ class ApiKeyRepository:
         )
         return sorted(int(i) for i in rows.scalars())
 
-    def revoke(self, prefix: str) -> bool:
-        result = self.connection.execute(
-            text("UPDATE api_keys SET revoked_at = now() WHERE key_prefix = :p AND revoked_at IS NULL"),
-            {"p": prefix},
-        )
-        return result.rowcount == 1
-
     def touch(self, prefix: str, at: datetime) -> None:
         """Record a use, at most once a minute (most calls change nothing)."""
         self.connection.execute(
