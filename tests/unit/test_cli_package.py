@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +94,18 @@ def test_every_help_page_names_its_values_without_type_labels() -> None:
     assert "later" not in pages["serve"].output
     assert "SCOPE" in pages["apikey create"].output
     assert "FILE" in pages["programme load"].output
+
+
+def test_a_wrong_setting_is_one_line_naming_the_variable_not_a_traceback() -> None:
+    environment = {**os.environ, "MILES_TRUSTED_PROXIES": "10.0.0.1,not-an-ip", "COLUMNS": "200"}
+    done = subprocess.run(
+        [sys.executable, "-m", "miles.cli", "status"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "MILES_TRUSTED_PROXIES" in done.stderr
+    assert "not-an-ip" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -9,6 +9,7 @@ import typer
 
 from miles.cli.agents import agent_app
 from miles.cli.apikeys import apikey_app
+from miles.cli.configuration import check_settings
 from miles.cli.db import db_app
 from miles.cli.demo import demo
 from miles.cli.help_text import Command, Group
@@ -22,6 +23,7 @@ from miles.cli.suppliers import suppliers_app
 app = typer.Typer(
     cls=Group, help="miles: the mileage engine of a frequent-flyer programme.", no_args_is_help=True
 )
+app.callback()(check_settings)
 app.command(cls=Command)(serve)
 app.command(cls=Command)(worker)
 app.command(cls=Command)(beat)
