@@ -281,3 +281,73 @@ def test_an_award_on_the_last_day_of_the_horizon_is_quoted(client: TestClient, c
     grant_miles(container, member, 100_000)
     last = flight(day=(NOW + timedelta(days=355)).date())
     assert client.post("/v1/awards/quote", json={"member_number": member, "items": [last]}).status_code == 200
+
+
+def test_a_supervisor_rejects_a_waiting_claim_with_a_note_and_nothing_is_credited(
+    container: Container, client: TestClient, engine: Engine
+) -> None:
+    member = enrol(client)
+    filed = claim(client, zz(member, "2000.00", departure_date="2026-11-01"))  # 10,000 miles
+    assert filed.json()["status"] == "PENDING"
+    claim_id = filed.json()["claim_id"]
+    make_agent(container, "sara", role="supervisor")
+    with console_client(container) as supervisor:
+        token = signed_in(supervisor, "sara")
+        path = f"/console/approvals/claims/{claim_id}/reject"
+        no_note = supervisor.post(path, data={"csrf_token": token}, headers=HTMX)
+        assert no_note.status_code == 422
+        assert "say why" in no_note.text
+        rejected = supervisor.post(path, data={"csrf_token": token, "note": "no such flight"}, headers=HTMX)
+        assert rejected.status_code == 200
+        assert "REJECTED" in rejected.text
+        late = supervisor.post(
+            f"/console/approvals/claims/{claim_id}/approve", data={"csrf_token": token}, headers=HTMX
+        )
+        assert late.status_code == 422
+        assert "already rejected" in late.text
+    assert member_balance(engine, member) == 0
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM accruals")).scalar() == 0
+
+
+def test_nobody_approves_their_own_claim(container: Container, client: TestClient, engine: Engine) -> None:
+    member = enrol(client)
+    make_agent(container, "sam", role="supervisor")
+    make_agent(container, "sara", role="supervisor")
+    form = {
+        "ticket_number": "0012299000002",
+        "coupon_number": "1",
+        "marketing_carrier": "ZZ",
+        "operating_carrier": "",
+        "flight_number": "123",
+        "origin": "JFK",
+        "destination": "LHR",
+        "departure_date": "2026-11-01",
+        "booking_class": "Y",
+        "fare_amount": "3000",
+        "fare_currency": "USD",
+        "comment": BOARDING_PASS,
+    }
+    with console_client(container) as own:
+        token = signed_in(own, "sam")
+        filed = own.post(f"/console/members/{member}/claims", data=form | {"csrf_token": token}, headers=HTMX)
+        assert "waits for a supervisor" in filed.text
+        with engine.connect() as c:
+            claim_id = c.execute(text("SELECT id FROM missing_miles_claims")).scalar_one()
+        mine = own.post(
+            f"/console/approvals/claims/{claim_id}/approve", data={"csrf_token": token}, headers=HTMX
+        )
+        assert mine.status_code == 422
+        assert "nobody approves their own claim" in mine.text
+        claims = (
+            own.get(f"/console/members/{member}").text.split('data-testid="claims"')[1].split("</table>")[0]
+        )
+        assert "PENDING" in claims
+    assert member_balance(engine, member) == 0
+    with console_client(container) as other:
+        token = signed_in(other, "sara")
+        approved = other.post(
+            f"/console/approvals/claims/{claim_id}/approve", data={"csrf_token": token}, headers=HTMX
+        )
+        assert approved.status_code == 200
+    assert member_balance(engine, member) == 15_000

@@ -69,6 +69,14 @@ def test_a_coupon_older_than_the_accrual_window_is_coupon_too_old(
     assert (refused.value.code, refused.value.field) == ("coupon_too_old", "departure_date")
 
 
+def test_no_window_in_a_rules_file_lets_a_departure_before_1950_through(programme, make_coupon) -> None:
+    wide = replace(programme, claim_max_months=12 * 200)
+    validate_coupon(wide, make_coupon(departure_date=date(1950, 1, 1)), date(2026, 11, 23))
+    with pytest.raises(InvalidInput) as refused:
+        validate_coupon(wide, make_coupon(departure_date=date(1949, 12, 31)), date(2026, 11, 23))
+    assert refused.value.code == "coupon_too_old"
+
+
 def test_the_accrual_window_is_the_claims_window_inclusive(programme, make_coupon) -> None:
     departed = date(2026, 5, 23)
     validate_coupon(programme, make_coupon(departure_date=departed), date(2026, 11, 23))

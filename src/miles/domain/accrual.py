@@ -15,6 +15,8 @@ from miles.domain.rules import CarrierRule, ClassRule, Earning, ExpiryKind, Prog
 from miles.domain.tiers import Tier, upgrade_valid_until
 
 CENT = Decimal("0.01")
+# no coupon departs before this, whatever a rules file's window (a status credit's year starts there)
+EARLIEST_DEPARTURE = date(1950, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,9 @@ def check_flown(programme: Programme, coupon: FlightCoupon, today: date, now: da
             f"departure date {coupon.departure_date} is in the future; only flown coupons earn",
             field="departure_date",
         )
-    if today > add_months(coupon.departure_date, programme.claim_max_months):
+    if coupon.departure_date < EARLIEST_DEPARTURE or today > add_months(
+        coupon.departure_date, programme.claim_max_months
+    ):
         raise InvalidInput(
             f"departure date {coupon.departure_date} is too old: coupons earn up to "
             f"{programme.claim_max_months} months after departure",
