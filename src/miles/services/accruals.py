@@ -32,7 +32,7 @@ from miles.domain.rules import CarrierRule
 from miles.domain.tiers import Tier
 from miles.programme.loader import ProgrammeBook
 from miles.services.clock import Clock, start_of_day, today
-from miles.services.ledger_views import AccrualView
+from miles.services.ledger_views import AccrualView, view_of_accrual
 from miles.services.programmes import ProgrammeCatalog
 
 CREATED, REPLAYED, CONFLICT, REJECTED = "created", "replayed", "conflict", "rejected"
@@ -77,19 +77,7 @@ class CouponResult:
 
 
 def accrual_view(record: AccrualRecord) -> AccrualView:
-    return AccrualView(
-        accrual_id=record.id,
-        member_number=record.member_number,
-        distance_miles=record.distance_miles,
-        base_miles=record.base_miles,
-        tier_bonus_miles=record.tier_bonus_miles,
-        promotion_miles=record.promotion_miles,
-        award_miles=record.award_miles,
-        status_miles=record.status_miles,
-        segments=record.segments,
-        tier_after=record.tier_after,
-        balance_after=record.balance_after,
-    )
+    return view_of_accrual(record.id, record.member_number, record, record.tier_after, record.balance_after)
 
 
 def _conflict(ticket: str, coupon: int, accrual_id: int) -> Conflict:
@@ -333,16 +321,5 @@ def _write(uow: UnitOfWork, planned: list[_Planned], states: dict[int, _Standing
         if e.award_miles > 0:
             uow.ledger.add_balance_change(source, -e.award_miles)
             uow.ledger.add_balance_change(p.member.account_id, e.award_miles)
-        p.view = AccrualView(
-            accrual_id=ids[(p.coupon.ticket_number, p.coupon.coupon_number)],
-            member_number=p.member.member_number,
-            distance_miles=e.distance_miles,
-            base_miles=e.base_miles,
-            tier_bonus_miles=e.tier_bonus_miles,
-            promotion_miles=e.promotion_miles,
-            award_miles=e.award_miles,
-            status_miles=e.status_miles,
-            segments=e.segments,
-            tier_after=e.tier_after.name,
-            balance_after=p.balance_after,
-        )
+        accrual_id = ids[(p.coupon.ticket_number, p.coupon.coupon_number)]
+        p.view = view_of_accrual(accrual_id, p.member.member_number, e, e.tier_after.name, p.balance_after)

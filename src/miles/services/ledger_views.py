@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
+
+from miles.adapters.db.accruals import AccrualRecord
+from miles.domain.accrual import FlightEarning
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,28 @@ class AccrualView:
     segments: int
     tier_after: str
     balance_after: int
+
+
+_GIVEN = {"accrual_id", "member_number", "tier_after", "balance_after"}
+EARNED_FIELDS = tuple(f.name for f in fields(AccrualView) if f.name not in _GIVEN)  # what earning computed
+
+
+def view_of_accrual(
+    accrual_id: int,
+    member_number: str,
+    earned: FlightEarning | AccrualRecord,
+    tier_after: str,
+    balance_after: int,
+) -> AccrualView:
+    """The accrual's view: the earned figures read by name from a fresh earning or a stored accrual."""
+    figures: dict[str, int] = {name: getattr(earned, name) for name in EARNED_FIELDS}
+    return AccrualView(
+        accrual_id=accrual_id,
+        member_number=member_number,
+        tier_after=tier_after,
+        balance_after=balance_after,
+        **figures,
+    )
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,16 @@ _COLUMNS: list[tuple[str, str]] = [
 ]
 
 _NAMES = ", ".join(name for name, _ in _COLUMNS)
+# the new accrual's fields that go elsewhere than its own row (transfer, lot, status credit, tier history)
+_NOT_IN_ACCRUALS = {
+    "account_id",
+    "qualification_year",
+    "tier_valid_until",
+    "tier_change_reason",
+    "event_at",
+    "lot_expires_date",
+}
+ACCRUAL_COLUMNS = tuple(name for name, _ in _COLUMNS if name not in _NOT_IN_ACCRUALS)
 _STANDING = "id, tier, valid_until, lifetime_tier, delta, activity"
 _STANDING_PARAMS = "%(u_id)b::int8{0}, %(u_tier)b::text{0}, %(u_valid)b::date{0}, %(u_lifetime)b::text{0}, \
 %(u_delta)b::int8{0}, %(u_activity)b::date{0}"
@@ -108,14 +118,8 @@ _RECORD = """
 WITH src AS (
     {src}
 ), acc AS (
-    INSERT INTO accruals (member_id, ticket_number, coupon_number, request_digest, channel, marketing_carrier,
-        operating_carrier, flight_number, origin, destination, departure_date, booking_class, fare_amount,
-        fare_currency, distance_miles, base_miles, tier_bonus_miles, promotion_miles, award_miles, status_miles,
-        segments, spend_usd, tier_before, tier_after, balance_after)
-    SELECT member_id, ticket_number, coupon_number, request_digest, channel, marketing_carrier, operating_carrier,
-        flight_number, origin, destination, departure_date, booking_class, fare_amount, fare_currency,
-        distance_miles, base_miles, tier_bonus_miles, promotion_miles, award_miles, status_miles, segments,
-        spend_usd, tier_before, tier_after, balance_after
+    INSERT INTO accruals ({accrual_columns})
+    SELECT {accrual_columns}
     FROM src ORDER BY n
     ON CONFLICT (ticket_number, coupon_number) DO NOTHING
     RETURNING id, ticket_number, coupon_number
@@ -167,8 +171,12 @@ def _compact(sql: str) -> tuple[str, tuple[str, ...]]:
     return " ".join(re.sub(r"%\(\w+\)([sb])", r"%\1", sql).split()), names
 
 
-RECORD_MANY = _compact(_RECORD.format(src=_MANY[0], standing=_MANY[1]))
-RECORD_ONE = _compact(_RECORD.format(src=_ONE[0], standing=_ONE[1]))
+RECORD_MANY = _compact(
+    _RECORD.format(src=_MANY[0], standing=_MANY[1], accrual_columns=", ".join(ACCRUAL_COLUMNS))
+)
+RECORD_ONE = _compact(
+    _RECORD.format(src=_ONE[0], standing=_ONE[1], accrual_columns=", ".join(ACCRUAL_COLUMNS))
+)
 
 
 def record_accruals(
