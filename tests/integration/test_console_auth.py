@@ -208,6 +208,18 @@ def test_a_disabled_agent_is_signed_out_at_once_and_cannot_sign_in(
     assert listed["jack"].last_signed_in_at == clock.now()
 
 
+def test_control_characters_and_odd_names_never_get_a_5xx(container: Container, engine: Engine) -> None:
+    with console_client(container) as console:
+        for name in ("a\x00b", "\x1b[31malice", "é" * 300, " ", "x" * 5000):
+            token = sign_in_token(console)
+            response = console.post(
+                "/console/sign-in",
+                data={"name": name, "password": "p\x00ssword\x07", "sign_in_token": token, "next": ""},
+            )
+            assert response.status_code in (401, 422), (name, response.status_code)
+            assert "text/html" in response.headers["content-type"]
+
+
 def test_an_unknown_name_gets_the_same_answer_as_a_wrong_password(container: Container) -> None:
     make_agent(container, "frank")
     with console_client(container) as console:

@@ -15,17 +15,19 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 from sqlalchemy import Engine, text
 
 from miles.bootstrap import Container
-from tests.integration.conftest import free_port, make_key, wait_healthy
+from tests.integration.conftest import NOW, free_port, make_key, wait_healthy
 from tests.integration.console_helpers import PASSWORD, make_agent
 
 WRONG = "not the password"
 BUSY = "busy signing other agents in"
+PINNED = (NOW + timedelta(minutes=5)).isoformat()
 
 
 @dataclass(frozen=True)
@@ -44,10 +46,11 @@ class Server:
 @contextmanager
 def miles_serve(database_url: str, **settings: str) -> Iterator[Server]:
     """One `miles serve` process (one worker: the numbers below are that process's) with MILES_* settings;
-    the proxy-trust setting is cleared unless given, whatever the test's own environment holds."""
+    the proxy-trust setting is cleared unless given, whatever the test's own environment holds. Its clock
+    is pinned inside one throttling window, so that no count starts again halfway through a test."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("MILES_TRUSTED_PROXIES", "FORWARDED_ALLOW_IPS")}
-    env |= {"MILES_DATABASE_URL": database_url, "MILES_LOG_LEVEL": "warning"}
+    env |= {"MILES_DATABASE_URL": database_url, "MILES_LOG_LEVEL": "warning", "MILES_CLOCK_AT": PINNED}
     env |= {f"MILES_{name.upper()}": value for name, value in settings.items()}
     process = subprocess.Popen(
         [sys.executable, "-m", "miles.cli", "serve", "--port", str(port), "--workers", "1"],
