@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from typing import TypeVar
 
 from miles.domain.errors import InvalidInput
+from miles.domain.limits import control_character
 
 T = TypeVar("T")
 
@@ -49,15 +49,16 @@ class Problems:
             raise InvalidFields(list(self.items))
 
 
-LINE_BREAKS = frozenset("\n\r\t")
-
-
 def check_text(value: str, field: str, multiline: bool = False) -> str:
-    """Refuses NUL and every other control character (tab and line breaks too unless `multiline`), and
-    lone surrogates: no database column holds them, and no person types them."""
-    for char in value:
-        if unicodedata.category(char) in ("Cc", "Cs") and not (multiline and char in LINE_BREAKS):
-            raise InvalidInput(
-                f"control character U+{ord(char):04X} is not allowed here", field=field, code="invalid_text"
-            )
+    """Refuses what no text column holds (NUL and the other control characters, tab and line breaks
+    too unless `multiline`; lone surrogates, which have no UTF-8), whatever the entry point checked."""
+    position = control_character(value, multiline)
+    if position is None:
+        position = next((i for i, char in enumerate(value) if "\ud800" <= char <= "\udfff"), None)
+    if position is not None:
+        raise InvalidInput(
+            f"holds a character no text may hold (U+{ord(value[position]):04X}) at position {position}",
+            field=field,
+            code="invalid_text",
+        )
     return value
