@@ -4,12 +4,15 @@ cancel with the fee shown first; refusals next to their fields with nothing held
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from miles.adapters.suppliers.protocol import Suppliers
 from miles.bootstrap import Container
+from miles.domain.errors import SupplierTimeout
 from tests.integration.console_helpers import (
     HTMX,
     console_client,
@@ -19,7 +22,7 @@ from tests.integration.console_helpers import (
     signed_in,
 )
 from tests.integration.factories import enrol
-from tests.integration.redemption_helpers import TRIP, grant_miles
+from tests.integration.redemption_helpers import TRIP, flight, grant_miles
 
 FLIGHT = {"origin": "jfk", "destination": "LHR", "departure_date": TRIP.isoformat(), "cabin": "economy"}
 
@@ -176,4 +179,38 @@ def test_bad_award_fields_are_shown_next_to_them(
     nothing = console.post(url, data={"csrf_token": token}, headers=HTMX)
     assert nothing.status_code == 422
     assert "ask for a flight" in nothing.text
+    assert held(engine) == 0
+
+
+class SilentSupplier:
+    """A flights supplier that never answers a quote in time."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    def quote(self, item: Any) -> Any:
+        raise SupplierTimeout(f"{self.name}: no answer in time")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_the_console_answers_a_refusal_with_the_status_the_api_gives_it(
+    container: Container, client: TestClient, engine: Engine, desk: tuple[TestClient, str]
+) -> None:
+    console, token = desk
+    member = enrol(client)
+    grant_miles(container, member, 30_000)
+    s = container.suppliers
+    container.suppliers = Suppliers(SilentSupplier(s.flights), s.hotels, s.baggage)
+
+    api = client.post("/v1/awards/quote", json={"member_number": member, "items": [flight()]})
+    page = console.post(
+        f"/console/members/{member}/awards/book", data=FLIGHT | {"csrf_token": token}, headers=HTMX
+    )
+
+    assert (api.status_code, api.json()["error"]["code"]) == (503, "supplier_unavailable")
+    assert page.status_code == 503  # one mapping from the error tree; the form shows the message
+    assert re.search(r"flights did not answer; nothing was held, try again", page.text)
     assert held(engine) == 0

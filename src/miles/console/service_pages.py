@@ -2,8 +2,9 @@
 
 Forms post with htmx and get their panel back: on success a fresh form with what happened (and an
 HX-Trigger that refreshes the member's balances, statement and audit trail), on a refusal the same
-form with each problem next to its field (422) and nothing written. Each rendered form carries a
-request key, so a double submission is answered with the first result instead of granting twice."""
+form with each problem next to its field (422, or the refusal's own status: 409 for a conflict) and
+nothing written. Each rendered form carries a request key, so a double submission is answered with the
+first result instead of granting twice."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from miles.console.state import app_container, in_transaction
 from miles.domain.accrual import FlightCoupon
 from miles.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from miles.domain.goodwill import MAX_MILES, REASONS, validate_goodwill
+from miles.http_errors import status_of
 from miles.services import adjustment_requests
 from miles.services.accruals import retry_raced
 from miles.services.agents import ConsoleSession
@@ -89,15 +91,15 @@ async def _panel(
     return render(request, template, base | context, status_code, headers)
 
 
-async def _write(request: Request, errors: FieldErrors, work: Callable[..., Any]) -> Any:
-    """Run a write (again from the start if a coupon raced); a refusal lands in `errors` (and rolls
-    everything back)."""
+async def _write(request: Request, errors: FieldErrors, work: Callable[..., Any]) -> tuple[Any, int]:
+    """Run a write (again from the start if a coupon raced): (its result, 200), or on a refusal (None,
+    the refusal's status), the refusal in `errors` and everything rolled back."""
     c = app_container(request)
     try:
-        return await run_in_threadpool(retry_raced, c.uow, lambda uow: work(uow, c))
+        return await run_in_threadpool(retry_raced, c.uow, lambda uow: work(uow, c)), 200
     except (InvalidInput, Conflict) as exc:  # a CouponRaced that kept racing is a Conflict too
         errors.add_error(exc)
-        return None
+        return None, status_of(exc)
     except (Forbidden, NotFound) as exc:
         raise page_error(exc) from exc
 
@@ -115,8 +117,9 @@ async def grant_goodwill(
     except InvalidInput as exc:
         errors.add_error(exc)
     result: Outcome[AdjustmentView] | None = None
+    status = 422  # the form's own checks refused it
     if not errors:
-        result = await _write(
+        result, status = await _write(
             request,
             errors,
             lambda uow, c: adjustment_requests.grant_goodwill(
@@ -138,7 +141,7 @@ async def grant_goodwill(
             "partials/goodwill_panel.html",
             member_number,
             {"errors": shown(errors.errors, GOODWILL_FIELDS), "values": values},
-            422,
+            status,
         )
     return await _panel(
         request, "partials/goodwill_panel.html", member_number, {"done": result.value}, headers=CHANGED
@@ -193,8 +196,9 @@ async def post_claim(
     if len(comment) > 500:
         errors.add("comment", "a comment is at most 500 characters")
     result: Outcome[ClaimView] | None = None
+    status = 422  # the form's own checks refused it
     if coupon is not None and not errors:
-        result = await _write(
+        result, status = await _write(
             request,
             errors,
             lambda uow, c: adjustment_requests.file_missing_miles(
@@ -214,7 +218,7 @@ async def post_claim(
             "partials/claim_panel.html",
             member_number,
             {"errors": shown(errors.errors, CLAIM_FIELDS), "values": values},
-            422,
+            status,
         )
     return await _panel(
         request, "partials/claim_panel.html", member_number, {"done": result.value}, headers=CHANGED

@@ -13,11 +13,12 @@ from miles.console.rendering import SECURITY_HEADERS, is_htmx, render
 from miles.console.security import PageError, supervisor_session
 from miles.console.state import in_transaction
 from miles.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from miles.http_errors import status_of
+from miles.services.adjustment_requests import read_adjustment
 from miles.services.agents import ConsoleSession
 from miles.services.audit import audit_page
 from miles.services.goodwill.adjustments import (
     AdjustmentView,
-    adjustment_view,
     approval_queue,
     approve_goodwill,
     reject_goodwill,
@@ -40,6 +41,7 @@ async def decide(adjustment_id: int, decision: str, request: Request, session: S
     values = await read_form(request)
     note = values.get("note")
     errors: dict[str, str] = {}
+    status = 200
     decided: AdjustmentView | None = None
     try:
         if decision == "approve":
@@ -51,26 +53,25 @@ async def decide(adjustment_id: int, decision: str, request: Request, session: S
             decided = await in_transaction(
                 request, lambda uow, c: reject_goodwill(uow, c.clock, session.actor, adjustment_id, note)
             )
-    except (InvalidInput, Conflict) as exc:
+    except (InvalidInput, Conflict, Forbidden) as exc:
         errors[exc.field or "form"] = exc.message
-    except Forbidden as exc:
-        errors["form"] = exc.message
+        status = status_of(exc)
     except NotFound as exc:
         raise page_error(exc) from exc
     if not is_htmx(request):
         if errors:
             queue = await in_transaction(request, lambda uow, _: approval_queue(uow, session.actor))
             return render(
-                request, "approvals.html", {"queue": queue, "errors": errors, "failed_id": adjustment_id}, 422
+                request,
+                "approvals.html",
+                {"queue": queue, "errors": errors, "failed_id": adjustment_id},
+                status,
             )
         return RedirectResponse("/console/approvals", status_code=303, headers=SECURITY_HEADERS)
     if errors:
-        item = await in_transaction(request, lambda uow, _: uow.goodwill.get(adjustment_id))
+        item = await in_transaction(request, lambda uow, _: read_adjustment(uow, adjustment_id))
         return render(
-            request,
-            "partials/approval_row.html",
-            {"item": adjustment_view(item) if item else None, "errors": errors, "values": values},
-            422,
+            request, "partials/approval_row.html", {"item": item, "errors": errors, "values": values}, status
         )
     return render(request, "partials/approval_row.html", {"item": decided, "errors": {}})
 
@@ -107,6 +108,6 @@ async def audit(
                 "values": filters,
                 "errors": {exc.field or "form": exc.message},
             },
-            422,
+            status_of(exc),
         )
     return render(request, "audit.html", {"rows": rows, "next_before": next_before, "values": filters})
