@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -31,21 +32,28 @@ def _server_url() -> Iterator[str]:
     )
 
 
+@contextmanager
+def migrated_database(server_url: str) -> Iterator[str]:
+    """A new database on the server, migrated with Alembic, dropped after: its URL."""
+    from miles.adapters.db.migrate import upgrade
+
+    name = f"miles_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A database of its own for this run (and this xdist worker), migrated with Alembic, dropped after."""
-    from miles.adapters.db.migrate import upgrade
-
     for server in _server_url():
-        name = f"miles_test_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(sqlalchemy_url(server), isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(server).set(database=name).render_as_string(hide_password=False)
-        try:
-            upgrade(url)
+        with migrated_database(server) as url:
             yield url
-        finally:
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()

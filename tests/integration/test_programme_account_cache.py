@@ -3,40 +3,28 @@ and its tests, a tool moving between environments) never posts to an id it read 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, text
 
-from miles.adapters.db.engine import make_engine, sqlalchemy_url
-from miles.adapters.db.migrate import upgrade
+from miles.adapters.db.engine import make_engine
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.ledger import GOODWILL
+from tests.conftest import migrated_database
 from tests.integration.conftest import reset
 
 
 @pytest.fixture
 def other_engine(database_url: str) -> Iterator[Engine]:
     """A second migrated database whose programme accounts have other ids than the first one's."""
-    name = f"miles_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(sqlalchemy_url(database_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
+    with migrated_database(database_url) as url:
         engine = make_engine(url, pool_size=2)
         with engine.begin() as c:  # move every programme account to new ids
             c.execute(text("UPDATE accounts SET id = id + 1000 WHERE member_id IS NULL"))
             c.execute(text("SELECT setval(pg_get_serial_sequence('accounts', 'id'), 5000)"))
         yield engine
         engine.dispose()
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def goodwill_accounts(engine: Engine) -> list[int]:

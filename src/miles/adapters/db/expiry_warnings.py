@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
-
 from sqlalchemy import Connection, text
 
-
-@dataclass(frozen=True)
-class WarningRow:
-    id: int
-    member_number: str
-    given_name: str
-    family_name: str
-    email: str
-    expires_date: date
-    miles: int
+from miles.adapters.notifier import ExpiryNotice
 
 
 class ExpiryWarningRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def claim(self, limit: int, after_id: int, max_attempts: int) -> list[WarningRow]:
+    def claim(self, limit: int, after_id: int, max_attempts: int) -> list[ExpiryNotice]:
         """Unsent warnings after `after_id`, locked so that two relays never send the same one at once."""
         rows = self.connection.execute(
             text(
                 """
-                SELECT w.id, m.member_number, m.given_name, m.family_name, m.email, w.expires_date, w.miles
+                SELECT w.id AS warning_id, m.member_number, m.given_name, m.family_name, m.email, w.expires_date, w.miles
                 FROM expiry_warnings w JOIN members m ON m.id = w.member_id
                 WHERE w.sent_at IS NULL AND w.id > :after AND w.attempts < :max_attempts
                 ORDER BY w.id LIMIT :n
@@ -37,7 +25,7 @@ class ExpiryWarningRepository:
             ),
             {"after": after_id, "n": limit, "max_attempts": max_attempts},
         )
-        return [WarningRow(**r._mapping) for r in rows]
+        return [ExpiryNotice(**r._mapping) for r in rows]
 
     def mark_sent(self, ids: list[int]) -> None:
         if ids:

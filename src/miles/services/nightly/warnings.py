@@ -12,7 +12,7 @@ import logging
 
 from miles.adapters.db.expiry_warnings import ExpiryWarningRepository
 from miles.adapters.db.unit_of_work import UnitOfWorkFactory
-from miles.adapters.notifier import ExpiryNotice, Notifier
+from miles.adapters.notifier import Notifier
 from miles.services.nightly.runs import WARNINGS_JOB
 from miles.services.runtime import Runtime, job
 
@@ -26,32 +26,23 @@ def relay_warnings(uow_factory: UnitOfWorkFactory, notifier: Notifier, batch: in
     while True:
         with uow_factory() as uow:
             warnings = ExpiryWarningRepository(uow.connection)
-            rows = warnings.claim(batch, after, MAX_ATTEMPTS)
+            notices = warnings.claim(batch, after, MAX_ATTEMPTS)
             sent = []
-            for row in rows:
-                notice = ExpiryNotice(
-                    warning_id=row.id,
-                    member_number=row.member_number,
-                    given_name=row.given_name,
-                    family_name=row.family_name,
-                    email=row.email,
-                    expires_date=row.expires_date,
-                    miles=row.miles,
-                )
+            for notice in notices:
                 try:
                     notifier.expiry_warning(notice)
                 # the mail server refused or did not answer (smtplib's errors are OSErrors): one member's
                 # failure never blocks the others
                 except OSError as exc:
-                    log.warning("expiry warning %d not delivered: %s", row.id, exc)
-                    warnings.mark_failed(row.id, f"{type(exc).__name__}: {exc}")
+                    log.warning("expiry warning %d not delivered: %s", notice.warning_id, exc)
+                    warnings.mark_failed(notice.warning_id, f"{type(exc).__name__}: {exc}")
                 else:
-                    sent.append(row.id)
+                    sent.append(notice.warning_id)
             warnings.mark_sent(sent)
         sent_total += len(sent)
-        if len(rows) < batch:
+        if len(notices) < batch:
             return sent_total
-        after = rows[-1].id
+        after = notices[-1].warning_id
 
 
 @job(WARNINGS_JOB)
