@@ -260,7 +260,8 @@ def test_a_flood_of_sign_ins_neither_balloons_memory_nor_slows_another_member_s_
     busy = [a for a in answers if a.status_code == 429]
     print(
         f"sign-ins {len(answers)}: {refused} checked and refused, {len(busy)} busy; member reads median "
-        f"{unloaded:.1f} ms unloaded, {statistics.median(loaded):.1f} ms under the flood ({len(loaded)} reads); "
+        f"{unloaded:.1f} ms unloaded, {statistics.median(loaded):.1f} ms under the flood "
+        f"({len(loaded)} reads); "
         f"peak RSS {rss_before:.0f} MB before, {peak:.0f} MB after"
     )
     assert refused >= 1  # the server still checks passwords

@@ -73,7 +73,8 @@ class AgentRepository:
         """Every console user by name, with the start of their last session (None if never)."""
         rows = self.connection.execute(
             text(
-                "SELECT a.id, a.name, a.role, a.created_at, a.disabled_at, (SELECT max(s.created_at) FROM agent_sessions s WHERE s.agent_id = a.id) "
+                "SELECT a.id, a.name, a.role, a.created_at, a.disabled_at, "
+                "(SELECT max(s.created_at) FROM agent_sessions s WHERE s.agent_id = a.id) "
                 "AS last_signed_in_at FROM agents a ORDER BY lower(a.name)"
             )
         )
@@ -83,8 +84,8 @@ class AgentRepository:
         """Disable the agent (once: a second call keeps the first instant); None when there is none."""
         row = self.connection.execute(
             text(
-                "UPDATE agents a SET disabled_at = coalesce(a.disabled_at, :at) WHERE lower(a.name) = lower(:n) "
-                f"RETURNING {_AGENT}"
+                "UPDATE agents a SET disabled_at = coalesce(a.disabled_at, :at) "
+                f"WHERE lower(a.name) = lower(:n) RETURNING {_AGENT}"
             ),
             {"n": name, "at": at},
         ).first()
