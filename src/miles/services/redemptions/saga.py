@@ -15,8 +15,15 @@ from datetime import timedelta
 
 from miles.adapters.db.holds import EXPIRED, VOIDED
 from miles.adapters.db.redemptions import FAILED, PENDING
-from miles.adapters.suppliers.protocol import SupplierRefused, SupplierTimeout
-from miles.services.redemptions.saga_runtime import BOOK, RELEASE, SETTLE, SagaRuntime, item_key
+from miles.domain.errors import SupplierRefused
+from miles.services.redemptions.saga_runtime import (
+    BOOK,
+    RELEASE,
+    SETTLE,
+    SUPPLIER_UNREACHABLE,
+    SagaRuntime,
+    item_key,
+)
 from miles.services.redemptions.settlement import confirm, fail, release
 from miles.services.runtime import job
 
@@ -52,7 +59,7 @@ def book(runtime: SagaRuntime, redemption_id: int) -> str:
             booking = supplier.book(item_key(record.id, item.n), item.item, item.fare)
         except SupplierRefused as exc:
             return fail(runtime, record, f"{supplier.name}: {exc.reason}", VOIDED)
-        except SupplierTimeout:
+        except SUPPLIER_UNREACHABLE:
             with runtime.uow() as uow:
                 uow.redemptions.note(
                     record.id,
