@@ -1,22 +1,94 @@
-"""Schemathesis against /openapi.json of a real `miles serve`: no 5xx for any input, and every refused
-request leaves the database exactly as it was (row counts of every table)."""
+"""Schemathesis against /openapi.json of a real `miles serve`: no 5xx for any input, every answer conforms
+to the document (status, content type, body schema), the error body is always `{"error": ...}` JSON, and
+every refused request leaves the database exactly as it was (row counts of every table).
+
+Three modes per operation: valid and invalid data generated from the schema, and hostile data (a valid
+request with one field replaced by what broke the server before: NUL and other control characters, long
+and odd Unicode, the calendar's extreme dates, numbers at and past the column limits, forged ids and
+cursors). CI runs EXAMPLES cases per operation and mode; a longer campaign sets MILES_FUZZ_EXAMPLES."""
 
 from __future__ import annotations
 
+import base64
 import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
+from schemathesis.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from sqlalchemy import Engine, text
 
 from miles.bootstrap import Container
 from tests.integration.conftest import make_key
 
-# examples per operation and mode: 40 in CI; a longer campaign with MILES_FUZZ_EXAMPLES=500
-EXAMPLES = int(os.environ.get("MILES_FUZZ_EXAMPLES", "40"))
+# cases per operation and mode: 25 in CI (17 operations x 3 modes: about 1,300 requests); a longer
+# campaign with MILES_FUZZ_EXAMPLES=500
+EXAMPLES = int(os.environ.get("MILES_FUZZ_EXAMPLES", "25"))
+REPO = Path(__file__).resolve().parents[2]
+
+CONTROL = ["\x00", "a\x00b", "\x01", "\x08", "\x1b[31mred", "\x7f", "\x80", "\x85", "\x9f", "\r\n", "\t"]
+ODD_UNICODE = [
+    "\u202eevil",  # right-to-left override
+    "\ufeffbom",
+    "\u2028",
+    "e\u0301" * 300,  # combining marks
+    "\U0001f600" * 120,
+    "\uffff",
+    "\U0010ffff",
+    "\u0000" * 3,
+    "x" * 70_000,
+    "ü" * 1000,
+    "",
+    " ",
+]
+DATES = ["0001-01-01", "1949-12-31", "1950-01-01", "9999-12-31", "2026-02-29", "0000-01-01", "10000-01-01"]
+NUMBERS: list[Any] = [
+    0,
+    -1,
+    2**15,
+    2**31 - 1,
+    2**31,
+    2**63 - 1,
+    2**63,
+    -(2**63) - 1,
+    10**20,
+    10**400,
+    999_999_999_999.99,
+    1e308,
+    -0.0,
+]
+MONEY = ["999999999999.99", "1000000000000.00", "0.001", "-0.01", "1e400", "NaN", "Infinity"]
+
+
+def _cursor(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+CURSORS = [
+    _cursor(f"t:{10**20}"),
+    _cursor(f"t:{2**63}"),
+    _cursor("t:-1"),
+    _cursor("t:0"),
+    _cursor("x:1"),
+    _cursor("t:\x00"),
+    "!!!",
+    "====",
+    "%00",
+]
+IDS = ["99999999999999999999", str(2**63), str(2**63 - 1), "0", "-1", "1e3", "0x10", "1.5"]
+HOSTILE = st.sampled_from([*CONTROL, *ODD_UNICODE, *DATES, *NUMBERS, *MONEY, *CURSORS, None, True, [], {}])
 
 
 def _counts(engine: Engine) -> dict[str, int]:
@@ -42,25 +114,117 @@ def _operations() -> list[str]:
     return sorted(f"{m.upper()} {p}" for p, ms in spec["paths"].items() for m in ms)
 
 
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])
+def _leaves(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every position in a JSON body: the leaves and the containers themselves."""
+    if path:
+        yield path
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _leaves(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _leaves(v, (*path, i))
+
+
+def _replace(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    if not path:
+        return new
+    head, *rest = path
+    copy: Any = dict(value) if isinstance(value, dict) else list(value)
+    copy[head] = _replace(copy[head], tuple(rest), new)
+    return copy
+
+
+def _hostile_value(draw: st.DrawFn, old: Any, where: str) -> Any:
+    """What broke the server before, chosen to suit the field: text gets control characters and odd
+    Unicode, dates the calendar's extremes, numbers the column limits, ids and cursors forgeries."""
+    if where == "path":
+        return draw(st.sampled_from([*IDS, *DATES, *[c for c in CONTROL if c not in ("\r\n",)]]))
+    if where == "cursor":
+        return draw(st.sampled_from(CURSORS + CONTROL))
+    if isinstance(old, bool) or old is None:
+        return draw(HOSTILE)
+    if isinstance(old, int | float):
+        return draw(st.sampled_from(NUMBERS + MONEY))
+    if isinstance(old, str) and len(old) == 10 and old[4:5] == "-":
+        return draw(st.sampled_from(DATES + CONTROL))
+    if isinstance(old, str):
+        return draw(st.sampled_from(CONTROL + ODD_UNICODE + [old + c for c in CONTROL]))
+    return draw(HOSTILE)
+
+
+@st.composite
+def _hostile_case(draw: st.DrawFn, operation: Any) -> schemathesis.Case:
+    case: schemathesis.Case = draw(operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+    places: list[tuple[str, Any]] = []
+    if isinstance(case.body, dict | list):
+        places += [("body", p) for p in _leaves(case.body)]
+    places += [("query", k) for k in (case.query or {})]
+    places += [("path", k) for k in (case.path_parameters or {})]
+    if not places:
+        return case
+    where, key = draw(st.sampled_from(places))
+    if where == "body":
+        old: Any = case.body
+        for step in key:
+            old = old[step]
+        case.body = _replace(case.body, key, _hostile_value(draw, old, "body"))
+    elif where == "query":
+        assert case.query is not None
+        kind = "cursor" if key == "cursor" else "query"
+        value = _hostile_value(draw, case.query[key], kind)
+        case.query[key] = value if isinstance(value, str) else str(value)
+    else:
+        assert case.path_parameters is not None
+        case.path_parameters[key] = _hostile_value(draw, case.path_parameters[key], "path")
+    return case
+
+
+@pytest.fixture
+def outside_the_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Schemathesis keeps its files under ./.schemathesis: run it from a temporary folder."""
+    monkeypatch.chdir(tmp_path)
+    yield
+    assert not (REPO / ".schemathesis").exists()
+
+
+@pytest.mark.parametrize("mode", ["valid", "invalid", "hostile"])
 @pytest.mark.parametrize("label", _operations())
-def test_no_input_gets_a_5xx_and_refusals_write_nothing(
-    label: str, mode: GenerationMode, live_server: str, container: Container, engine: Engine
+def test_no_input_gets_a_5xx_every_answer_conforms_and_refusals_write_nothing(
+    label: str, mode: str, live_server: str, container: Container, engine: Engine, outside_the_checkout: None
 ) -> None:
     schema = schemathesis.openapi.from_url(f"{live_server}/openapi.json")
     [operation] = [r.ok() for r in schema.get_all_operations() if r.ok().label == label]
     key = make_key(container, ["admin"])
     seen: list[int] = []
+    checks = [
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_schema_conformance,
+    ]
+    if mode != "valid" and label in ("GET /healthz", "GET /readyz", "GET /metrics"):
+        pytest.skip("nothing to fuzz: the operation takes no input")
+    if mode == "invalid":
+        strategy = operation.as_strategy(generation_mode=GenerationMode.NEGATIVE)
+        checks.append(negative_data_rejection)
+    elif mode == "valid":
+        strategy = operation.as_strategy(generation_mode=GenerationMode.POSITIVE)
+    else:
+        strategy = _hostile_case(operation)
 
-    @given(case=operation.as_strategy(generation_mode=mode))
+    @given(case=strategy)
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     def check(case: schemathesis.Case) -> None:
         before = _counts(engine)
         headers = dict(case.headers or {}) | {"Authorization": f"Bearer {key}"}
-        response = case.call(base_url=live_server, headers=headers)
+        response = case.call(base_url=live_server, headers=headers, timeout=30)
         seen.append(response.status_code)
-        assert response.status_code < 500, (label, response.status_code, response.text, case.body)
+        assert response.status_code < 500, (label, response.status_code, response.text[:500], case.body)
+        case.validate_response(response, checks=checks, headers=headers)
         if response.status_code >= 400:
+            content_type = response.headers.get("content-type") or [""]
+            assert content_type[0].startswith("application/json"), response.text[:200]
             after = _counts(engine)
             assert after == before, (label, response.status_code, case.body)
             body = response.json()
@@ -75,4 +239,4 @@ def test_the_fuzzer_reaches_every_operation(live_server: str) -> None:
     spec = httpx.get(f"{live_server}/openapi.json").json()
     operations = {(m.upper(), p) for p, ms in spec["paths"].items() for m in ms}
     assert ("POST", "/v1/accruals/flights/batch") in operations
-    assert len(operations) >= 9
+    assert len(operations) == len(_operations()) >= 17

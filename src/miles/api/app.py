@@ -5,18 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy.exc import SQLAlchemyError
 
 from miles import __version__
 from miles.api import errors
 from miles.api.adjustment_schemas import AdjustmentRequest, ClaimRequest
+from miles.api.docs import install as install_docs
 from miles.api.metrics import metrics_registry
 from miles.api.middleware import EdgeMiddleware
+from miles.api.openapi import document
 from miles.api.operations_metrics import DatabaseCollector
 from miles.api.redemption_schemas import RedemptionRequest
 from miles.api.routers import accruals, adjustments, health, members, nightly, redemptions
 from miles.api.schemas import BatchAccrualRequest, FlightAccrualRequest, NewMemberRequest, ReversalRequest
 from miles.bootstrap import Container
 from miles.console import install as install_console
+from miles.domain.awards import cabins as award_cabins
 from miles.services.operations import probe
 
 DOCUMENTED_BODIES = (
@@ -35,6 +39,8 @@ def create_app(container: Container, max_body_bytes: int = 16 * 1024 * 1024) -> 
         title="miles",
         version=__version__,
         description="The mileage engine of an airline frequent-flyer programme: accrual API.",
+        docs_url=None,  # served from vendored files by miles.api.docs
+        redoc_url=None,
     )
     app.state.container = container
     database_url = container.engine.url.render_as_string(hide_password=False)
@@ -49,25 +55,20 @@ def create_app(container: Container, max_body_bytes: int = 16 * 1024 * 1024) -> 
     app.include_router(nightly.router)
     app.include_router(adjustments.router)
     install_console(app)  # the agents' console under /console
+    install_docs(app)
+
+    def cabins() -> tuple[str, ...] | None:
+        """The award cabins of the programme in force (None when the database does not answer)."""
+        try:
+            with container.uow() as uow:
+                programme = container.catalog.current(uow).in_force(container.clock.now().date())
+        except SQLAlchemyError:
+            return None
+        return award_cabins(programme.awards)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            from fastapi.openapi.utils import get_openapi
-
-            schema = get_openapi(
-                title=app.title, version=app.version, description=app.description, routes=app.routes
-            )
-            components = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in DOCUMENTED_BODIES:
-                body = model.model_json_schema(ref_template="#/components/schemas/{model}")
-                components.update(body.pop("$defs", {}))
-                components[model.__name__] = body
-            schema["components"].setdefault("securitySchemes", {})["bearer"] = {
-                "type": "http",
-                "scheme": "bearer",
-            }
-            schema["security"] = [{"bearer": []}]
-            app.openapi_schema = schema
+            app.openapi_schema = document(app, DOCUMENTED_BODIES, cabins())
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

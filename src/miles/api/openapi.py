@@ -1,0 +1,305 @@
+"""The OpenAPI document, told truthfully in one table: each operation's short id, scope, success statuses
+with their bodies, error statuses with the `{"error": ...}` body and their codes, and its
+`Idempotency-Key`. `document()` builds FastAPI's document and rewrites it from the table; a route
+missing from the table is an error, so the document cannot silently fall behind the routes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
+
+from miles.api import response_schemas as r
+from miles.domain.goodwill import REASONS
+
+Idempotency = Literal["none", "optional", "required"]
+GENERIC_422 = ("invalid_input", "missing_field", "unknown_field", "invalid_json", "not_an_object")
+UNAUTHORIZED = ("missing_api_key", "invalid_api_key", "key_expired", "key_revoked")
+FORBIDDEN = ("missing_scope",)
+REPLAYED = (
+    "a replay: the same request again (same coupon or Idempotency-Key, same body), answered as the first was"
+)
+
+
+@dataclass(frozen=True)
+class Operation:
+    id: str
+    scope: str | None  # None: no key needed
+    ok: dict[int, tuple[type[BaseModel] | None, str]]
+    errors: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    idempotency: Idempotency = "none"
+    description: str = ""
+
+
+def _keyed(*extra: tuple[int, tuple[str, ...]]) -> dict[int, tuple[str, ...]]:
+    """The errors of an operation that needs a key: 401, 403, 422, and `extra`."""
+    errors: dict[int, tuple[str, ...]] = {401: UNAUTHORIZED, 403: FORBIDDEN, 422: GENERIC_422}
+    for status, codes in extra:
+        errors[status] = (*errors.get(status, ()), *codes)
+    return errors
+
+
+ACCRUAL_422 = (
+    422,
+    (
+        "invalid_member_number",
+        "unknown_airport",
+        "carrier_not_in_programme",
+        "fare_required",
+        "fare_above_ceiling",
+        "unknown_currency",
+        "coupon_too_old",
+        "date_in_past",
+    ),
+)
+IDEMPOTENCY_409 = (409, ("idempotency_key_reused", "idempotency_key_in_flight"))
+MEMBER_404 = (404, ("member_not_found",))
+
+OPERATIONS: dict[tuple[str, str], Operation] = {
+    ("GET", "/healthz"): Operation("health", None, {200: (r.Health, "the process is alive")}),
+    ("GET", "/readyz"): Operation(
+        "readiness",
+        None,
+        {200: (r.Readiness, "the database and the broker answer")},
+        {503: ()},
+        description="503 with the same body (`status: not ready`) when a dependency does not answer.",
+    ),
+    ("GET", "/metrics"): Operation("metrics", None, {200: (None, "Prometheus text exposition")}),
+    ("POST", "/v1/members"): Operation(
+        "enrolMember",
+        "member:write",
+        {201: (r.Member, "enrolled"), 200: (r.Member, REPLAYED)},
+        _keyed(IDEMPOTENCY_409),
+        "optional",
+    ),
+    ("GET", "/v1/members/{member_number}"): Operation(
+        "getMember",
+        "member:read",
+        {200: (r.Member, "the member's tier, balances and qualifying year")},
+        _keyed(MEMBER_404, (422, ("invalid_member_number",))),
+    ),
+    ("GET", "/v1/members/{member_number}/statement"): Operation(
+        "getStatement",
+        "member:read",
+        {200: (r.Statement, "a page of transfers, newest first")},
+        _keyed(MEMBER_404, (422, ("invalid_member_number",))),
+        description="Page with `cursor`: pass the `next_cursor` of a page to get the next one. "
+        "`from` and `to` bound the days (the programme's time zone); a bound beyond the calendar "
+        "(`to=9999-12-31`) means no bound.",
+    ),
+    ("POST", "/v1/accruals/flights"): Operation(
+        "accrueFlight",
+        "accrual:write",
+        {201: (r.Accrual, "accrued"), 200: (r.Accrual, REPLAYED)},
+        _keyed(MEMBER_404, (409, ("coupon_already_accrued",)), ACCRUAL_422),
+        description="A coupon is unique on (ticket_number, coupon_number): sending it again with the same "
+        "body is a replay (200, the first answer); with another body a 409 `coupon_already_accrued`.",
+    ),
+    ("POST", "/v1/accruals/flights/batch"): Operation(
+        "accrueFlights",
+        "accrual:write",
+        {200: (r.BatchResults, "one result per item, in order: created, replayed, conflict or rejected")},
+        _keyed(),
+        description="A bad item is that item's `rejected` (with its error), never the batch's failure.",
+    ),
+    ("POST", "/v1/accruals/{accrual_id}/reversal"): Operation(
+        "reverseAccrual",
+        "accrual:write",
+        {201: (r.Reversal, "reversed"), 200: (r.Reversal, REPLAYED)},
+        _keyed((404, ("accrual_not_found",)), (409, ("already_reversed",))),
+    ),
+    ("POST", "/v1/redemptions"): Operation(
+        "requestRedemption",
+        "redemption:write",
+        {202: (r.RedemptionAccepted, "accepted: the miles are held, the booking goes on in the background")},
+        _keyed(
+            MEMBER_404,
+            IDEMPOTENCY_409,
+            (
+                422,
+                (
+                    "missing_idempotency_key",
+                    "insufficient_miles",
+                    "unknown_cabin",
+                    "unknown_hotel_category",
+                    "beyond_booking_horizon",
+                ),
+            ),
+            (503, ("supplier_unavailable", "supplier_timeout")),
+        ),
+        "required",
+        description="Answers 202 at once with `status: PENDING`; poll `GET /v1/redemptions/{redemption_id}` "
+        "until it is CONFIRMED or FAILED. A retry with the same Idempotency-Key and body answers the "
+        "same 202 without booking twice.",
+    ),
+    ("GET", "/v1/redemptions/{redemption_id}"): Operation(
+        "getRedemption",
+        "member:read",
+        {200: (r.Redemption, "the redemption's state, items and history")},
+        _keyed((404, ("redemption_not_found",))),
+        description="Poll this after a 202: `status` goes from PENDING to CONFIRMED or FAILED.",
+    ),
+    ("POST", "/v1/redemptions/{redemption_id}/cancel"): Operation(
+        "cancelRedemption",
+        "redemption:write",
+        {200: (r.Cancellation, "cancelled (or a replay): the miles back, less the fee")},
+        _keyed(
+            (404, ("redemption_not_found",)),
+            (409, ("not_cancellable", "cancellation_too_late", *IDEMPOTENCY_409[1])),
+            (503, ("supplier_unavailable", "supplier_timeout")),
+        ),
+        "optional",
+    ),
+    ("POST", "/v1/awards/quote"): Operation(
+        "quoteAward",
+        "member:read",
+        {200: (r.Quote, "the price in miles with the suppliers' current fares; nothing is held")},
+        _keyed(
+            MEMBER_404,
+            (422, ("unknown_cabin", "unknown_hotel_category", "beyond_booking_horizon")),
+            (503, ("supplier_unavailable", "supplier_timeout")),
+        ),
+    ),
+    ("GET", "/v1/nightly-runs/{run_date}"): Operation(
+        "getNightlyRun",
+        "member:read",
+        {200: (r.NightlyRun, "the night's report; `status` is running until its last chunk is done")},
+        _keyed((404, ("nightly_run_not_found",))),
+    ),
+    ("POST", "/v1/adjustments"): Operation(
+        "grantGoodwill",
+        "adjustment:write",
+        {201: (r.Adjustment, "applied, or queued for a supervisor"), 200: (r.Adjustment, REPLAYED)},
+        _keyed(MEMBER_404, IDEMPOTENCY_409),
+        "optional",
+    ),
+    ("GET", "/v1/adjustments/{adjustment_id}"): Operation(
+        "getAdjustment",
+        "member:read",
+        {200: (r.Adjustment, "the adjustment and its decision")},
+        _keyed((404, ("adjustment_not_found",))),
+    ),
+    ("POST", "/v1/claims"): Operation(
+        "fileClaim",
+        "adjustment:write",
+        {201: (r.Claim, "filed and earned (or waiting for a supervisor)"), 200: (r.Claim, REPLAYED)},
+        _keyed(
+            MEMBER_404,
+            (409, ("coupon_already_accrued", *IDEMPOTENCY_409[1])),
+            (*ACCRUAL_422[:1], (*ACCRUAL_422[1], "claim_too_early", "claim_too_late")),
+        ),
+        "optional",
+    ),
+}
+
+STATUS_TEXT = {
+    401: "no key, or a key that is unknown, expired or revoked",
+    403: "the key lacks the scope",
+    404: "not found",
+    409: "conflicts with what is recorded",
+    413: "the body is over the size limit",
+    422: "the request breaks a rule: `field` names the field",
+    503: "a dependency did not answer; nothing was changed, retry",
+}
+
+
+def _error_response(status: int, codes: tuple[str, ...]) -> dict[str, Any]:
+    listed = ", ".join(f"`{c}`" for c in dict.fromkeys(codes))
+    return {
+        "description": STATUS_TEXT.get(status, "error") + (f". Codes: {listed}" if listed else ""),
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def _success(model: type[BaseModel] | None, description: str, metrics: bool) -> dict[str, Any]:
+    if metrics:
+        return {"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}}
+    assert model is not None
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
+    }
+
+
+IDEMPOTENCY_TEXT = (
+    "Any unique string (a UUID will do), at most 200 printable characters. A retry with the same key "
+    "and body is answered as the first request was, without doing it again; the same key with another "
+    "body is a 409 `idempotency_key_reused`."
+)
+
+
+def _rewrite(path: str, method: str, operation: dict[str, Any], spec: Operation) -> None:
+    operation["operationId"] = spec.id
+    metrics = path == "/metrics"
+    responses: dict[str, Any] = {
+        str(s): _success(model, text, metrics) for s, (model, text) in sorted(spec.ok.items())
+    }
+    errors = dict(spec.errors)
+    if method in ("POST", "PUT", "PATCH"):
+        errors.setdefault(413, ())
+    for status, codes in sorted(errors.items()):
+        responses[str(status)] = _error_response(status, codes)
+    if path == "/readyz":
+        responses["503"] = _success(r.Readiness, "a dependency does not answer", False)
+    operation["responses"] = responses
+    if spec.scope is None:
+        operation["security"] = []
+    else:
+        operation["security"] = [{"bearer": []}]
+        operation["x-scope"] = spec.scope
+        scope = f"Scope: `{spec.scope}` (or `admin`)."
+        operation["description"] = " ".join(x for x in (spec.description, scope) if x)
+    if spec.description and spec.scope is None:
+        operation["description"] = spec.description
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] == "header" and parameter["name"].lower() == "idempotency-key":
+            parameter["name"] = "Idempotency-Key"
+            parameter["required"] = spec.idempotency == "required"
+            parameter["description"] = IDEMPOTENCY_TEXT
+
+
+def _components(models: list[type[BaseModel]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for model in models:
+        body = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        out.update(body.pop("$defs", {}))
+        out[model.__name__] = body
+    return out
+
+
+def _enums(schemas: dict[str, Any], cabins: tuple[str, ...] | None) -> None:
+    """Reason codes (the domain's) and cabins (the programme in force's) as enums."""
+    reason = schemas["AdjustmentRequest"]["properties"]["reason_code"]
+    reason["enum"] = list(REASONS)
+    if cabins:
+        schemas["FlightItem"]["properties"]["cabin"]["enum"] = list(cabins)
+
+
+def document(
+    app: FastAPI, requests: tuple[type[BaseModel], ...], cabins: tuple[str, ...] | None
+) -> dict[str, Any]:
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    answers = sorted({m for op in OPERATIONS.values() for m, _ in op.ok.values() if m is not None}, key=str)
+    schemas.update(_components([*requests, *answers, r.Error]))
+    _enums(schemas, cabins)
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            key = (method.upper(), path)
+            if key not in OPERATIONS:
+                raise LookupError(f"{key} is not described in miles.api.openapi.OPERATIONS")
+            _rewrite(path, key[0], operation, OPERATIONS[key])
+    schema["components"]["securitySchemes"] = {
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "an API key made with `miles apikey create NAME --scope S`",
+        }
+    }
+    schema["security"] = [{"bearer": []}]
+    return schema

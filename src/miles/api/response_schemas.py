@@ -1,0 +1,235 @@
+"""The shapes of the API's success answers and its one error body, for the OpenAPI document (the routers
+map use-case views to these shapes explicitly; these models describe them, field by field)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Money = Field(pattern=r"^-?[0-9]+\.[0-9]{2}$", examples=["512.40"])
+
+
+class Shape(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable, machine-readable: see the codes listed with each status")
+    message: str = Field(description="for people; may change")
+    field: str | None = Field(
+        default=None, description="the field at fault (`fare.amount`, `items[3]`, `Idempotency-Key`...)"
+    )
+
+
+class Error(BaseModel):
+    """Every error the API answers, whatever its status."""
+
+    error: ErrorDetail
+
+
+class Qualifying(Shape):
+    year: int
+    status_miles: int
+    segments: int
+    spend_usd: str = Money
+
+
+class Member(Shape):
+    member_number: str = Field(examples=["1000000016"])
+    given_name: str
+    family_name: str
+    email: str
+    birth_date: date | None
+    tier: str
+    tier_valid_until: date | None
+    lifetime_tier: str
+    award_miles: int
+    pending_miles: int = Field(description="held by redemptions being booked")
+    available_miles: int = Field(description="award miles less pending: what can be redeemed")
+    lifetime_status_miles: int
+    qualifying: Qualifying
+    created_at: datetime
+
+
+class Accrual(Shape):
+    accrual_id: int
+    member_number: str
+    distance_miles: int
+    base_miles: int
+    tier_bonus_miles: int
+    promotion_miles: int
+    award_miles: int
+    status_miles: int
+    segments: int
+    tier_after: str
+    balance_after: int
+
+
+class BatchItemError(ErrorDetail):
+    pass
+
+
+class BatchResult(BaseModel):
+    index: int = Field(description="the item's position in `items`")
+    status: Literal["created", "replayed", "conflict", "rejected"]
+    accrual: Accrual | None = Field(default=None, description="with `created` and `replayed`")
+    error: BatchItemError | None = Field(default=None, description="with `conflict` and `rejected`")
+
+
+class BatchResults(BaseModel):
+    results: list[BatchResult]
+
+
+class Reversal(Shape):
+    reversal_id: int
+    accrual_id: int
+    member_number: str
+    reason: str
+    reversed_award_miles: int
+    reversed_status_miles: int
+    balance_after: int
+    reversed_at: datetime
+
+
+class StatementLine(Shape):
+    transfer_id: int
+    code: str
+    description: str
+    miles: int = Field(description="signed, from the member's side")
+    counterparty: str
+    event_at: datetime
+    created_at: datetime
+    accrual_id: int | None
+
+
+class Statement(BaseModel):
+    member_number: str
+    transfers: list[StatementLine]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
+
+
+class PricedItem(Shape):
+    kind: Literal["flight", "baggage", "hotel"]
+    miles: int
+    fare: str | None = Field(default=None, description="flights: saver | standard")
+
+
+class Quote(Shape):
+    member_number: str
+    miles: int
+    available_miles: int
+    items: list[PricedItem]
+
+
+class RedemptionAccepted(Shape):
+    redemption_id: int
+    status: str = Field(description="PENDING: held; poll GET /v1/redemptions/{redemption_id}")
+    miles: int
+    items: list[PricedItem]
+
+
+class RedemptionItem(Shape):
+    kind: Literal["flight", "baggage", "hotel"]
+    miles: int
+    fare: str | None = None
+    booking_reference: str | None = None
+
+
+class RedemptionEvent(Shape):
+    status: str
+    at: datetime
+    reason: str | None = None
+
+
+class Redemption(Shape):
+    redemption_id: int
+    member_number: str
+    status: str = Field(description="PENDING, then CONFIRMED or FAILED; CANCELLED after a cancellation")
+    miles: int
+    items: list[RedemptionItem]
+    history: list[RedemptionEvent]
+    created_at: datetime
+    failure_reason: str | None = None
+    refunded_miles: int | None = None
+    fee_miles: int | None = None
+
+
+class Cancellation(Shape):
+    status: str
+    refunded_miles: int
+    fee_miles: int
+
+
+class Adjustment(Shape):
+    adjustment_id: int
+    member_number: str
+    miles: int
+    reason_code: str
+    comment: str
+    status: str = Field(description="APPLIED at once, or PENDING a supervisor's APPROVED / REJECTED")
+    requested_by: str
+    requested_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_note: str | None
+
+
+class Claim(Shape):
+    claim_id: int
+    member_number: str
+    accrual_id: int | None
+    ticket_number: str
+    coupon_number: int
+    departure_date: date
+    award_miles: int
+    filed_by: str
+    created_at: datetime
+
+
+class NightlyMembers(Shape):
+    processed: int
+    requalified: int
+    kept: int
+    up: int
+    down: int
+    lifetime_grants: int
+
+
+class NightlyExpiry(Shape):
+    policy: str
+    members: int
+    lots: int
+    miles: int
+
+
+class NightlyPhases(Shape):
+    plan_ms: int
+    requalification_ms: int
+    expiry_ms: int
+    warnings_ms: int
+
+
+class NightlyRun(Shape):
+    programme: str
+    run_date: date
+    status: Literal["running", "done"]
+    chunks: int
+    chunks_done: int
+    started_at: datetime
+    finished_at: datetime | None
+    elapsed_ms: int | None
+    members: NightlyMembers
+    expiry: NightlyExpiry
+    warnings_queued: int
+    phases: NightlyPhases
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not ready"]
+    checks: dict[str, str]
