@@ -42,6 +42,7 @@ def test_every_route_needs_a_key_with_its_scope(
     assert missing.json()["error"]["code"] == "missing_api_key"
     wrong = request(path, headers={"Authorization": "Bearer mk_000000000000_notakey"}, **kwargs)
     assert wrong.status_code == 401
+    assert wrong.json()["error"]["code"] == "invalid_api_key"
     others = [s for s in ("accrual:write", "member:read", "member:write", "redemption:write") if s != scope]
     lacking = request(path, headers={"Authorization": f"Bearer {make_key(container, others)}"}, **kwargs)
     assert lacking.status_code == 403
@@ -55,6 +56,8 @@ def test_a_tampered_key_with_a_real_prefix_is_refused(client: TestClient, api_ke
     tampered = api_key[:-2] + ("AA" if not api_key.endswith("AA") else "BB")
     response = client.get("/v1/members/1000000016", headers={"Authorization": f"Bearer {tampered}"})
     assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_api_key"
+    assert response.headers["content-type"].startswith("application/json")
 
 
 def test_keys_are_stored_hashed(container: Container, api_key: str, engine: Engine) -> None:

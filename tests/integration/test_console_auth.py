@@ -69,9 +69,13 @@ def test_a_session_expires_after_its_shift(container: Container, clock: FixedClo
     with console_client(container) as console:
         signed_in(console, "bob")
         clock.at += timedelta(hours=7, minutes=59)
-        assert console.get("/console/members").status_code == 200
+        still = console.get("/console/members")
+        assert still.status_code == 200
+        assert "bob" in still.text  # the agent's own page, signed in
         clock.at += timedelta(minutes=2)
-        assert console.get("/console/members").status_code == 303
+        ended = console.get("/console/members")
+        assert ended.status_code == 303
+        assert ended.headers["location"].startswith("/console/sign-in")
 
 
 def test_a_tampered_session_cookie_is_refused(container: Container) -> None:
@@ -81,7 +85,9 @@ def test_a_tampered_session_cookie_is_refused(container: Container) -> None:
         value = console.cookies.get("miles_session") or ""
         token, _, signature = value.partition(".")
         console.cookies.set("miles_session", "A" + token[1:] + "." + signature, path="/console")
-        assert console.get("/console/members").status_code == 303
+        refused = console.get("/console/members")
+        assert refused.status_code == 303
+        assert refused.headers["location"].startswith("/console/sign-in")
 
 
 def test_the_sign_in_form_needs_its_own_token(container: Container, engine: Engine) -> None:
@@ -289,8 +295,12 @@ def test_a_supervisor_reaches_the_supervisor_pages(container: Container) -> None
     make_agent(container, "judy", role="supervisor")
     with console_client(container) as console:
         signed_in(console, "judy")
-        assert console.get("/console/approvals").status_code == 200
-        assert console.get("/console/audit").status_code == 200
+        approvals = console.get("/console/approvals")
+        assert approvals.status_code == 200
+        assert "waiting for approval" in approvals.text
+        audit = console.get("/console/audit")
+        assert audit.status_code == 200
+        assert "Audit trail" in audit.text
 
 
 def test_console_pages_forbid_inline_script(container: Container) -> None:

@@ -15,30 +15,35 @@ def test_plain_names_are_accepted(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["", " alice", "<b>", "a" * 51, "ana silva", ".hidden"])
 def test_odd_names_are_refused(name: str) -> None:
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as caught:
         validate_agent_name(name)
+    assert caught.value.field == "name"
 
 
 def test_roles_are_agent_or_supervisor() -> None:
     assert parse_role("Supervisor") is Role.SUPERVISOR
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as caught:
         parse_role("admin")
+    assert caught.value.field == "role"
 
 
 @pytest.mark.parametrize("password", ["short", "aaaaaaaaaaaa", "alicealice", "my-alice-2026"])
 def test_weak_passwords_are_refused(password: str) -> None:
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as caught:
         validate_password(password, "alice")
+    assert caught.value.field == "password"
 
 
 def test_a_password_that_is_the_name_is_refused() -> None:
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as caught:
         validate_password("alice.smith", "Alice.Smith")
+    assert caught.value.field == "password"
+    assert "too easy" in str(caught.value)
 
 
 def test_only_supervisors_pass_the_supervisor_check() -> None:
-    Actor("sam", Role.SUPERVISOR, 1).require_supervisor()
-    with pytest.raises(Forbidden):
-        Actor("ana", Role.AGENT, 2).require_supervisor()
-    with pytest.raises(Forbidden):
-        Actor("api:booking", None, None).require_supervisor()
+    assert Actor("sam", Role.SUPERVISOR, 1).require_supervisor() is None
+    for actor in (Actor("ana", Role.AGENT, 2), Actor("api:booking", None, None)):
+        with pytest.raises(Forbidden) as caught:
+            actor.require_supervisor()
+        assert caught.value.code == "supervisor_only"
