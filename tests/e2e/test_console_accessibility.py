@@ -155,10 +155,16 @@ def test_a_keyboard_and_screen_reader_user_is_led_through_every_outcome(
     shot(page, "a11y-07-claim-refused")
 
 
-def test_a_refused_filter_focuses_its_field_and_says_why(
+def test_a_refused_sign_in_and_a_refused_filter_say_why_in_an_alert_and_focus_the_field(
     page: Page, live_console: LiveConsole, unique: str
 ) -> None:
     agent(live_console, f"lee-{unique}", role="supervisor")
+    page.goto("/console/sign-in")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(page.locator("#name")).to_be_focused()
+    assert_accessible(page, "sign-in refused")
     sign_in(page, f"lee-{unique}")
     page.goto("/console/audit?member=12345")
     expect(page.get_by_role("alert")).to_contain_text("Not sent")

@@ -136,6 +136,8 @@ def test_an_agent_serves_a_member_end_to_end_and_it_is_all_in_the_audit(
     claim.get_by_label("Comment").fill("boarding pass e-mailed")
     claim.get_by_role("button", name="File claim").click()
     expect(page.get_by_test_id("claim-notice")).to_contain_text("earned 3,451 miles")
+    expect(page.get_by_test_id("claim-notice")).to_be_focused()
+    expect(page.get_by_test_id("live-region")).to_contain_text("earned 3,451 miles")
     expect(page.get_by_test_id("award-miles")).to_have_text("42,451")
     shot(page, "11-claim-posted")
     page.get_by_role("button", name="Sign out").click()
@@ -150,6 +152,10 @@ def test_an_agent_serves_a_member_end_to_end_and_it_is_all_in_the_audit(
     request.get_by_label("Note").fill("checked the delay report")
     request.get_by_role("button", name="Approve").click()
     expect(request).to_contain_text("APPROVED")
+    expect(page.get_by_test_id("live-region")).to_have_text(
+        re.compile(r"Request \d+: 8,000 miles approved\.")
+    )
+    assert page.evaluate("document.activeElement.closest('tbody') !== null")  # focus on the decision
     shot(page, "13-approved")
     page.goto(f"/console/members/{number}")
     expect(page.get_by_test_id("award-miles")).to_have_text("50,451")

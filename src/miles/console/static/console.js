@@ -103,9 +103,11 @@
   });
 
   // A page served whole (a form sent without htmx, a refused filter) puts focus where its answer is.
+  // A refused page (sign-in, for one) that says why in an alert: focus on its first invalid field.
   document.addEventListener("DOMContentLoaded", function () {
     var marked = document.querySelectorAll("[data-announce]");
     for (var i = 0; i < marked.length; i++) marked[i].setAttribute("data-announced", "");
-    focusResult(document);
+    if (focusResult(document)) return;
+    if (document.querySelector('#main [role="alert"]')) focusOn(document.querySelector('#main [aria-invalid="true"]'));
   });
 })();
