@@ -211,6 +211,17 @@ def test_the_statement_is_in_one_order_newest_first_and_dates_do_not_wrap(
     claim.get_by_role("button", name="File claim").click()
     expect(page.get_by_test_id("claim-notice")).to_be_visible()
     page.reload()
+    # one heading per card, one sentence about expiry, a favicon the page links and the server serves
+    headings = page.locator("main h2").all_inner_texts()
+    assert len(headings) == len(set(headings)), headings
+    expiry = page.locator("section.balances p")
+    expect(expiry).to_have_count(1)
+    expect(expiry).to_have_text(re.compile(r"^No miles expire by \d{4}-\d{2}-\d{2}\.$"))
+    icon = page.locator('link[rel="icon"]').get_attribute("href")
+    assert icon
+    served = page.request.get(icon)
+    assert served.status == 200
+    assert served.headers["content-type"].startswith("image/svg+xml")
     dates = page.get_by_test_id("statement").locator("tbody tr td:first-child").all_inner_texts()
     assert len(dates) == 2
     assert dates == sorted(dates, reverse=True), dates
