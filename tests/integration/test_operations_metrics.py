@@ -5,14 +5,20 @@ the API's own counters are summed over the processes of `miles serve --workers N
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
+from miles.adapters.db.engine import PROBE_APPLICATION_NAME
+from miles.api import operations_metrics
 from miles.api.app import create_app
 from miles.bootstrap import Container, build_container
 from miles.services.clock import FixedClock
@@ -23,8 +29,16 @@ from tests.integration.conftest import NOW
 from tests.integration.factories import enrol
 from tests.integration.nightly_data import night_runner, random_specs, seed
 from tests.integration.redemption_helpers import flight, grant_miles, redeem
+from tests.integration.served import served
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+@pytest.fixture(autouse=True)
+def fresh_readings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests change the database (and the clock) between two scrapes: every scrape reads it again.
+    The tests of the cache itself run `miles serve`, which keeps the default."""
+    monkeypatch.setattr(operations_metrics, "CACHE_SECONDS", 0.0)
 
 
 def scrape(client: TestClient | httpx.Client, **headers: str) -> Samples:
@@ -211,3 +225,96 @@ def test_api_counters_are_summed_over_every_process_of_serve_with_several_worker
             assert c.get("/healthz").status_code == 200
     seen = {healthz_count(fresh_scrape()) for _ in range(10)}
     assert seen == {before + 20}
+
+
+SCRAPERS = 100
+SLOW_DATABASE_SECONDS = 2.0
+
+
+def test_a_hundred_concurrent_scrapes_take_at_most_the_probes_small_pool_of_database_connections(
+    database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    """100 scrapers at once once took 88 of the database's 100 connections: a connection per scrape in
+    flight, each held as long as the database took to answer. Each process now reads the database at most
+    every 5 s, one scrape at a time, on the probe's pool of 2 connections at most. The database is made
+    slow to answer for the storm (a table the metrics read is locked for 2 s), as it is when it matters.
+    One API process: the old code's 40 threads would take 40 connections of the shared test server per
+    process."""
+    with served(database_url, tmp_path) as server:
+        with httpx.Client(base_url=server.base, timeout=30) as warm:
+            for _ in range(4):
+                assert scrape(warm)[("miles_database_up", frozenset())] == 1
+        time.sleep(operations_metrics.CACHE_SECONDS + 0.5)  # the reading is stale: the storm reads again
+        with (
+            engine.connect().execution_options(isolation_level="AUTOCOMMIT") as counter,  # fresh statistics
+            engine.connect() as locker,
+        ):
+            before = _connections(counter)
+            peaks = {"all": 0, "probe": 0}
+            stop = threading.Event()
+
+            def watch() -> None:
+                while not stop.is_set():
+                    now = _connections(counter)
+                    peaks["all"] = max(peaks["all"], now["all"] - before["all"])
+                    peaks["probe"] = max(peaks["probe"], now["probe"] - before["probe"])
+                    time.sleep(0.01)
+
+            locker.execute(text("LOCK TABLE expiry_warnings IN ACCESS EXCLUSIVE MODE"))
+            watcher = threading.Thread(target=watch)
+            watcher.start()
+            many = httpx.Limits(max_connections=SCRAPERS, max_keepalive_connections=SCRAPERS)
+            try:
+                with (
+                    httpx.Client(base_url=server.base, timeout=60, limits=many) as scrapers,
+                    ThreadPoolExecutor(SCRAPERS) as pool,
+                ):
+                    storm = [pool.submit(scrape, scrapers) for _ in range(SCRAPERS)]
+                    time.sleep(SLOW_DATABASE_SECONDS)
+                    locker.rollback()  # the database answers again
+                    answers = [f.result(60) for f in storm]
+            finally:
+                stop.set()
+                watcher.join()
+    assert len(answers) == SCRAPERS
+    assert all(a[("miles_database_up", frozenset())] == 1 for a in answers)
+    # the old code: +40 connections for one process (+88 measured for two), as many as scrapes in flight
+    assert peaks["all"] <= 2, (before, peaks)
+    assert peaks["probe"] <= 2, (before, peaks)
+
+
+def _connections(c: Connection) -> dict[str, int]:
+    """Client connections to this database but ours: all of them, and the probes' (by application_name)."""
+    row = c.execute(
+        text(
+            "SELECT count(*) AS all, count(*) FILTER (WHERE application_name = :probe) AS probe "
+            "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend'"
+        ),
+        {"probe": PROBE_APPLICATION_NAME},
+    ).one()
+    return {"all": int(row.all), "probe": int(row.probe)}
+
+
+def test_with_a_metrics_token_set_a_scrape_without_it_is_refused_with_the_json_error(
+    database_url: str, tmp_path: Path
+) -> None:
+    with (
+        served(database_url, tmp_path, metrics_token="scrape-me-0123") as server,
+        httpx.Client(base_url=server.base, timeout=30) as c,
+    ):
+        refused = [
+            c.get("/metrics"),
+            c.get("/metrics", headers={"Authorization": "Bearer scrape-me-0124"}),
+            c.get("/metrics", headers={"Authorization": "Basic scrape-me-0123"}),
+        ]
+        allowed = scrape(c, Authorization="Bearer scrape-me-0123")
+        health = c.get("/healthz")
+    for response in refused:
+        assert response.status_code == 401
+        assert response.headers["content-type"].startswith("application/json")
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert response.json()["error"]["code"] == "metrics_token_required"
+        assert "miles_" not in response.text
+    assert allowed[("miles_database_up", frozenset())] == 1
+    assert health.status_code == 200  # health checks ask for no token

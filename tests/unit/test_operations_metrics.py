@@ -3,6 +3,9 @@ reach the database."""
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -120,8 +123,57 @@ def test_settled_redemptions_are_counted_again_at_most_every_settled_max_age_and
         return replace(snapshot, counts=replace(snapshot.counts, redemptions=counted))
 
     monkeypatch.setattr(module, "operations_snapshot", fake_snapshot)
-    collector = DatabaseCollector(nullcontext, FixedClock(AT), settled_max_age=3600)
+    collector = DatabaseCollector(nullcontext, FixedClock(AT), settled_max_age=3600, max_age=0)
     scrapes = [_samples(generate_latest(metrics_registry(collector)).decode()) for _ in range(3)]
     assert calls == [True, False, False]
     assert [s[("miles_redemptions", frozenset({("status", "PENDING")}))] for s in scrapes] == [2, 1, 0]
     assert {s[("miles_redemptions", frozenset({("status", "CONFIRMED")}))] for s in scrapes} == {6}
+
+
+def test_a_reading_answers_every_scrape_for_max_age_and_one_scrape_at_a_time_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import miles.api.operations_metrics as module
+
+    readings: list[float] = []
+    inside = threading.Semaphore(0)
+    go_on = threading.Event()
+
+    def slow_snapshot(uow, clock, saga_bounds, hold_bounds, count_settled):  # type: ignore[no-untyped-def]
+        readings.append(time.monotonic())
+        inside.release()
+        go_on.wait(5)
+        return _snapshot()
+
+    monkeypatch.setattr(module, "operations_snapshot", slow_snapshot)
+    collector = DatabaseCollector(nullcontext, FixedClock(AT), max_age=0.5)
+    registry = metrics_registry(collector)
+    with ThreadPoolExecutor(20) as scrapers:
+        scrapes = [scrapers.submit(generate_latest, registry) for _ in range(20)]
+        assert inside.acquire(timeout=5)  # one scrape reads; the 19 others wait for its reading
+        time.sleep(0.2)
+        assert len(readings) == 1
+        go_on.set()
+        answers = [_samples(f.result(5).decode()) for f in scrapes]
+    assert len(readings) == 1
+    assert all(a[("miles_redemptions", frozenset({("status", "FAILED")}))] == 1 for a in answers)
+    assert all(a[("miles_database_up", frozenset())] == 1 for a in answers)
+    again = _samples(generate_latest(registry).decode())
+    assert len(readings) == 1  # still fresh
+    assert 0 <= again[("miles_database_metrics_age_seconds", frozenset())] < 0.5
+    time.sleep(0.6)
+    generate_latest(registry)
+    assert len(readings) == 2  # read again once stale
+
+
+def test_a_database_that_did_not_answer_is_remembered_as_down_for_max_age() -> None:
+    calls: list[int] = []
+
+    def unreachable():  # type: ignore[no-untyped-def]
+        calls.append(1)
+        raise ConnectionRefusedError("no database here")
+
+    registry = metrics_registry(DatabaseCollector(unreachable, FixedClock(AT), max_age=60))
+    scrapes = [_samples(generate_latest(registry).decode()) for _ in range(5)]
+    assert calls == [1]
+    assert {s[("miles_database_up", frozenset())] for s in scrapes} == {0}

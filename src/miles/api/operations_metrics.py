@@ -13,12 +13,13 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from datetime import time as clock_time
 
 from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from sqlalchemy.exc import SQLAlchemyError
 
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.services.clock import Clock
@@ -29,50 +30,102 @@ log = logging.getLogger("miles.metrics")
 SAGA_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 HOLD_AGE_BUCKETS = (60.0, 300.0, 600.0, 1800.0, 3600.0, 21600.0, 86400.0)
 SETTLED_MAX_AGE = 60.0  # seconds between two counts of the settled redemptions
+CACHE_SECONDS = 5.0  # a reading of the database answers every scrape of this process for this long
+WAIT_SECONDS = 5.0  # a scrape waits this long for another one's reading before answering without it
+
+
+@dataclass(frozen=True)
+class _Reading:
+    snapshot: OperationsSnapshot | None  # None: the database did not answer
+    seconds: float  # how long the reading took
+    at: float  # time.monotonic() when it was read
 
 
 class DatabaseCollector(Collector):
-    """A prometheus_client collector: one short transaction per scrape, on a connection of its own.
+    """A prometheus_client collector: one short transaction per reading, on the probe's own small pool.
 
-    Everything is read at every scrape but the count of settled redemptions (CONFIRMED, FAILED,
-    CANCELLED), the one statement that grows with the table: it is read again at most every
-    `settled_max_age` seconds, and reported from this process's last reading in between."""
+    A reading answers every scrape of the process for `max_age` seconds (CACHE_SECONDS by default), and
+    one scrape at a time reads (the others wait for its reading, at most WAIT_SECONDS): 100 scrapers at
+    once cost one reading, never 100 connections. A database that does not answer is remembered as
+    down for as long, so scrapers do not queue on its connect timeout either.
+
+    The count of settled redemptions (CONFIRMED, FAILED, CANCELLED), the one statement that grows with the
+    table, is read again at most every `settled_max_age` seconds, and reported from this process's last
+    reading in between."""
 
     def __init__(
-        self, uow: Callable[[], UnitOfWork], clock: Clock, settled_max_age: float = SETTLED_MAX_AGE
+        self,
+        uow: Callable[[], UnitOfWork],
+        clock: Clock,
+        settled_max_age: float = SETTLED_MAX_AGE,
+        max_age: float | None = None,
     ) -> None:
         self.uow = uow
         self.clock = clock
         self.settled_max_age = settled_max_age
+        self.max_age = max_age
         self._lock = threading.Lock()
+        self._reading_lock = threading.Lock()
+        self._reading: _Reading | None = None
         self._settled: dict[str, int] = {}
         self._settled_at = -math.inf
 
     def collect(self) -> Iterator[Metric]:
+        reading = self._current()
+        snapshot = reading.snapshot if reading is not None else None
+        yield GaugeMetricFamily(
+            "miles_database_up",
+            "1 when the database answered the queries of the reading reported",
+            value=int(bool(snapshot)),
+        )
+        yield GaugeMetricFamily(
+            "miles_database_scrape_seconds",
+            "Time the reading reported spent reading the database metrics",
+            value=reading.seconds if reading is not None else 0.0,
+        )
+        yield GaugeMetricFamily(
+            "miles_database_metrics_age_seconds",
+            f"Age of the reading reported (each process reads the database at most every "
+            f"{self._max_age():g} seconds, whoever scrapes)",
+            value=time.monotonic() - reading.at if reading is not None else 0.0,
+        )
+        if snapshot is not None:
+            yield from families(snapshot)
+
+    def _max_age(self) -> float:
+        return CACHE_SECONDS if self.max_age is None else self.max_age
+
+    def _fresh(self, reading: _Reading | None) -> bool:
+        return reading is not None and time.monotonic() - reading.at < self._max_age()
+
+    def _current(self) -> _Reading | None:
+        """The reading to report: the last one while fresh, else a new one (by one scrape at a time)."""
+        if self._fresh(self._reading):
+            return self._reading
+        if not self._reading_lock.acquire(timeout=WAIT_SECONDS):
+            return self._reading  # another scrape is still reading: what is known, however old
+        try:
+            if not self._fresh(self._reading):
+                self._reading = self._read()
+            return self._reading
+        finally:
+            self._reading_lock.release()
+
+    def _read(self) -> _Reading:
         started = time.perf_counter()
         with self._lock:
             count_settled = time.monotonic() - self._settled_at >= self.settled_max_age
+        snapshot: OperationsSnapshot | None
         try:
             with self.uow() as uow:
                 snapshot = operations_snapshot(
                     uow, self.clock, SAGA_BUCKETS, HOLD_AGE_BUCKETS, count_settled=count_settled
                 )
             snapshot = self._with_settled(snapshot, count_settled)
-        except Exception as exc:  # the scrape still answers, with the database reported down
+        except (SQLAlchemyError, OSError) as exc:  # the scrape still answers, with the database down
             log.warning("metrics: the database did not answer (%s)", type(exc).__name__)
             snapshot = None
-        yield GaugeMetricFamily(
-            "miles_database_up",
-            "1 when the database answered this scrape's queries",
-            value=int(bool(snapshot)),
-        )
-        yield GaugeMetricFamily(
-            "miles_database_scrape_seconds",
-            "Time this scrape spent reading the database metrics",
-            value=time.perf_counter() - started,
-        )
-        if snapshot is not None:
-            yield from families(snapshot)
+        return _Reading(snapshot, time.perf_counter() - started, time.monotonic())
 
     def _with_settled(self, snapshot: OperationsSnapshot, counted: bool) -> OperationsSnapshot:
         counts = snapshot.counts.redemptions

@@ -49,7 +49,8 @@ class DatabaseHealth:
 
 
 def probe(database_url: str) -> UnitOfWorkFactory:
-    """Units of work for health checks and metrics: a connection each, a short connect timeout."""
+    """Units of work for health checks and metrics, on a small pool of their own (two connections at
+    most, see probe_engine): scrapers never take the requests' connections, however many they are."""
     return UnitOfWorkFactory(probe_engine(database_url))
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
+
+PROBE_APPLICATION_NAME = "miles-probe"
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -27,9 +28,21 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
     )
 
 
-def probe_engine(url: str, connect_timeout: int = 3) -> Engine:
-    """An engine for health checks and metrics: a connection per use (none held open between scrapes) that
-    gives up connecting after `connect_timeout` seconds instead of waiting on an unreachable host."""
+def probe_engine(
+    url: str, connect_timeout: int = 3, pool_size: int = 1, max_overflow: int = 1, pool_timeout: float = 3
+) -> Engine:
+    """An engine for health checks and metrics, apart from the requests' pool: at most `pool_size +
+    max_overflow` connections (named `miles-probe` in pg_stat_activity), however many scrapers ask at
+    once; one waits at most `pool_timeout` seconds for a connection and gives up connecting after
+    `connect_timeout` seconds instead of waiting on an unreachable host. Each checkout is pinged (a scrape
+    every few seconds can afford it), so a connection the database dropped is replaced, not reported as
+    the database being down."""
     return create_engine(
-        sqlalchemy_url(url), poolclass=NullPool, connect_args={"connect_timeout": connect_timeout}
+        sqlalchemy_url(url),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
+        pool_recycle=1800,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": connect_timeout, "application_name": PROBE_APPLICATION_NAME},
     )

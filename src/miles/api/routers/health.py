@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -13,6 +15,8 @@ from miles.api.deps import container
 from miles.api.encoding import json_response
 from miles.api.metrics import exposition
 from miles.bootstrap import Container
+from miles.config import settings
+from miles.domain.errors import Unauthorized
 
 router = APIRouter(tags=["operations"])
 
@@ -52,10 +56,26 @@ async def readyz(request: Request) -> Response:
     )
 
 
+def _check_metrics_token(request: Request) -> None:
+    """With MILES_METRICS_TOKEN set, /metrics answers only a scraper that sends it as a Bearer token."""
+    expected = settings().metrics_token
+    if not expected:
+        return
+    header = request.headers.get("authorization", "")
+    given = header[7:].strip() if header[:7].lower() == "bearer " else ""
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Unauthorized(
+            "/metrics needs the metrics token (MILES_METRICS_TOKEN) as a Bearer token",
+            code="metrics_token_required",
+        )
+
+
 @router.get("/metrics", summary="Prometheus metrics")
 async def metrics(request: Request) -> Response:
-    """The API processes' counters and histograms, and the database's state read now (a database that
-    does not answer is `miles_database_up 0`, never a failed scrape)."""
+    """The API processes' counters and histograms, and the database's state read at most a few seconds
+    ago (a database that does not answer is `miles_database_up 0`, never a failed scrape). With
+    MILES_METRICS_TOKEN set, the scraper sends it as a Bearer token."""
+    _check_metrics_token(request)
     body, content_type = await run_in_threadpool(
         exposition, request.app.state.metrics, request.headers.get("accept")
     )
