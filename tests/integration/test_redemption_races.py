@@ -19,6 +19,8 @@ from sqlalchemy import Engine, text
 from miles.adapters.suppliers.protocol import Suppliers
 from miles.api.app import create_app
 from miles.bootstrap import Container
+from miles.domain.errors import SupplierTimeout
+from miles.services.redemptions.saga_runtime import FINISH_CANCEL
 from tests.integration.conftest import make_key
 from tests.integration.console_helpers import HTMX, console_client, make_agent, signed_in
 from tests.integration.factories import enrol
@@ -221,3 +223,38 @@ def test_a_type_error_in_a_supplier_call_is_a_500_not_a_retry(
     assert "Retry-After" not in response.headers
     assert count(engine, "SELECT count(*) FROM redemptions") == 0
     assert count(engine, "SELECT count(*) FROM idempotency_keys") == 0
+
+
+class CancelTimesOutOnce(CountingSupplier):
+    """A supplier whose first cancellation gets no answer in time."""
+
+    def cancel(self, key: str) -> Any:
+        with self._lock:
+            self.cancels += 1
+            first = self.cancels == 1
+        if first:
+            raise SupplierTimeout(f"{self.name}: no answer in time for {key}")
+        return self.inner.cancel(key)
+
+
+def test_a_cancellation_finished_by_the_sweeper_is_audited_once_for_who_asked(
+    client: TestClient, container: Container, engine: Engine
+) -> None:
+    member = enrol(client)
+    grant_miles(container, member, 30_000)
+    redemption_id = confirmed(client, container, member)
+    s = container.suppliers
+    container.suppliers = Suppliers(CancelTimesOutOnce(s.flights), s.hotels, s.baggage)
+
+    asked = client.post(f"/v1/redemptions/{redemption_id}/cancel")
+    assert asked.status_code == 503, asked.text  # recorded; the sweeper finishes it
+    assert count(engine, "SELECT count(*) FROM audit_log WHERE action = 'redemption.cancelled'") == 0
+    for _ in range(2):  # the sweeper's job, delivered twice
+        assert container.run_job(FINISH_CANCEL, {"redemption_id": redemption_id}) == "CANCELLED"
+
+    with engine.connect() as c:
+        rows = c.execute(
+            text("SELECT actor, reason FROM audit_log WHERE action = 'redemption.cancelled'")
+        ).all()
+    assert [(r.actor, r.reason) for r in rows] == [("api:test", "cancelled at the member's request")]
+    assert count(engine, "SELECT count(*) FROM transfers WHERE code = 'redemption_refund'") == 1
