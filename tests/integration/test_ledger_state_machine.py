@@ -39,6 +39,8 @@ from miles.adapters.suppliers.simulated import write_settings
 from miles.bootstrap import Container
 from miles.domain.accrual import FlightCoupon
 from miles.domain.awards import AwardItem, BaggageAward, FlightAward, HotelAward
+from miles.domain.calendar import local_date
+from miles.domain.distance import airport_zone
 from miles.domain.errors import InvalidInput
 from miles.services.accruals import CouponRequest, accrue_coupons
 from miles.services.clock import FixedClock
@@ -191,16 +193,16 @@ class LedgerMachine(RuleBasedStateMachine):
     def post_flights(self, flights: list[Flight]) -> None:
         """Post flown coupons in one request, as a booking system does (one, or a batch). A flight older
         than the accrual window is history: posted alone, on the clock of the day after it was flown."""
-        now, today = self.clock.at, self.today()
+        now = self.clock.at
         for flight in [f for f in flights if f[4] > RECENT_DAYS]:
             self.clock.at = now - timedelta(days=flight[4] - 1)
-            self.post_batch([flight], today)
+            self.post_batch([flight], now)
         self.clock.at = now
         recent = [f for f in flights if f[4] <= RECENT_DAYS]
         if recent:
-            self.post_batch(recent, today)
+            self.post_batch(recent, now)
 
-    def post_batch(self, flights: list[Flight], today: date) -> None:
+    def post_batch(self, flights: list[Flight], now: datetime) -> None:
         requests = []
         for index, (who, (origin, destination), klass, own_carrier, days_ago) in enumerate(flights):
             n, carrier = next(self.tickets), "ZZ" if own_carrier else "YY"
@@ -213,7 +215,10 @@ class LedgerMachine(RuleBasedStateMachine):
                 flight_number="1",
                 origin=origin,
                 destination=destination,
-                departure_date=today - timedelta(days=days_ago),
+                # flown by now: never after today's date at the departure airport (JFK is a day behind
+                # UTC in its evening)
+                departure_date=min(now.date(), local_date(now, airport_zone(origin) or "UTC"))
+                - timedelta(days=days_ago),
                 booking_class=klass,
                 fare_amount=Decimal("640.00") if own_carrier else None,
                 fare_currency="USD" if own_carrier else None,
@@ -286,7 +291,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(
         who=st.integers(0, 1),
         picks=st.lists(st.integers(0, len(AWARDS) - 1), min_size=1, max_size=2),
-        days_ahead=st.integers(1, 400),
+        days_ahead=st.integers(1, 355),  # within the booking horizon of the reference programme
     )
     def redeem(self, who: int, picks: list[int], days_ahead: int) -> None:
         """An award request: priced, then its miles held (or refused: in debt, or not enough available)."""
