@@ -170,6 +170,18 @@ def test_a_claim_within_the_agent_limit_is_credited_at_once(client: TestClient, 
     assert member_balance(engine, member) == 5000
 
 
+@pytest.mark.parametrize(
+    ("departure", "code"), [("9999-12-31", "claim_too_early"), ("0001-01-01", "claim_too_late")]
+)
+def test_a_claim_for_a_departure_at_the_calendars_ends_is_a_422(
+    client: TestClient, engine: Engine, departure: str, code: str
+) -> None:
+    member = enrol(client)
+    before = row_counts(engine)
+    refused(claim(client, coupon(member, departure_date=departure)), code, "departure_date")
+    assert row_counts(engine) == before
+
+
 def test_a_claim_with_a_fare_above_the_ceiling_is_a_422(client: TestClient, engine: Engine) -> None:
     member = enrol(client)
     before = row_counts(engine)

@@ -20,13 +20,13 @@ def claim_window(departure: date, programme: Programme) -> tuple[date, date]:
 
 
 def check_claim_window(departure: date, today: date, programme: Programme) -> None:
-    first, last = claim_window(departure, programme)
-    if departure > today:
+    if departure > today:  # before the window's arithmetic: 9999-12-31 has no day after it
         raise InvalidInput(
             "this flight has not departed yet: only flown coupons can be claimed",
             field="departure_date",
             code="claim_too_early",
         )
+    first, last = claim_window(departure, programme)
     if today < first:
         raise InvalidInput(
             f"too early: a claim is accepted from {programme.claim_min_days} days after departure "
