@@ -11,7 +11,7 @@ import pytest
 
 from miles.domain.accrual import validate_coupon
 from miles.domain.awards import FlightAward, HotelAward, validate_items
-from miles.domain.errors import InvalidInput
+from miles.domain.errors import InvalidInput, ProgrammeError
 from miles.domain.goodwill import needs_approval
 from miles.domain.lots import check_not_born_expired
 from miles.domain.validation import check_text
@@ -149,3 +149,18 @@ def test_a_multiline_comment_keeps_its_line_breaks_but_not_a_nul() -> None:
     assert check_text("line one\r\nline two\ttabbed", "comment", multiline=True)
     with pytest.raises(InvalidInput):
         check_text("line\x00", "comment", multiline=True)
+
+
+@pytest.mark.parametrize(
+    ("line", "bad"),
+    [
+        ("      booking_horizon_days:", "      booking_horizon_days: 100000"),
+        ("      booking_horizon_days:", "      booking_horizon_days: 0"),
+        ("    fare_ceiling_usd:", '    fare_ceiling_usd: "0"'),
+        ("    claims:", "    claims: {min_days: 7, max_months: 100000}"),
+    ],
+)
+def test_a_bound_a_date_or_a_column_cannot_hold_is_refused_by_the_loader(line: str, bad: str) -> None:
+    text = "\n".join(bad if x.startswith(line) else x for x in reference_text().splitlines())
+    with pytest.raises(ProgrammeError):
+        parse_text(text)

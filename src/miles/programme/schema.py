@@ -112,7 +112,7 @@ class AwardsSpec(Strict):
     cancel_cutoff_hours: NonNegative
     # how far ahead an award may be quoted or booked: a departure or check-in at most this many days
     # after the programme's today (the past is never bookable)
-    booking_horizon_days: PositiveInt = 355
+    booking_horizon_days: Annotated[int, Field(gt=0, le=3660)] = 355
 
     @model_validator(mode="after")
     def _bands_ascending(self) -> AwardsSpec:
@@ -130,7 +130,7 @@ class ClaimsSpec(Strict):
     accrual window: a coupon that departed longer ago earns on no path (`coupon_too_old`)."""
 
     min_days: NonNegative
-    max_months: PositiveInt
+    max_months: Annotated[int, Field(gt=0, le=120)]
     # a claim earning more award miles than this waits for a supervisor; unset: goodwill_agent_limit
     agent_limit: NonNegative | None = None
 
