@@ -45,8 +45,8 @@ def one_live_region_empty_at_load(page: Page) -> None:
 
 @pytest.fixture
 def slow_flights(live_console: LiveConsole) -> Iterator[None]:
-    """The flights supplier answers in 1.5 s: long enough to see buttons disabled and a PENDING award."""
-    set_supplier(live_console.container, "flights", latency_ms=1500)
+    """The flights supplier answers in 2.5 s: long enough to see buttons disabled and a PENDING award."""
+    set_supplier(live_console.container, "flights", latency_ms=2500)
     yield
     set_supplier(live_console.container, "flights", latency_ms=0)
 
