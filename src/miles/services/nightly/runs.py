@@ -51,7 +51,9 @@ def default_run_date(uow: UnitOfWork, clock: Clock) -> date:
     return today(clock, book.in_force(clock.now().date()).timezone)
 
 
-_BOOKS: dict[int, ProgrammeBook] = {}  # programme versions are immutable: parsed once per process
+# parsed programme documents by their digest: a version's id names another document in another database
+# (or after a test empties this one), its digest never does
+_BOOKS: dict[str, ProgrammeBook] = {}
 
 
 @cache
@@ -62,10 +64,10 @@ def _reference() -> ProgrammeBook:
 def _book(uow: UnitOfWork, version_id: int | None) -> ProgrammeBook:
     if version_id is None:
         return _reference()
-    book = _BOOKS.get(version_id)
+    digest, document = uow.programmes.document(version_id)
+    book = _BOOKS.get(digest)
     if book is None:
-        _, document = uow.programmes.document(version_id)
-        book = _BOOKS.setdefault(version_id, parse_document(document))
+        book = _BOOKS.setdefault(digest, parse_document(document))
     return book
 
 
