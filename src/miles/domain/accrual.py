@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from miles.domain.calendar import add_months, end_of_month_after, local_date
@@ -17,6 +17,7 @@ from miles.domain.tiers import Tier, upgrade_valid_until
 CENT = Decimal("0.01")
 # no coupon departs before this, whatever a rules file's window (a status credit's year starts there)
 EARLIEST_DEPARTURE = date(1950, 1, 1)
+ZONE_SPREAD = timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,9 @@ def departed_by(coupon: FlightCoupon, today: date, now: datetime | None) -> date
 def check_flown(programme: Programme, coupon: FlightCoupon, today: date, now: datetime | None = None) -> None:
     """A coupon earns once flown (judged on the departure airport's date) and within the accrual window,
     which is the claims window: up to `claim_max_months` after departure (`coupon_too_old` after)."""
-    if coupon.departure_date > departed_by(coupon, today, now):
+    # two zones' dates differ by two days at most: an older departure has flown wherever it left from
+    recent = coupon.departure_date > today - ZONE_SPREAD
+    if recent and coupon.departure_date > departed_by(coupon, today, now):
         raise InvalidInput(
             f"departure date {coupon.departure_date} is in the future; only flown coupons earn",
             field="departure_date",
