@@ -107,8 +107,9 @@ def test_limits_of_a_request_are_inclusive(programme: Programme) -> None:
         TODAY,
     )
     validate_items(programme.awards, [HotelAward("LON", 1, TRIP, 1)] * 10, TODAY)
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as caught:
         validate_items(programme.awards, [HotelAward("LON", 1, TRIP, 1)] * 11, TODAY)
+    assert caught.value.field == "items"
 
 
 def test_paying_needs_available_miles_and_no_debt() -> None:

@@ -95,8 +95,9 @@ def test_departure_today_is_accepted(programme, make_coupon, today) -> None:
 
 def test_future_is_judged_against_today_argument_not_the_clock(programme, make_coupon) -> None:
     coupon = make_coupon(departure_date=date(2026, 10, 1))
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as caught:
         validate_coupon(programme, coupon, date(2026, 9, 30))
+    assert (caught.value.code, caught.value.field) == ("invalid_input", "departure_date")
 
 
 def test_mistyped_member_number_is_rejected(programme, make_coupon, today) -> None:
