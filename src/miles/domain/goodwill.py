@@ -7,6 +7,7 @@ from datetime import date
 from miles.domain.agents import Actor
 from miles.domain.calendar import end_of_month_after
 from miles.domain.errors import Forbidden
+from miles.domain.lots import check_not_born_expired
 from miles.domain.rules import ExpiryKind, Programme
 from miles.domain.validation import Problems, check_text
 
@@ -67,9 +68,12 @@ def check_decider(requested_by_agent_id: int | None, decider: Actor) -> None:
 
 
 def lot_expiry(programme: Programme, earned: date) -> date | None:
-    """The expiry of a lot earned on `earned` under the programme's policy (inactivity: no per-lot date)."""
+    """The expiry of a lot earned on `earned` under the programme's policy (inactivity: no per-lot date);
+    never one already past on the day it is earned."""
     if programme.expiry.kind is ExpiryKind.LOTS:
-        return end_of_month_after(earned, programme.expiry.months)
+        expires = end_of_month_after(earned, programme.expiry.months)
+        check_not_born_expired(expires, earned, field="miles")
+        return expires
     return None
 
 
