@@ -17,7 +17,7 @@ class ProgrammeCatalog:
         self.ttl = ttl_seconds
         self._lock = threading.Lock()
         self._book: ProgrammeBook | None = None
-        self._version_id: int | None = None
+        self._digest: str | None = None
         self._checked_at = 0.0
 
     def current(self, uow: UnitOfWork) -> ProgrammeBook:
@@ -25,14 +25,12 @@ class ProgrammeCatalog:
             if self._book is not None and time.monotonic() - self._checked_at < self.ttl:
                 return self._book
         version_id = uow.programmes.latest_id()
+        # a version is known by its digest: its id may name another document after the tables were emptied
+        digest, document = (None, None) if version_id is None else uow.programmes.document(version_id)
         with self._lock:
-            if self._book is None or version_id != self._version_id:
-                if version_id is None:
-                    self._book = load_reference()
-                else:
-                    _, document = uow.programmes.document(version_id)
-                    self._book = parse_document(document)
-                self._version_id = version_id
+            if self._book is None or digest != self._digest:
+                self._book = load_reference() if document is None else parse_document(document)
+                self._digest = digest
             self._checked_at = time.monotonic()
             return self._book
 
