@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 from contextvars import ContextVar
@@ -13,7 +14,8 @@ from typing import Any
 request_id: ContextVar[str | None] = ContextVar("miles_request_id", default=None)
 
 _SECRET = re.compile(r"(mk_[0-9a-f]{12}_)[A-Za-z0-9_\-]+|(://[^:/@\s]+:)[^@\s]+@")
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# uvicorn's `color_message` repeats the message with ANSI colour escapes: never in a JSON line
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
 
 def redact(text: str) -> str:
@@ -55,6 +57,9 @@ def configure_logging(level: str = "info") -> None:
         logger.propagate = True
 
 
+# `miles serve`'s logging: JSON lines on stderr at MILES_LOG_LEVEL (uvicorn's own loggers are set to it by
+# uvicorn; this sets everyone else's, miles.access included). uvicorn's access log is off: miles.access
+# writes one line per request (miles.api.middleware).
 UVICORN_LOG_CONFIG: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -62,7 +67,7 @@ UVICORN_LOG_CONFIG: dict[str, Any] = {
     "handlers": {
         "stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
     },
-    "root": {"handlers": ["stderr"], "level": "INFO"},
+    "root": {"handlers": ["stderr"], "level": os.environ.get("MILES_LOG_LEVEL", "info").upper()},
     "loggers": {
         "uvicorn": {"handlers": [], "propagate": True},
         "uvicorn.error": {"handlers": [], "propagate": True},

@@ -29,3 +29,14 @@ def test_api_key_secrets_and_url_passwords_are_redacted() -> None:
     assert "SECRET" not in redact(f"bad key {key}")
     assert "mk_0123456789ab_***" in redact(f"bad key {key}")
     assert "hunter2" not in _line("connecting to %s", "postgresql://miles:hunter2@db:5432/miles")["message"]
+
+
+def test_uvicorns_coloured_copy_of_a_message_never_reaches_a_json_line() -> None:
+    record = logging.LogRecord(
+        "uvicorn.error", logging.INFO, __file__, 1, "Started server process [%d]", (7,), None
+    )
+    record.color_message = "Started server process [\x1b[36m%d\x1b[0m]"
+    line = JsonFormatter().format(record)
+    assert "color_message" not in line
+    assert "\\u001b" not in line
+    assert json.loads(line)["message"] == "Started server process [7]"

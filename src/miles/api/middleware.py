@@ -1,16 +1,23 @@
-"""ASGI middleware: request size limit, request id, latency histogram."""
+"""ASGI middleware: request size limit, request id, latency histogram, one access-log line per request."""
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from typing import Any
 
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from miles.api.metrics import REQUESTS
 from miles.observability import request_id as current_request_id
+
+access_log = logging.getLogger("miles.access")
+
+PATH_MAX = 300  # characters of a path an access-log line keeps
+DISCONNECTED = 499  # the status logged (never sent) for a client that left before sending its whole body
 
 
 class EdgeMiddleware:
@@ -53,8 +60,34 @@ class EdgeMiddleware:
 
         try:
             await self.app(scope, limited_receive, send_with_id)
+        except ClientDisconnect:
+            # the client went away before sending its whole body: nobody to answer, nothing to fix
+            status["code"] = DISCONNECTED
         finally:
-            current_request_id.reset(token)
+            seconds = time.perf_counter() - started
             route: Any = scope.get("route")
             path = getattr(route, "path", "unmatched")
-            REQUESTS.labels(scope["method"], path, str(status["code"])).observe(time.perf_counter() - started)
+            REQUESTS.labels(scope["method"], path, str(status["code"])).observe(seconds)
+            _log_access(scope, status["code"], seconds, request_id, received)
+            current_request_id.reset(token)
+
+
+def _log_access(scope: Scope, status: int, seconds: float, request_id: str, received: int) -> None:
+    if not access_log.isEnabledFor(logging.INFO):
+        return
+    method, path = scope["method"], scope["path"][:PATH_MAX]
+    client = scope.get("client")
+    fields: dict[str, Any] = {
+        "method": method,
+        "path": path,
+        "status": status,
+        "duration_ms": round(seconds * 1000, 1),
+        "request_id": request_id,
+        "client": client[0] if client else None,
+    }
+    if status == DISCONNECTED:
+        fields["received_bytes"] = received
+        message = f"{method} {path}: the client disconnected before sending its whole body"
+    else:
+        message = f"{method} {path} {status}"
+    access_log.info(message, extra=fields)
