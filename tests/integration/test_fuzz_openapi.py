@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,10 @@ IDS = ["99999999999999999999", str(2**63), str(2**63 - 1), "0", "-1", "1e3", "0x
 HOSTILE = st.sampled_from([*CONTROL, *ODD_UNICODE, *DATES, *NUMBERS, *MONEY, *CURSORS, None, True, [], {}])
 
 
+# what an absent query parameter is like, so that it gets hostile values of its kind
+QUERY_EXAMPLES: dict[str, Any] = {"from": "2026-01-01", "to": "2026-01-01", "limit": 50}
+
+
 def _counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as c:
         tables = (
@@ -154,12 +159,20 @@ def _hostile_value(draw: st.DrawFn, old: Any, where: str) -> Any:
 
 
 @st.composite
-def _hostile_case(draw: st.DrawFn, operation: Any) -> schemathesis.Case:
+def _hostile_case(draw: st.DrawFn, operation: Any, known: dict[str, str]) -> schemathesis.Case:
     case: schemathesis.Case = draw(operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+    # most of the time on a member and an accrual that exist, so that the request gets past the lookup
+    # to where the hostile value is used (a statement's dates, a cursor, a reversal's reason)
+    for name, value in known.items():
+        if name in (case.path_parameters or {}) and draw(st.booleans()):
+            case.path_parameters = {**(case.path_parameters or {}), name: value}
+        if isinstance(case.body, dict) and name in case.body and draw(st.booleans()):
+            case.body = {**case.body, name: value}
     places: list[tuple[str, Any]] = []
     if isinstance(case.body, dict | list):
         places += [("body", p) for p in _leaves(case.body)]
-    places += [("query", k) for k in (case.query or {})]
+    # every query parameter, sent or not (the positive case often leaves the optional ones out)
+    places += [("query", p.name) for p in operation.query]
     places += [("path", k) for k in (case.path_parameters or {})]
     if not places:
         return case
@@ -170,14 +183,40 @@ def _hostile_case(draw: st.DrawFn, operation: Any) -> schemathesis.Case:
             old = old[step]
         case.body = _replace(case.body, key, _hostile_value(draw, old, "body"))
     elif where == "query":
-        assert case.query is not None
+        case.query = dict(case.query or {})
         kind = "cursor" if key == "cursor" else "query"
-        value = _hostile_value(draw, case.query[key], kind)
+        old = case.query.get(key, QUERY_EXAMPLES.get(key))
+        value = _hostile_value(draw, old, kind)
         case.query[key] = value if isinstance(value, str) else str(value)
     else:
         assert case.path_parameters is not None
         case.path_parameters[key] = _hostile_value(draw, case.path_parameters[key], "path")
     return case
+
+
+def _known(base: str, key: str) -> dict[str, str]:
+    """A member with one accrual, made through the API: ids the hostile cases use."""
+    headers = {"Authorization": f"Bearer {key}"}
+    member = httpx.post(
+        f"{base}/v1/members",
+        json={"given_name": "Fuzz", "family_name": "Target", "email": "fuzz@example.org"},
+        headers=headers,
+        timeout=30,
+    ).json()["member_number"]
+    coupon = {
+        "member_number": member,
+        "ticket_number": f"0019{uuid.uuid4().int % 10**9:09d}",
+        "coupon_number": 1,
+        "marketing_carrier": "YY",
+        "operating_carrier": "YY",
+        "flight_number": "123",
+        "origin": "JFK",
+        "destination": "LHR",
+        "departure_date": "2026-10-01",
+        "booking_class": "Y",
+    }
+    accrual = httpx.post(f"{base}/v1/accruals/flights", json=coupon, headers=headers, timeout=30).json()
+    return {"member_number": member, "accrual_id": str(accrual["accrual_id"])}
 
 
 @pytest.fixture
@@ -207,11 +246,12 @@ def test_no_input_gets_a_5xx_every_answer_conforms_and_refusals_write_nothing(
         pytest.skip("nothing to fuzz: the operation takes no input")
     if mode == "invalid":
         strategy = operation.as_strategy(generation_mode=GenerationMode.NEGATIVE)
-        checks.append(negative_data_rejection)
+        if label != "POST /v1/accruals/flights/batch":  # a bad item is that item's `rejected`, by design
+            checks.append(negative_data_rejection)
     elif mode == "valid":
         strategy = operation.as_strategy(generation_mode=GenerationMode.POSITIVE)
     else:
-        strategy = _hostile_case(operation)
+        strategy = _hostile_case(operation, _known(live_server, key))
 
     @given(case=strategy)
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)

@@ -10,8 +10,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from miles.api.app import create_app
 from miles.bootstrap import Container
 from tests.integration.conftest import make_key
 from tests.integration.console_helpers import HTMX, console_client, counts, make_agent, signed_in
@@ -218,3 +220,17 @@ def test_console_claim_comment_with_a_nul_is_a_422_and_writes_nothing(
         assert page.status_code == 422, page.text
         assert "comment" in page.text
         assert counts(engine) == before
+
+
+def test_an_unexpected_error_is_answered_in_the_error_body_not_plain_text(container: Container) -> None:
+    app = create_app(container)
+
+    @app.get("/v1/bug")
+    async def bug() -> None:
+        raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/v1/bug")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"error": {"code": "internal_error", "message": "internal error"}}

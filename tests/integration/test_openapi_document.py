@@ -89,6 +89,8 @@ def test_batch_items_cabins_and_reason_codes_are_typed(spec: dict[str, Any]) -> 
     schemas = spec["components"]["schemas"]
     result = schemas["BatchResults"]["properties"]["results"]["items"]
     assert result == {"$ref": "#/components/schemas/BatchResult"}
+    item = schemas["BatchAccrualRequest"]["properties"]["items"]["items"]
+    assert item == {"$ref": "#/components/schemas/FlightAccrualRequest"}
     assert schemas["FlightItem"]["properties"]["cabin"]["enum"]
     assert "delay" in schemas["AdjustmentRequest"]["properties"]["reason_code"]["enum"]
     assert schemas["BatchResult"]["properties"]["status"]["enum"] == [

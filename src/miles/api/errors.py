@@ -104,3 +104,9 @@ def install(app: FastAPI) -> None:
         return JSONResponse(
             error_body("internal_error", "internal error; nothing was recorded"), status_code=500
         )
+
+    @app.exception_handler(Exception)
+    async def _bug(_: Request, exc: Exception) -> JSONResponse:
+        """A bug: logged with its traceback, answered in the error body (never Starlette's plain text)."""
+        log.error("unhandled error", exc_info=exc)
+        return JSONResponse(error_body("internal_error", "internal error"), status_code=500)

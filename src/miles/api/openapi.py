@@ -272,6 +272,10 @@ def _components(models: list[type[BaseModel]]) -> dict[str, Any]:
 
 def _enums(schemas: dict[str, Any], cabins: tuple[str, ...] | None) -> None:
     """Reason codes (the domain's) and cabins (the programme in force's) as enums."""
+    # the batch validates each item on its own (a bad one is that item's `rejected`), but each is a coupon
+    schemas["BatchAccrualRequest"]["properties"]["items"]["items"] = {
+        "$ref": "#/components/schemas/FlightAccrualRequest"
+    }
     reason = schemas["AdjustmentRequest"]["properties"]["reason_code"]
     reason["enum"] = list(REASONS)
     if cabins:

@@ -26,6 +26,20 @@ class ErrorDetail(BaseModel):
 class Error(BaseModel):
     """Every error the API answers, whatever its status."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"error": {"code": "missing_field", "message": "origin is required", "field": "origin"}},
+                {
+                    "error": {
+                        "code": "coupon_already_accrued",
+                        "message": "this coupon was accrued with another body",
+                    }
+                },
+            ]
+        }
+    )
+
     error: ErrorDetail
 
 
@@ -124,6 +138,20 @@ class Quote(Shape):
 
 
 class RedemptionAccepted(Shape):
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "redemption_id": 42,
+                    "status": "PENDING",
+                    "miles": 25000,
+                    "items": [{"kind": "flight", "miles": 25000, "fare": "saver"}],
+                }
+            ]
+        },
+    )
+
     redemption_id: int
     status: str = Field(description="PENDING: held; poll GET /v1/redemptions/{redemption_id}")
     miles: int
