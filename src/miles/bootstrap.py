@@ -60,7 +60,9 @@ class Container:
         except Exception:
             # anything else is a bug: logged with its traceback; the request has committed, so it still
             # answers, and the periodic relay sends the jobs
-            log.error("outbox relay after commit failed; the periodic relay will send the jobs", exc_info=True)
+            log.error(
+                "outbox relay after commit failed; the periodic relay will send the jobs", exc_info=True
+            )
 
 
 def supplier_limits() -> PoolLimits:

@@ -86,7 +86,9 @@ def test_the_digest_follows_the_rules_not_the_layout_of_the_file() -> None:
     document = reference_document()
     assert len(reference) == 64
     # the same rules written in another key order and style: the same programme, the same digest
-    reordered = yaml.safe_dump(dict(reversed(list(document.items()))), sort_keys=True, default_flow_style=True)
+    reordered = yaml.safe_dump(
+        dict(reversed(list(document.items()))), sort_keys=True, default_flow_style=True
+    )
     assert parse_text(reordered).digest == reference
     # one number changed: another programme, another digest
     document["versions"][0]["goodwill_agent_limit"] += 1
