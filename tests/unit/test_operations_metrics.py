@@ -177,3 +177,40 @@ def test_a_database_that_did_not_answer_is_remembered_as_down_for_max_age() -> N
     scrapes = [_samples(generate_latest(registry).decode()) for _ in range(5)]
     assert calls == [1]
     assert {s[("miles_database_up", frozenset())] for s in scrapes} == {0}
+
+
+def test_while_one_scrape_reads_again_the_others_answer_the_last_reading_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import miles.api.operations_metrics as module
+
+    pending = iter([1, 2])
+    slow = threading.Event()
+    inside = threading.Semaphore(0)
+    go_on = threading.Event()
+
+    def snapshot(uow, clock, saga_bounds, hold_bounds, count_settled):  # type: ignore[no-untyped-def]
+        if slow.is_set():
+            inside.release()
+            go_on.wait(5)
+        s = _snapshot()
+        return replace(
+            s, counts=replace(s.counts, redemptions={**s.counts.redemptions, "PENDING": next(pending)})
+        )
+
+    monkeypatch.setattr(module, "operations_snapshot", snapshot)
+    registry = metrics_registry(DatabaseCollector(nullcontext, FixedClock(AT), max_age=0.2))
+    pending_now = frozenset({("status", "PENDING")})
+    assert _samples(generate_latest(registry).decode())[("miles_redemptions", pending_now)] == 1
+    time.sleep(0.3)  # stale
+    slow.set()
+    with ThreadPoolExecutor(1) as reader:
+        reading = reader.submit(generate_latest, registry)
+        assert inside.acquire(timeout=5)  # that scrape is reading (slowly)
+        started = time.perf_counter()
+        meanwhile = _samples(generate_latest(registry).decode())
+        assert time.perf_counter() - started < 1
+        assert meanwhile[("miles_redemptions", pending_now)] == 1  # the last reading, at once
+        assert meanwhile[("miles_database_metrics_age_seconds", frozenset())] >= 0.3
+        go_on.set()
+        assert _samples(reading.result(5).decode())[("miles_redemptions", pending_now)] == 2

@@ -31,7 +31,7 @@ SAGA_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 30
 HOLD_AGE_BUCKETS = (60.0, 300.0, 600.0, 1800.0, 3600.0, 21600.0, 86400.0)
 SETTLED_MAX_AGE = 60.0  # seconds between two counts of the settled redemptions
 CACHE_SECONDS = 5.0  # a reading of the database answers every scrape of this process for this long
-WAIT_SECONDS = 5.0  # a scrape waits this long for another one's reading before answering without it
+WAIT_SECONDS = 5.0  # with no reading yet, a scrape waits this long for another's before answering without
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,9 @@ class DatabaseCollector(Collector):
     """A prometheus_client collector: one short transaction per reading, on the probe's own small pool.
 
     A reading answers every scrape of the process for `max_age` seconds (CACHE_SECONDS by default), and
-    one scrape at a time reads (the others wait for its reading, at most WAIT_SECONDS): 100 scrapers at
-    once cost one reading, never 100 connections. A database that does not answer is remembered as
+    one scrape at a time reads (the others answer the previous reading meanwhile; with none yet, they wait
+    for this one at most WAIT_SECONDS): 100 scrapers at once cost one reading, never 100 connections, nor
+    100 threads waiting on a slow database. A database that does not answer is remembered as
     down for as long, so scrapers do not queue on its connect timeout either.
 
     The count of settled redemptions (CONFIRMED, FAILED, CANCELLED), the one statement that grows with the
@@ -100,10 +101,15 @@ class DatabaseCollector(Collector):
 
     def _current(self) -> _Reading | None:
         """The reading to report: the last one while fresh, else a new one (by one scrape at a time)."""
-        if self._fresh(self._reading):
+        known = self._reading
+        if self._fresh(known):
+            return known
+        # another scrape is reading: answer the last reading at once rather than hold a thread waiting
+        # (only the first scrapes of a process, with nothing to answer yet, wait for it)
+        if known is not None and not self._reading_lock.acquire(blocking=False):
+            return known
+        if known is None and not self._reading_lock.acquire(timeout=WAIT_SECONDS):
             return self._reading
-        if not self._reading_lock.acquire(timeout=WAIT_SECONDS):
-            return self._reading  # another scrape is still reading: what is known, however old
         try:
             if not self._fresh(self._reading):
                 self._reading = self._read()
