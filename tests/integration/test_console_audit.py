@@ -108,9 +108,14 @@ def test_every_change_shows_who_what_and_why_in_the_audit(
 
 def test_the_audit_log_cannot_be_changed_or_deleted(container: Container, engine: Engine) -> None:
     make_agent(container, "ned")
+    with engine.connect() as c:
+        before = c.execute(text("SELECT id, actor FROM audit_log ORDER BY id")).all()
+    assert before
     for statement in ("UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"):
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as c:
             c.execute(text(statement))
+    with engine.connect() as c:
+        assert c.execute(text("SELECT id, actor FROM audit_log ORDER BY id")).all() == before
 
 
 def test_agent_create_stores_an_argon2_hash_and_refuses_a_taken_name(

@@ -199,11 +199,16 @@ def test_reads_and_writes_need_their_scopes(client: TestClient, container: Conta
         headers={**reader, "Idempotency-Key": "k"},
     )
     assert response.status_code == 403
+    assert response.json()["error"]["code"] == "missing_scope"
     quote = client.post(
         "/v1/awards/quote", json={"member_number": member, "items": [flight()]}, headers=reader
     )
     assert quote.status_code == 200
-    assert client.get("/v1/redemptions/1", headers=reader).status_code == 404
+    assert quote.json()["miles"] > 0
+    assert "redemption_id" not in quote.json()
+    unknown = client.get("/v1/redemptions/1", headers=reader)
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "redemption_not_found"
 
 
 def test_a_quote_prices_every_kind_of_item_from_the_chart_and_holds_nothing(
