@@ -201,3 +201,26 @@ def test_a_double_submitted_form_grants_once(
         assert "1,500 miles applied" in second.text
     assert member_balance(engine, member) == 1500
     assert counts(engine)["goodwill_adjustments"] == 1
+
+
+def test_goodwill_past_the_members_daily_limit_waits_even_within_the_agent_limit(
+    container: Container, client: TestClient, engine: Engine
+) -> None:
+    member = enrol(client)
+    make_agent(container, "dan")
+    make_agent(container, "eve")
+    with console_client(container) as console:
+        token = signed_in(console, "dan")
+        assert "5,000 miles applied" in grant(console, token, member, "5000").text
+    with console_client(container) as other:  # another agent: the limit is the member's, not the agent's
+        token = signed_in(other, "eve")
+        assert "5,000 miles applied" in grant(other, token, member, "5000").text
+        waiting = grant(other, token, member, "1")
+        assert "wait for a supervisor" in waiting.text
+    assert member_balance(engine, member) == 10_000
+    with engine.connect() as c:
+        details = c.execute(
+            text("SELECT details FROM audit_log WHERE action = 'goodwill.requested'")
+        ).scalar_one()
+    assert details["granted_today"] == 10_000
+    assert "daily limit" in details["waits"]
