@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from miles.adapters.db.standing import StandingUpdate
+from miles.adapters.db.standing import APPLY_STANDING, StandingUpdate
 
 
 @dataclass(frozen=True)
@@ -151,13 +151,7 @@ WITH src AS (
     INSERT INTO tier_changes (member_id, from_tier, to_tier, valid_until, reason, accrual_id)
     SELECT member_id, tier_before, tier_after, tier_valid_until, tier_change_reason, accrual_id
     FROM j WHERE tier_change_reason IS NOT NULL ORDER BY n
-), mu AS (
-    UPDATE members m SET tier = u.tier, tier_valid_until = u.valid_until, lifetime_tier = u.lifetime_tier,
-           lifetime_status_miles = m.lifetime_status_miles + u.delta,
-           last_activity_date = greatest(m.last_activity_date, u.activity)
-    FROM {standing}
-    WHERE m.id = u.id
-)
+), mu AS ({apply_standing})
 SELECT ticket_number, coupon_number, accrual_id FROM j
 """
 
@@ -171,12 +165,15 @@ def _compact(sql: str) -> tuple[str, tuple[str, ...]]:
     return " ".join(re.sub(r"%\(\w+\)([sb])", r"%\1", sql).split()), names
 
 
-RECORD_MANY = _compact(
-    _RECORD.format(src=_MANY[0], standing=_MANY[1], accrual_columns=", ".join(ACCRUAL_COLUMNS))
-)
-RECORD_ONE = _compact(
-    _RECORD.format(src=_ONE[0], standing=_ONE[1], accrual_columns=", ".join(ACCRUAL_COLUMNS))
-)
+def _record_statement(src: str, standing: str) -> tuple[str, tuple[str, ...]]:
+    apply_standing = APPLY_STANDING.format(standing=standing)
+    return _compact(
+        _RECORD.format(src=src, apply_standing=apply_standing, accrual_columns=", ".join(ACCRUAL_COLUMNS))
+    )
+
+
+RECORD_MANY = _record_statement(*_MANY)
+RECORD_ONE = _record_statement(*_ONE)
 
 
 def record_accruals(

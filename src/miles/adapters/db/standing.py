@@ -37,6 +37,17 @@ _CREDITS = """
 """
 
 
+# the members' standing from the rows of `u` (id, tier, valid_until, lifetime_tier, delta, activity): the
+# accrual statement writes it for its coupons (accrual_writes), `StandingRepository.update` for the others
+APPLY_STANDING = """
+    UPDATE members m SET tier = u.tier, tier_valid_until = u.valid_until, lifetime_tier = u.lifetime_tier,
+           lifetime_status_miles = m.lifetime_status_miles + u.delta,
+           last_activity_date = greatest(m.last_activity_date, u.activity)
+    FROM {standing}
+    WHERE m.id = u.id
+"""
+
+
 class StandingRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -90,16 +101,11 @@ class StandingRepository:
             return
         self.connection.execute(
             text(
-                """
-                UPDATE members m SET tier = u.tier, tier_valid_until = u.valid_until,
-                       lifetime_tier = u.lifetime_tier,
-                       lifetime_status_miles = m.lifetime_status_miles + u.delta,
-                       last_activity_date = greatest(m.last_activity_date, u.activity)
-                FROM unnest(CAST(:id AS bigint[]), CAST(:tier AS text[]), CAST(:valid AS date[]),
-                            CAST(:lifetime AS text[]), CAST(:delta AS bigint[]), CAST(:activity AS date[]))
-                     AS u(id, tier, valid_until, lifetime_tier, delta, activity)
-                WHERE m.id = u.id
-                """
+                APPLY_STANDING.format(
+                    standing="unnest(CAST(:id AS bigint[]), CAST(:tier AS text[]), CAST(:valid AS date[]), "
+                    "CAST(:lifetime AS text[]), CAST(:delta AS bigint[]), CAST(:activity AS date[])) "
+                    "AS u(id, tier, valid_until, lifetime_tier, delta, activity)"
+                )
             ),
             {
                 "id": [u.member_id for u in updates],
