@@ -35,7 +35,12 @@ TITLES: dict[int, str] = {
 
 def status_of(error: MilesError) -> int:
     """The HTTP status of an error: its nearest class in the tree that has one (400 for none)."""
-    for cls in type(error).__mro__:
+    return status_for(type(error))
+
+
+def status_for(kind: type[MilesError]) -> int:
+    """The HTTP status of a kind of error (a form refused by its own checks answers InvalidInput's)."""
+    for cls in kind.__mro__:
         if cls in STATUS:
             return STATUS[cls]
     return 400

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from html import unescape
 
 import pytest
 from fastapi.testclient import TestClient
@@ -157,8 +158,43 @@ def test_the_statement_pages_back_through_older_transfers(
     assert "Older transfers" not in older
 
 
-def test_an_unknown_or_mistyped_member_page_is_404(console: TestClient) -> None:
-    assert console.get("/console/members/1000000990").status_code == 404
-    mistyped = console.get("/console/members/1000000017")
-    assert mistyped.status_code == 404
-    assert "mistyped?" in mistyped.text
+def test_an_unknown_member_page_is_404_and_a_mistyped_number_is_422_as_the_api_answers(
+    client: TestClient, console: TestClient
+) -> None:
+    """One mapping from the error tree to statuses: the member page answers as GET /v1/members does."""
+    unknown = console.get("/console/members/1000000990")
+    assert unknown.status_code == 404 == client.get("/v1/members/1000000990").status_code
+    assert "no member 1000000990" in unknown.text
+    assert "Not found" in unknown.text
+    for number in ("1000000017", "12345", "ABCDEFGHIJ"):
+        api = client.get(f"/v1/members/{number}")
+        page = console.get(f"/console/members/{number}")
+        statement = console.get(f"/console/members/{number}/statement", headers=HTMX)
+        assert page.status_code == statement.status_code == api.status_code == 422, number
+        assert page.headers["content-type"].startswith("text/html")  # the console's page, not the JSON body
+        assert "Check what was entered" in page.text
+        assert api.json()["error"]["message"] in unescape(page.text)
+    assert "mistyped?" in console.get("/console/members/1000000017").text
+
+
+def test_the_member_page_forms_each_carry_their_own_request_key(
+    client: TestClient, console: TestClient, engine: Engine
+) -> None:
+    """Sent twice (a double click on the page's first form), a goodwill grant is answered once."""
+    member = enrol(client)
+    page = console.get(f"/console/members/{member}").text
+    keys = re.findall(r'name="request_key" value="([^"]*)"', page)
+    assert len(keys) == 3, keys  # goodwill, claim, award
+    assert all(keys), keys
+    assert len(set(keys)) == 3, keys
+    goodwill = re.search(r'action="[^"]+/goodwill".*?name="request_key" value="([^"]*)"', page, re.DOTALL)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert goodwill
+    assert token
+    form = {"csrf_token": token.group(1), "request_key": goodwill.group(1), "miles": "500"}
+    form |= {"reason_code": "delay", "comment": "ZZ12 five hours late"}
+    first = console.post(f"/console/members/{member}/goodwill", data=form, headers=HTMX)
+    second = console.post(f"/console/members/{member}/goodwill", data=form, headers=HTMX)
+    assert first.status_code == second.status_code == 200, second.text
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM goodwill_adjustments")).scalar() == 1

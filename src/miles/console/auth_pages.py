@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from miles.console.forms import read_form
+from miles.console.page_errors import ConsolePageRoute
 from miles.console.rendering import SECURITY_HEADERS, render
 from miles.console.security import (
     SIGN_IN_COOKIE,
@@ -21,15 +22,21 @@ from miles.console.security import (
     sign_in_token_valid,
     take_hash_slot,
 )
-from miles.console.state import app_container, console_state
+from miles.console.state import app_container, console_state, in_transaction
+from miles.domain.errors import Forbidden, InvalidInput, Unauthorized
+from miles.http_errors import status_of
 from miles.services.agents import ConsoleSession, sign_out
 from miles.services.passwords import HASH_SLOTS
 from miles.services.sign_in import sign_in
 
 BUSY = "The console is busy signing other agents in. Nothing was checked: please sign in again in a moment."
 BUSY_RETRY_SECONDS = 1
+EXPIRED = Forbidden("The sign-in form expired. Nothing was sent: please sign in again.", code="form_expired")
+# a sign-in refused for load or for too many tries (Retry-After says when): not a refusal of the error
+# tree, whose statuses come from the shared mapping (miles.http_errors)
+TOO_MANY_REQUESTS = 429
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsolePageRoute)
 
 
 @router.get("")
@@ -76,19 +83,20 @@ async def sign_in_submit(request: Request) -> Response:
     c = app_container(request)
     secret = await run_in_threadpool(state.secret, c)
     if not sign_in_token_valid(request, secret, values.get("sign_in_token")):
-        errors = {"form": "The sign-in form expired. Nothing was sent: please sign in again."}
-        return await _sign_in_page(request, next_path, name, errors, 403)
-    errors = {}
-    if not name:
-        errors["name"] = "Your name is required"
-    if not values.get("password"):
-        errors["password"] = "Your password is required"
-    if errors:
-        return await _sign_in_page(request, next_path, name, errors, 422)
+        return await _sign_in_page(request, next_path, name, {"form": EXPIRED.message}, status_of(EXPIRED))
+    missing = [
+        InvalidInput(f"Your {field} is required", field=field)
+        for field in ("name", "password")
+        if not values.get(field)
+    ]
+    if missing:
+        errors = {p.field or "form": p.message for p in missing}
+        return await _sign_in_page(request, next_path, name, errors, status_of(missing[0]))
     # the peer as uvicorn resolved it: a proxy's X-Forwarded-For counts only from MILES_TRUSTED_PROXIES
     address = request.client.host if request.client else "unknown"
     if not await take_hash_slot(HASH_SLOTS):
-        return await _sign_in_page(request, next_path, name, {"form": BUSY}, 429, BUSY_RETRY_SECONDS)
+        busy = {"form": BUSY}
+        return await _sign_in_page(request, next_path, name, busy, TOO_MANY_REQUESTS, BUSY_RETRY_SECONDS)
     try:
         result = await run_in_threadpool(
             sign_in, c.uow, c.clock, name, values["password"], address, lifetime=state.session_lifetime
@@ -97,12 +105,13 @@ async def sign_in_submit(request: Request) -> Response:
         HASH_SLOTS.give_back()
     if result.token is None:
         wait = result.retry_after
+        refused = Unauthorized(result.error or "not signed in")
         return await _sign_in_page(
             request,
             next_path,
             name,
-            {"form": result.error or "not signed in"},
-            429 if result.throttled else 401,
+            {"form": refused.message},
+            TOO_MANY_REQUESTS if result.throttled else status_of(refused),
             None if wait is None else max(1, int(wait.total_seconds())),
         )
     response = RedirectResponse(next_path, status_code=303, headers=SECURITY_HEADERS)
@@ -113,13 +122,7 @@ async def sign_in_submit(request: Request) -> Response:
 
 @router.post("/sign-out")
 async def sign_out_submit(request: Request, session: ConsoleSession = Depends(console_session)) -> Response:
-    c = app_container(request)
-
-    def run() -> None:
-        with c.uow() as uow:
-            sign_out(uow, c.clock, session)
-
-    await run_in_threadpool(run)
+    await in_transaction(request, lambda uow, c: sign_out(uow, c.clock, session))
     response = RedirectResponse("/console/sign-in", status_code=303, headers=SECURITY_HEADERS)
     clear_session_cookie(response)
     return response

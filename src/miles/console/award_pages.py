@@ -12,21 +12,23 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from miles.console.forms import FieldErrors, read_form
-from miles.console.page_errors import page_error
+from miles.console.page_errors import ConsolePageRoute
 from miles.console.rendering import render
-from miles.console.security import PageError, console_session
+from miles.console.security import console_session
 from miles.console.service_pages import CHANGED, new_request_key
 from miles.console.state import app_container, in_transaction
 from miles.domain.awards import MAX_BAGS, MAX_NIGHTS, AwardItem, BaggageAward, FlightAward, HotelAward, cabins
-from miles.domain.errors import Forbidden, MilesError, NotFound
-from miles.http_errors import status_of
+from miles.domain.errors import Conflict, InvalidInput, MilesError, NotFound, SupplierUnavailable
+from miles.http_errors import status_for, status_of
 from miles.services.agents import ConsoleSession
 from miles.services.award_desk import book_award, cancellation_terms, member_redemptions
 from miles.services.member_overview import MemberOverview
 from miles.services.redemptions.cancellation import cancel_award
 from miles.services.redemptions.submission import AwardRequest, quote, read_redemption
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsolePageRoute)
+# the refusals a form shows next to its fields; any other (unknown member, not allowed) is the error page
+SHOWN_ON_FORM = (InvalidInput, Conflict, SupplierUnavailable)
 Session = Annotated[ConsoleSession, Depends(console_session)]
 ITEM_FIELD = re.compile(r"^items\[(\d+)\]\.?(\w*)$")
 
@@ -131,14 +133,15 @@ async def _panel(
 @router.post("/members/{member_number}/awards/{action}")
 async def award(member_number: str, action: str, request: Request, session: Session) -> Response:
     if action not in ("quote", "book"):
-        raise PageError(404, "Not found", "awards are quoted or booked")
+        raise NotFound("awards are quoted or booked")
     values = await read_form(request)
     for name in ("origin", "destination", "city"):
         values[name] = values.get(name, "").upper()
     errors = FieldErrors()
     items, kinds = _award_items(values, errors)
     if errors:
-        return await _panel(request, member_number, {"values": values, "errors": errors.errors}, 422)
+        refused = status_for(InvalidInput)  # the form's own checks
+        return await _panel(request, member_number, {"values": values, "errors": errors.errors}, refused)
     wanted = AwardRequest(member_number, tuple(items))
     c = app_container(request)
     key = values.get("request_key") or None
@@ -148,9 +151,7 @@ async def award(member_number: str, action: str, request: Request, session: Sess
             context = {"values": values, "quote": view, "award_key": key or new_request_key()}
             return await _panel(request, member_number, context)
         booked = await run_in_threadpool(book_award, c, session.actor, wanted, key)
-    except (NotFound, Forbidden) as exc:
-        raise page_error(exc) from exc
-    except MilesError as exc:
+    except SHOWN_ON_FORM as exc:
         _place(exc, kinds, errors)
         return await _panel(
             request, member_number, {"values": values, "errors": errors.errors}, status_of(exc)
@@ -160,22 +161,16 @@ async def award(member_number: str, action: str, request: Request, session: Sess
 
 @router.get("/redemptions/{redemption_id}/status")
 async def status(redemption_id: int, request: Request, session: Session) -> Response:
-    try:
-        view = await in_transaction(request, lambda uow, _: read_redemption(uow, redemption_id))
-    except NotFound as exc:
-        raise page_error(exc) from exc
+    view = await in_transaction(request, lambda uow, _: read_redemption(uow, redemption_id))
     headers = None if view.status == "PENDING" else CHANGED  # settled: refresh the balances and lists
     return render(request, "partials/redemption_status.html", {"r": view}, headers=headers)
 
 
 @router.get("/redemptions/{redemption_id}/cancel")
 async def cancel_terms(redemption_id: int, request: Request, session: Session) -> Response:
-    try:
-        terms = await in_transaction(
-            request, lambda uow, c: cancellation_terms(uow, c.catalog, c.clock, redemption_id)
-        )
-    except NotFound as exc:
-        raise page_error(exc) from exc
+    terms = await in_transaction(
+        request, lambda uow, c: cancellation_terms(uow, c.catalog, c.clock, redemption_id)
+    )
     return render(request, "partials/cancel_terms.html", {"t": terms})
 
 
@@ -187,9 +182,7 @@ async def cancel(redemption_id: int, request: Request, session: Session) -> Resp
         outcome = await run_in_threadpool(
             cancel_award, c, redemption_id, session.actor, values.get("reason")
         )  # audited with its refund, once, whichever request or job completes it
-    except NotFound as exc:
-        raise page_error(exc) from exc
-    except MilesError as exc:
+    except SHOWN_ON_FORM as exc:
         terms = await in_transaction(
             request, lambda uow, c: cancellation_terms(uow, c.catalog, c.clock, redemption_id)
         )

@@ -10,15 +10,18 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from miles.console.forms import read_form
+from miles.console.page_errors import ConsolePageRoute
 from miles.console.rendering import SECURITY_HEADERS, is_htmx, render
-from miles.console.security import PageError, supervisor_session
+from miles.console.security import supervisor_session
 from miles.console.state import app_container, in_transaction
 from miles.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from miles.http_errors import status_of
 from miles.services.accruals import retry_raced
+from miles.services.adjustment_requests import read_claim
 from miles.services.agents import ConsoleSession
-from miles.services.claims import ClaimView, approve_claim, claim_queue, claim_view, reject_claim
+from miles.services.claims import ClaimView, approve_claim, claim_queue, reject_claim
 
-router = APIRouter(prefix="/console/approvals/claims", include_in_schema=False)
+router = APIRouter(prefix="/console/approvals/claims", include_in_schema=False, route_class=ConsolePageRoute)
 Supervisor = Annotated[ConsoleSession, Depends(supervisor_session)]
 
 
@@ -31,10 +34,11 @@ async def claims_waiting(request: Request, session: Supervisor) -> Response:
 @router.post("/{claim_id}/{decision}")
 async def decide_claim(claim_id: int, decision: str, request: Request, session: Supervisor) -> Response:
     if decision not in ("approve", "reject"):
-        raise PageError(404, "Not found", "a claim is approved or rejected")
+        raise NotFound("a claim is approved or rejected")
     note = (await read_form(request)).get("note")
     c = app_container(request)
     errors: dict[str, str] = {}
+    status = 200
     decided: ClaimView | None = None
     try:
         if decision == "approve":
@@ -47,18 +51,16 @@ async def decide_claim(claim_id: int, decision: str, request: Request, session: 
             decided = await in_transaction(
                 request, lambda uow, c: reject_claim(uow, c.clock, session.actor, claim_id, note)
             )
-    except (InvalidInput, Conflict, Forbidden) as exc:
+    except (InvalidInput, Conflict, Forbidden) as exc:  # shown on the claim's row; a NotFound is a page
         errors[exc.field if exc.field == "note" else "form"] = exc.message
-    except NotFound as exc:
-        raise PageError(404, "Not found", exc.message) from exc
+        status = status_of(exc)
     if not is_htmx(request):
         if errors:
             queue = await in_transaction(request, lambda uow, _: claim_queue(uow, session.actor))
             context = {"queue": queue, "errors": errors, "failed_id": claim_id}
-            return render(request, "claim_approvals.html", context, 422)
+            return render(request, "claim_approvals.html", context, status)
         return RedirectResponse("/console/approvals/claims", status_code=303, headers=SECURITY_HEADERS)
     if errors:
-        record = await in_transaction(request, lambda uow, _: uow.claims.get(claim_id))
-        item = claim_view(record) if record else None
-        return render(request, "partials/claim_approval_row.html", {"item": item, "errors": errors}, 422)
+        item = await in_transaction(request, lambda uow, _: read_claim(uow, claim_id))
+        return render(request, "partials/claim_approval_row.html", {"item": item, "errors": errors}, status)
     return render(request, "partials/claim_approval_row.html", {"item": decided, "errors": {}})

@@ -10,8 +10,7 @@ from decimal import Decimal, InvalidOperation
 
 from fastapi import Request
 
-from miles.console.security import PageError
-from miles.domain.errors import MilesError
+from miles.domain.errors import InvalidInput, MilesError
 from miles.domain.limits import BIGINT_MAX, control_character
 from miles.domain.validation import InvalidFields
 
@@ -21,15 +20,14 @@ MULTILINE_FIELDS = frozenset({"comment", "note", "reason"})
 
 
 def refuse_control_characters(name: str, value: str) -> None:
-    """A page refusing the form (422, nothing written) when a field holds a control character: NUL
-    and its kin never reach the database, nor a page."""
+    """Refuses the form (InvalidInput: the console's error page, nothing written) when a field holds a
+    control character: NUL and its kin never reach the database, nor a page."""
     position = control_character(value, multiline=name in MULTILINE_FIELDS)
     if position is not None:
-        raise PageError(
-            422,
-            "Not sent",
+        raise InvalidInput(
             f"The field {name[:40]!r} holds a control character (U+{ord(value[position]):04X}) that "
             "cannot be recorded. Nothing was changed: remove it and send the form again.",
+            field=name[:40],
         )
 
 
@@ -43,12 +41,12 @@ async def read_form(request: Request) -> dict[str, str]:
 
 def query_line(name: str, max_length: int) -> Callable[[Request], str]:
     """A dependency reading one line of the query string (a search, a filter, a cursor): bounded, no
-    control character, else a 422 page naming it (never a database error)."""
+    control character, else an InvalidInput page naming it (never a database error)."""
 
     def read(request: Request) -> str:
         value = request.query_params.get(name, "")
         if len(value) > max_length:
-            raise PageError(422, "Not found", f"{name!r} is at most {max_length} characters.")
+            raise InvalidInput(f"{name!r} is at most {max_length} characters.", field=name)
         refuse_control_characters(name, value)
         return value
 
@@ -57,14 +55,14 @@ def query_line(name: str, max_length: int) -> Callable[[Request], str]:
 
 def query_id(name: str) -> Callable[[Request], int | None]:
     """A dependency reading a row id of the query string (a page's `before`): a whole number the bigint
-    column can hold, else a 422 page."""
+    column can hold, else an InvalidInput page."""
 
     def read(request: Request) -> int | None:
         raw = request.query_params.get(name, "")
         if not raw:
             return None
         if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= BIGINT_MAX):
-            raise PageError(422, "Not found", f"{name!r} is not a position this console gave out.")
+            raise InvalidInput(f"{name!r} is not a position this console gave out.", field=name)
         return int(raw)
 
     return read

@@ -8,17 +8,17 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from miles.console.forms import query_line
+from miles.console.page_errors import ConsolePageRoute
 from miles.console.rendering import SECURITY_HEADERS, is_htmx, render
-from miles.console.security import PageError, console_session
+from miles.console.security import console_session
+from miles.console.service_pages import new_request_key
 from miles.console.state import in_transaction
-from miles.domain.errors import InvalidInput, NotFound
 from miles.domain.goodwill import REASONS
-from miles.domain.member_numbers import validate_member_number
 from miles.services.agents import ConsoleSession
 from miles.services.member_overview import member_overview, statement_slice
 from miles.services.member_search import search_members
 
-router = APIRouter(prefix="/console/members", include_in_schema=False)
+router = APIRouter(prefix="/console/members", include_in_schema=False, route_class=ConsolePageRoute)
 
 
 @router.get("")
@@ -36,22 +36,14 @@ async def find(
     return render(request, "search.html", {"result": result, "q": q})
 
 
-def _member_error(exc: InvalidInput | NotFound) -> PageError:
-    if isinstance(exc, NotFound):
-        return PageError(404, "No such member", exc.message)
-    return PageError(404, "Not a member number", exc.message)
-
-
 @router.get("/{member_number}")
 async def member_page(
     member_number: str, request: Request, session: Annotated[ConsoleSession, Depends(console_session)]
 ) -> Response:
-    try:
-        overview = await in_transaction(
-            request, lambda uow, c: member_overview(uow, c.catalog, c.clock, member_number)
-        )
-    except (InvalidInput, NotFound) as exc:
-        raise _member_error(exc) from exc
+    # a malformed number (422) or an unknown member (404): the error page, with the API's status
+    overview = await in_transaction(
+        request, lambda uow, c: member_overview(uow, c.catalog, c.clock, member_number)
+    )
     from miles.console.award_pages import award_context
 
     context = {
@@ -59,6 +51,9 @@ async def member_page(
         "m": overview.member,
         "reasons": REASONS,
         "goodwill_limit": overview.goodwill_limit,
+        # each form its own key: sent twice (a double click), it is answered once
+        "goodwill_key": new_request_key(),
+        "claim_key": new_request_key(),
     }
     context |= await award_context(request, overview)
     return render(request, "member.html", context)
@@ -71,11 +66,7 @@ async def statement_rows(
     session: Annotated[ConsoleSession, Depends(console_session)],
     cursor: Annotated[str, Depends(query_line("cursor", 200))],
 ) -> Response:
-    try:
-        validate_member_number(member_number)
-        page = await in_transaction(
-            request, lambda uow, c: statement_slice(uow, c.catalog, member_number, cursor or None)
-        )
-    except (InvalidInput, NotFound) as exc:
-        raise _member_error(exc) from exc
+    page = await in_transaction(
+        request, lambda uow, c: statement_slice(uow, c.catalog, member_number, cursor or None)
+    )
     return render(request, "partials/statement_rows.html", {"statement": page, "number": member_number})

@@ -4,7 +4,8 @@ The session cookie holds a random token, signed with the console secret (itsdang
 shift; the database holds the token's hash, its expiry and the session's CSRF token, so signing out
 ends it everywhere. Every state-changing request must carry that CSRF token (a hidden form field, or
 the X-CSRF-Token header that htmx sends); the sign-in form, before any session, carries a signed
-double-submit token instead. Pages need a session; supervisor pages answer 403 to agents."""
+double-submit token instead. Pages need a session; supervisor pages refuse agents (Forbidden: the
+console routes give it the shared mapping's status, see miles.console.page_errors)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 
 from miles.console.rendering import SECURITY_HEADERS, is_htmx, render
 from miles.console.state import app_container, console_state
+from miles.domain.errors import Forbidden
 from miles.services.agents import ConsoleSession, csrf_matches, resolve_session
 from miles.services.passwords import HashSlots
 
@@ -45,10 +47,6 @@ class PageError(Exception):
         self.status_code = status_code
         self.title = title
         self.message = message
-
-
-def forbidden(message: str = "This page is for supervisors.") -> PageError:
-    return PageError(403, "Not allowed", message)
 
 
 def _secret(request: Request) -> str:
@@ -111,18 +109,17 @@ async def console_session(request: Request) -> ConsoleSession:
     if request.method in UNSAFE:
         candidate = request.headers.get(CSRF_HEADER) or await form_value(request, CSRF_FIELD)
         if not csrf_matches(session, candidate):
-            raise PageError(
-                403,
-                "Form expired",
+            raise Forbidden(
                 "This form was not sent from your current console session (it may be from before you "
                 "signed in again). Nothing was changed: reload the page and try again.",
+                code="form_expired",
             )
     return session
 
 
 async def supervisor_session(session: ConsoleSession = Depends(console_session)) -> ConsoleSession:
     if not session.actor.is_supervisor:
-        raise forbidden()
+        raise Forbidden("This page is for supervisors.", code="supervisors_only")
     return session
 
 

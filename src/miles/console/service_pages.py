@@ -17,14 +17,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from miles.console.forms import FieldErrors, read_form
-from miles.console.page_errors import page_error
+from miles.console.page_errors import ConsolePageRoute
 from miles.console.rendering import SECURITY_HEADERS, is_htmx, render
 from miles.console.security import console_session
 from miles.console.state import app_container, in_transaction
 from miles.domain.accrual import FlightCoupon
-from miles.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from miles.domain.errors import Conflict, InvalidInput
 from miles.domain.goodwill import MAX_MILES, REASONS, validate_goodwill
-from miles.http_errors import status_of
+from miles.http_errors import status_for, status_of
 from miles.services import adjustment_requests
 from miles.services.accruals import retry_raced
 from miles.services.agents import ConsoleSession
@@ -33,7 +33,9 @@ from miles.services.claims import FORM_FIELDS, ClaimView
 from miles.services.goodwill.adjustments import AdjustmentView
 from miles.services.idempotency import Outcome
 
-router = APIRouter(prefix="/console/members/{member_number}", include_in_schema=False)
+router = APIRouter(
+    prefix="/console/members/{member_number}", include_in_schema=False, route_class=ConsolePageRoute
+)
 CHANGED = {"HX-Trigger": "memberChanged"}
 GOODWILL_FIELDS = {"miles", "reason_code", "comment"}
 CLAIM_FIELDS = {
@@ -73,7 +75,7 @@ async def _panel(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    if not is_htmx(request) and status_code < 400:  # a plain form post: back to the member page
+    if not is_htmx(request) and 200 <= status_code < 300:  # a plain form post: back to the member page
         return RedirectResponse(
             f"/console/members/{member_number}", status_code=303, headers=SECURITY_HEADERS
         )
@@ -93,15 +95,14 @@ async def _panel(
 
 async def _write(request: Request, errors: FieldErrors, work: Callable[..., Any]) -> tuple[Any, int]:
     """Run a write (again from the start if a coupon raced): (its result, 200), or on a refusal (None,
-    the refusal's status), the refusal in `errors` and everything rolled back."""
+    the refusal's status), the refusal in `errors` and everything rolled back. Any other refusal (an
+    unknown member, not allowed) rises to the error page."""
     c = app_container(request)
     try:
         return await run_in_threadpool(retry_raced, c.uow, lambda uow: work(uow, c)), 200
     except (InvalidInput, Conflict) as exc:  # a CouponRaced that kept racing is a Conflict too
         errors.add_error(exc)
         return None, status_of(exc)
-    except (Forbidden, NotFound) as exc:
-        raise page_error(exc) from exc
 
 
 @router.post("/goodwill")
@@ -117,7 +118,7 @@ async def grant_goodwill(
     except InvalidInput as exc:
         errors.add_error(exc)
     result: Outcome[AdjustmentView] | None = None
-    status = 422  # the form's own checks refused it
+    status = status_for(InvalidInput)  # the form's own checks refused it
     if not errors:
         result, status = await _write(
             request,
@@ -196,7 +197,7 @@ async def post_claim(
     if len(comment) > 500:
         errors.add("comment", "a comment is at most 500 characters")
     result: Outcome[ClaimView] | None = None
-    status = 422  # the form's own checks refused it
+    status = status_for(InvalidInput)  # the form's own checks refused it
     if coupon is not None and not errors:
         result, status = await _write(
             request,

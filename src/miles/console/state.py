@@ -7,15 +7,17 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
-from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.bootstrap import Container
 from miles.config import settings
 from miles.services.agents import console_secret
+
+if TYPE_CHECKING:  # the type of what `work` is given; the console uses it through services only
+    from miles.adapters.db.unit_of_work import UnitOfWork
 
 
 @dataclass

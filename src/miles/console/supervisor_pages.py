@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from miles.console.forms import query_id, query_line, read_form
-from miles.console.page_errors import page_error
+from miles.console.page_errors import ConsolePageRoute
 from miles.console.rendering import SECURITY_HEADERS, is_htmx, render
-from miles.console.security import PageError, supervisor_session
+from miles.console.security import supervisor_session
 from miles.console.state import in_transaction
 from miles.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from miles.http_errors import status_of
@@ -24,7 +24,7 @@ from miles.services.goodwill.adjustments import (
     reject_goodwill,
 )
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsolePageRoute)
 Supervisor = Annotated[ConsoleSession, Depends(supervisor_session)]
 
 
@@ -37,7 +37,7 @@ async def approvals(request: Request, session: Supervisor) -> Response:
 @router.post("/approvals/{adjustment_id}/{decision}")
 async def decide(adjustment_id: int, decision: str, request: Request, session: Supervisor) -> Response:
     if decision not in ("approve", "reject"):
-        raise PageError(404, "Not found", "a request is approved or rejected")
+        raise NotFound("a request is approved or rejected")
     values = await read_form(request)
     note = values.get("note")
     errors: dict[str, str] = {}
@@ -53,11 +53,9 @@ async def decide(adjustment_id: int, decision: str, request: Request, session: S
             decided = await in_transaction(
                 request, lambda uow, c: reject_goodwill(uow, c.clock, session.actor, adjustment_id, note)
             )
-    except (InvalidInput, Conflict, Forbidden) as exc:
+    except (InvalidInput, Conflict, Forbidden) as exc:  # shown on the request's row; a NotFound is a page
         errors[exc.field or "form"] = exc.message
         status = status_of(exc)
-    except NotFound as exc:
-        raise page_error(exc) from exc
     if not is_htmx(request):
         if errors:
             queue = await in_transaction(request, lambda uow, _: approval_queue(uow, session.actor))

@@ -137,10 +137,8 @@ def file_claim(
     actor: Actor,
     coupon: FlightCoupon,
     comment: str | None,
-    request_key: str | None = None,
-) -> tuple[ClaimView, bool]:
-    """(the claim, True when filed now / False when `request_key` replays an earlier submission). The
-    claim is credited at once (APPLIED) or, above the agent limit, waits for a supervisor (PENDING).
+) -> ClaimView:
+    """The claim (once per key: see services.adjustment_requests.file_missing_miles): credited at once (APPLIED) or, above the agent limit, waits for a supervisor (PENDING).
     May raise CouponRaced (a concurrent request recorded the coupon meanwhile): see `retry_raced`."""
     validate_member_number(coupon.member_number)
     comment = (comment or "").strip() or None
@@ -149,13 +147,6 @@ def file_claim(
     if comment is not None:
         check_text(comment, "comment", multiline=True)
     digest = accrual_digest(coupon)
-    if request_key:
-        uow.claims.lock_request_key(request_key)
-        earlier = uow.claims.by_request_key(request_key)
-        if earlier is not None:
-            if earlier.request_digest != digest:
-                raise Conflict("this request key was used for another claim", code="idempotency_key_reused")
-            return claim_view(earlier), False
     programme = catalog.current(uow).in_force(coupon.departure_date)
     check_claim_window(coupon.departure_date, today(clock, programme.timezone), programme)
     uow.claims.lock_coupon(coupon.ticket_number, coupon.coupon_number)
@@ -180,16 +171,14 @@ def file_claim(
         raise result.error
     if result.status == HELD:
         assert result.held_miles is not None
-        return _file_waiting(uow, clock, actor, coupon, digest, result.held_miles, comment, request_key), True
+        return _file_waiting(uow, clock, actor, coupon, digest, result.held_miles, comment)
     if result.status != CREATED:
         raise _already_credited(uow, coupon)
     assert result.accrual is not None
     accrual = result.accrual
     member = uow.members.get(coupon.member_number, 0)
     assert member is not None
-    claim_id = uow.claims.add(
-        member.id, accrual.accrual_id, actor.name, actor.agent_id, comment, request_key, clock.now()
-    )
+    claim_id = uow.claims.add(member.id, accrual.accrual_id, actor.name, actor.agent_id, comment, clock.now())
     audit.record(
         uow,
         clock,
@@ -207,7 +196,7 @@ def file_claim(
     )
     record = uow.claims.get(claim_id)
     assert record is not None
-    return claim_view(record), True
+    return claim_view(record)
 
 
 def _details(coupon: FlightCoupon) -> dict[str, Any]:
@@ -238,7 +227,6 @@ def _file_waiting(
     digest: str,
     miles: int,
     comment: str | None,
-    request_key: str | None,
 ) -> ClaimView:
     member = uow.members.get(coupon.member_number, 0)
     assert member is not None  # the accrual use case found (and locked) it
@@ -250,7 +238,6 @@ def _file_waiting(
         actor.name,
         actor.agent_id,
         comment,
-        request_key,
         clock.now(),
     )
     audit.record(

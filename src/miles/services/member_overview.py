@@ -66,8 +66,8 @@ def statement_slice(
     limit: int = STATEMENT_PAGE,
 ) -> StatementSlice:
     """One order, the date shown, newest first (the API's statement is in the ledger's order)."""
+    member = find_member(uow, member_number, 0)  # the number checked first: its error names it
     before = decode_cursor(cursor) if cursor else None
-    member = find_member(uow, member_number, 0)
     fetched = DatedStatementRepository(uow.connection).page(member.account_id, before, limit + 1)
     rows = fetched[:limit]
     memos = uow.member_search.transfer_memos([r.id for r in rows])

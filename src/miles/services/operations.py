@@ -8,7 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from miles.adapters.broker import BrokerState, broker_state, responding_workers
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from miles.adapters.broker import BrokerState, broker_errors, broker_state, responding_workers
 from miles.adapters.db.engine import probe_engine
 from miles.adapters.db.migrate import head_revision
 from miles.adapters.db.nightly_runs import NightlyRunRepository
@@ -25,6 +28,7 @@ __all__ = [
     "database_health",
     "operations_snapshot",
     "probe",
+    "readiness",
     "workers_responding",
 ]
 
@@ -87,3 +91,25 @@ def broker_health(broker_url: str, timeout: float = 2.0) -> BrokerState:
 
 def workers_responding(broker_url: str, timeout: float = 1.0) -> list[str]:
     return responding_workers(broker_url, timeout)
+
+
+def readiness(engine: Engine, broker_url: str | None) -> dict[str, str]:
+    """What /readyz reports: "ok", or why not, for the database and the broker (in-process without one)."""
+    checks: dict[str, str] = {}
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except (SQLAlchemyError, OSError) as exc:  # readiness reports the database's failures as not ready
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    if broker_url:
+        try:
+            import redis
+
+            redis.Redis.from_url(broker_url, socket_connect_timeout=2, socket_timeout=2).ping()
+            checks["broker"] = "ok"
+        except broker_errors() as exc:  # readiness reports the broker's failures as not ready
+            checks["broker"] = f"unreachable: {type(exc).__name__}"
+    else:
+        checks["broker"] = "in-process (no MILES_BROKER_URL)"
+    return checks

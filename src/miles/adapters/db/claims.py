@@ -64,7 +64,6 @@ class ClaimRepository:
         filed_by: str,
         filed_by_agent_id: int | None,
         comment: str | None,
-        request_key: str | None,
         created_at: datetime,
     ) -> int:
         return int(
@@ -72,8 +71,8 @@ class ClaimRepository:
                 text(
                     """
                     INSERT INTO missing_miles_claims (member_id, accrual_id, filed_by, filed_by_agent_id,
-                                                      comment, request_key, created_at)
-                    VALUES (:m, :a, :by, :agent, :c, :k, :at) RETURNING id
+                                                      comment, created_at)
+                    VALUES (:m, :a, :by, :agent, :c, :at) RETURNING id
                     """
                 ),
                 {
@@ -82,7 +81,6 @@ class ClaimRepository:
                     "by": filed_by,
                     "agent": filed_by_agent_id,
                     "c": comment,
-                    "k": request_key,
                     "at": created_at,
                 },
             ).scalar_one()
@@ -97,7 +95,6 @@ class ClaimRepository:
         filed_by: str,
         filed_by_agent_id: int | None,
         comment: str | None,
-        request_key: str | None,
         created_at: datetime,
     ) -> int:
         return int(
@@ -105,8 +102,8 @@ class ClaimRepository:
                 text(
                     """
                     INSERT INTO missing_miles_claims (member_id, status, coupon, request_digest, held_miles,
-                        filed_by, filed_by_agent_id, comment, request_key, created_at)
-                    VALUES (:m, 'PENDING', CAST(:coupon AS jsonb), :d, :held, :by, :agent, :c, :k, :at)
+                        filed_by, filed_by_agent_id, comment, created_at)
+                    VALUES (:m, 'PENDING', CAST(:coupon AS jsonb), :d, :held, :by, :agent, :c, :at)
                     RETURNING id
                     """
                 ),
@@ -118,7 +115,6 @@ class ClaimRepository:
                     "by": filed_by,
                     "agent": filed_by_agent_id,
                     "c": comment,
-                    "k": request_key,
                     "at": created_at,
                 },
             ).scalar_one()
@@ -180,15 +176,6 @@ class ClaimRepository:
             text(f"{_SELECT} WHERE c.status = 'PENDING' ORDER BY c.id LIMIT :n"), {"n": limit}
         )
         return [ClaimRecord(**r._mapping) for r in rows]
-
-    def by_request_key(self, key: str) -> ClaimRecord | None:
-        row = self.connection.execute(text(f"{_SELECT} WHERE c.request_key = :k"), {"k": key}).first()
-        return None if row is None else ClaimRecord(**row._mapping)
-
-    def lock_request_key(self, key: str) -> None:
-        self.connection.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext('miles.claim:' || :k))"), {"k": key}
-        )
 
     def for_member(self, member_number: str, limit: int) -> list[ClaimRecord]:
         rows = self.connection.execute(

@@ -26,14 +26,12 @@ class AdjustmentRecord:
     decided_at: datetime | None
     decision_note: str | None
     transfer_id: int | None
-    request_key: str | None
-    request_digest: str | None
 
 
 _SELECT = """
     SELECT g.id, g.member_id, m.member_number, m.given_name, m.family_name, g.miles, g.reason_code,
            g.comment, g.status, g.requested_by, g.requested_by_agent_id, g.requested_at, g.decided_by,
-           g.decided_at, g.decision_note, g.transfer_id, g.request_key, g.request_digest
+           g.decided_at, g.decision_note, g.transfer_id
     FROM goodwill_adjustments g JOIN members m ON m.id = g.member_id
 """
 
@@ -53,17 +51,14 @@ class GoodwillRepository:
         requested_by_agent_id: int | None,
         requested_at: datetime,
         transfer_id: int | None,
-        request_key: str | None,
-        request_digest: str | None,
     ) -> int:
         return int(
             self.connection.execute(
                 text(
                     """
                     INSERT INTO goodwill_adjustments (member_id, miles, reason_code, comment, status,
-                        requested_by, requested_by_agent_id, requested_at, transfer_id, request_key,
-                        request_digest)
-                    VALUES (:m, :miles, :r, :c, :s, :by, :agent, :at, :t, :k, :d) RETURNING id
+                        requested_by, requested_by_agent_id, requested_at, transfer_id)
+                    VALUES (:m, :miles, :r, :c, :s, :by, :agent, :at, :t) RETURNING id
                     """
                 ),
                 {
@@ -76,8 +71,6 @@ class GoodwillRepository:
                     "agent": requested_by_agent_id,
                     "at": requested_at,
                     "t": transfer_id,
-                    "k": request_key,
-                    "d": request_digest,
                 },
             ).scalar_one()
         )
@@ -88,16 +81,6 @@ class GoodwillRepository:
             text(f"{_SELECT} WHERE g.id = :id{suffix}"), {"id": adjustment_id}
         ).first()
         return None if row is None else AdjustmentRecord(**row._mapping)
-
-    def by_request_key(self, key: str) -> AdjustmentRecord | None:
-        row = self.connection.execute(text(f"{_SELECT} WHERE g.request_key = :k"), {"k": key}).first()
-        return None if row is None else AdjustmentRecord(**row._mapping)
-
-    def lock_request_key(self, key: str) -> None:
-        """Serialise two submissions of the same form until this transaction ends."""
-        self.connection.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext('miles.goodwill:' || :k))"), {"k": key}
-        )
 
     def decide(
         self,

@@ -7,16 +7,13 @@ import hmac
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
-from miles.adapters.broker import broker_errors
 from miles.api.deps import container
 from miles.api.encoding import json_response
 from miles.api.metrics import exposition
-from miles.bootstrap import Container
 from miles.config import settings
 from miles.domain.errors import Unauthorized
+from miles.services.operations import readiness
 
 router = APIRouter(tags=["operations"])
 
@@ -26,30 +23,10 @@ async def healthz() -> Response:
     return json_response({"status": "ok"})
 
 
-def _checks(c: Container) -> dict[str, str]:
-    checks: dict[str, str] = {}
-    try:
-        with c.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except (SQLAlchemyError, OSError) as exc:  # readiness reports the database's failures as not ready
-        checks["database"] = f"unreachable: {type(exc).__name__}"
-    if c.broker_url:
-        try:
-            import redis
-
-            redis.Redis.from_url(c.broker_url, socket_connect_timeout=2, socket_timeout=2).ping()
-            checks["broker"] = "ok"
-        except broker_errors() as exc:  # readiness reports the broker's failures as not ready
-            checks["broker"] = f"unreachable: {type(exc).__name__}"
-    else:
-        checks["broker"] = "in-process (no MILES_BROKER_URL)"
-    return checks
-
-
 @router.get("/readyz", summary="The database and the broker are reachable")
 async def readyz(request: Request) -> Response:
-    checks = await run_in_threadpool(_checks, container(request))
+    c = container(request)
+    checks = await run_in_threadpool(readiness, c.engine, c.broker_url)
     ready = all(v == "ok" or v.startswith("in-process") for v in checks.values())
     return json_response(
         {"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503

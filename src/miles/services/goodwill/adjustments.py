@@ -33,7 +33,6 @@ from miles.domain.rules import Programme
 from miles.domain.validation import Problems, check_text
 from miles.services import audit
 from miles.services.clock import Clock, start_of_day, today
-from miles.services.digest import request_digest
 from miles.services.programmes import ProgrammeCatalog
 
 MAX_NOTE = 500
@@ -122,24 +121,14 @@ def request_goodwill(
     miles: int,
     reason_code: str,
     comment: str,
-    request_key: str | None = None,
-) -> tuple[AdjustmentView, bool]:
-    """(the adjustment, True when made now / False when `request_key` replays an earlier request)."""
+) -> AdjustmentView:
+    """The adjustment, applied now or waiting for a supervisor. Once per key: see
+    services.adjustment_requests.grant_goodwill."""
     problems = Problems()
     problems.check(lambda: validate_member_number(member_number))
     problems.check(lambda: validate_goodwill(miles, reason_code, comment))
     problems.raise_any()
     comment = comment.strip()
-    digest = request_digest([member_number, miles, reason_code, comment])
-    if request_key:
-        uow.goodwill.lock_request_key(request_key)
-        earlier = uow.goodwill.by_request_key(request_key)
-        if earlier is not None:
-            if earlier.request_digest != digest:
-                raise Conflict(
-                    "this request key was used for another adjustment", code="idempotency_key_reused"
-                )
-            return adjustment_view(earlier), False
     programme = _programme(uow, catalog, clock)
     member = uow.members.lock(member_number, 0)
     if member is None:
@@ -158,8 +147,6 @@ def request_goodwill(
         actor.agent_id,
         now,
         transfer_id,
-        request_key,
-        digest,
     )
     audit.record(
         uow,
@@ -181,7 +168,7 @@ def request_goodwill(
     )
     record = uow.goodwill.get(adjustment_id)
     assert record is not None
-    return adjustment_view(record), True
+    return adjustment_view(record)
 
 
 def _pending_for_decision(uow: UnitOfWork, actor: Actor, adjustment_id: int) -> AdjustmentRecord:
