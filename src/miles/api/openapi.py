@@ -67,7 +67,14 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         {503: ()},
         description="503 with the same body (`status: not ready`) when a dependency does not answer.",
     ),
-    ("GET", "/metrics"): Operation("metrics", None, {200: (None, "Prometheus text exposition")}),
+    ("GET", "/metrics"): Operation(
+        "metrics",
+        None,
+        {200: (None, "Prometheus text exposition")},
+        {401: ("metrics_token_required",)},
+        description="No API key. When the server sets MILES_METRICS_TOKEN, the scraper sends it as "
+        "`Authorization: Bearer TOKEN` (401 `metrics_token_required` otherwise).",
+    ),
     ("POST", "/v1/members"): Operation(
         "enrolMember",
         "member:write",
