@@ -17,11 +17,11 @@ from miles.console.rendering import render
 from miles.console.security import console_session
 from miles.console.service_pages import CHANGED, new_request_key
 from miles.console.state import app_container, in_transaction
-from miles.domain.awards import MAX_BAGS, MAX_NIGHTS, AwardItem, BaggageAward, FlightAward, HotelAward, cabins
+from miles.domain.awards import MAX_BAGS, MAX_NIGHTS, AwardItem, BaggageAward, FlightAward, HotelAward
 from miles.domain.errors import Conflict, InvalidInput, MilesError, NotFound, SupplierUnavailable
 from miles.http_errors import status_for, status_of
 from miles.services.agents import ConsoleSession
-from miles.services.award_desk import book_award, cancellation_terms, member_redemptions
+from miles.services.award_desk import AwardChoices, award_choices, book_award, cancellation_terms
 from miles.services.member_overview import MemberOverview
 from miles.services.redemptions.cancellation import cancel_award
 from miles.services.redemptions.submission import AwardRequest, quote, read_redemption
@@ -33,18 +33,18 @@ Session = Annotated[ConsoleSession, Depends(console_session)]
 ITEM_FIELD = re.compile(r"^items\[(\d+)\]\.?(\w*)$")
 
 
-async def award_context(request: Request, overview: MemberOverview) -> dict[str, Any]:
-    """What the member page needs for its awards: the recent redemptions and the award form's choices."""
+def _choices(choices: AwardChoices) -> dict[str, Any]:
+    return {"cabins": choices.cabins, "hotel_categories": choices.hotel_categories}
 
-    def read(uow: Any, c: Any) -> dict[str, Any]:
-        programme = c.catalog.current(uow).in_force(c.clock.now().date())
-        return {
-            "redemptions": member_redemptions(uow, overview.member_id),
-            "cabins": cabins(programme.awards),
-            "hotel_categories": sorted(programme.awards.hotel_night_by_category),
-        }
 
-    return {"awards_enabled": True, "award_key": new_request_key(), **await in_transaction(request, read)}
+def award_context(overview: MemberOverview) -> dict[str, Any]:
+    """What the member page shows of awards: the recent redemptions and the award form's choices."""
+    return {
+        "awards_enabled": True,
+        "award_key": new_request_key(),
+        "redemptions": overview.redemptions,
+        **_choices(overview.award_choices),
+    }
 
 
 def _award_items(values: dict[str, str], errors: FieldErrors) -> tuple[list[AwardItem], list[str]]:
@@ -111,14 +111,7 @@ async def _panel(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    def read(uow: Any, c: Any) -> dict[str, Any]:
-        programme = c.catalog.current(uow).in_force(c.clock.now().date())
-        return {
-            "cabins": cabins(programme.awards),
-            "hotel_categories": sorted(programme.awards.hotel_night_by_category),
-        }
-
-    choices = await in_transaction(request, read)
+    choices = await in_transaction(request, lambda uow, c: award_choices(uow, c.catalog, c.clock))
     base: dict[str, Any] = {
         "number": member_number,
         "award_key": new_request_key(),
@@ -127,7 +120,8 @@ async def _panel(
         "quote": None,
         "booked": None,
     }
-    return render(request, "partials/award_panel.html", base | choices | context, status_code, headers)
+    context = base | _choices(choices) | context
+    return render(request, "partials/award_panel.html", context, status_code, headers)
 
 
 @router.post("/members/{member_number}/awards/{action}")

@@ -55,7 +55,7 @@ async def member_page(
         "goodwill_key": new_request_key(),
         "claim_key": new_request_key(),
     }
-    context |= await award_context(request, overview)
+    context |= award_context(overview)
     return render(request, "member.html", context)
 
 

@@ -30,7 +30,7 @@ from miles.services.accruals import retry_raced
 from miles.services.agents import ConsoleSession
 from miles.services.award_desk import desk_owner
 from miles.services.claims import FORM_FIELDS, ClaimView
-from miles.services.goodwill.adjustments import AdjustmentView
+from miles.services.goodwill.adjustments import AdjustmentView, agent_limit
 from miles.services.idempotency import Outcome
 
 router = APIRouter(
@@ -79,9 +79,7 @@ async def _panel(
         return RedirectResponse(
             f"/console/members/{member_number}", status_code=303, headers=SECURITY_HEADERS
         )
-    limit = await in_transaction(
-        request, lambda uow, c: c.catalog.current(uow).in_force(c.clock.now().date()).goodwill_agent_limit
-    )
+    limit = await in_transaction(request, lambda uow, c: agent_limit(uow, c.catalog, c.clock))
     base = {
         "number": member_number,
         "request_key": new_request_key(),

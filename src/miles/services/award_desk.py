@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from miles.adapters.db.redemptions import CONFIRMED
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.agents import Actor
-from miles.domain.awards import AwardItem, BaggageAward, HotelAward, cancellation_fee, check_can_cancel
+from miles.domain.awards import (
+    AwardItem,
+    BaggageAward,
+    HotelAward,
+    cabins,
+    cancellation_fee,
+    check_can_cancel,
+)
 from miles.domain.errors import InvalidInput
 from miles.services import audit
 from miles.services.clock import Clock
@@ -112,3 +119,16 @@ def cancellation_terms(
 
 def member_redemptions(uow: UnitOfWork, member_id: int, limit: int = RECENT) -> list[RedemptionView]:
     return [read_redemption(uow, rid) for rid in uow.member_search.redemption_ids(member_id, limit)]
+
+
+@dataclass(frozen=True)
+class AwardChoices:
+    """What the award form offers under the programme in force: its cabins and hotel categories."""
+
+    cabins: tuple[str, ...]
+    hotel_categories: tuple[int, ...]
+
+
+def award_choices(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock) -> AwardChoices:
+    awards = catalog.current(uow).in_force(clock.now().date()).awards
+    return AwardChoices(cabins(awards), tuple(sorted(awards.hotel_night_by_category)))

@@ -14,12 +14,14 @@ from miles.domain.ledger import describe
 from miles.domain.progress import TierProgress, tier_progress
 from miles.domain.tiers import Tier
 from miles.services import audit
+from miles.services.award_desk import AwardChoices, award_choices, member_redemptions
 from miles.services.claims import ClaimView, member_claims
 from miles.services.clock import Clock, today
 from miles.services.goodwill.adjustments import AdjustmentView, member_adjustments
 from miles.services.ledger_views import MemberView
 from miles.services.members import find_member, member_view
 from miles.services.programmes import ProgrammeCatalog
+from miles.services.redemptions.redemption_views import RedemptionView
 from miles.services.statements import decode_cursor, encode_cursor
 
 EXPIRY_HORIZON = timedelta(days=90)
@@ -56,6 +58,8 @@ class MemberOverview:
     adjustments: list[AdjustmentView]
     claims: list[ClaimView]
     trail: list[AuditRecord]
+    redemptions: list[RedemptionView]
+    award_choices: AwardChoices
 
 
 def statement_slice(
@@ -109,4 +113,6 @@ def member_overview(
         adjustments=member_adjustments(uow, record.id),
         claims=member_claims(uow, member_number),
         trail=audit.member_trail(uow, record.id),
+        redemptions=member_redemptions(uow, record.id),
+        award_choices=award_choices(uow, catalog, clock),
     )

@@ -83,6 +83,11 @@ def _programme(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock) -> Prog
     return catalog.current(uow).in_force(clock.now().date())
 
 
+def agent_limit(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock) -> int:
+    """An agent's goodwill up to this applies at once (the programme in force says)."""
+    return _programme(uow, catalog, clock).goodwill_agent_limit
+
+
 def _post(
     uow: UnitOfWork, clock: Clock, programme: Programme, member: MemberRecord, miles: int, text: str
 ) -> int:
