@@ -104,6 +104,20 @@ def test_no_entry_point_reads_a_repository_of_the_unit_of_work() -> None:
     assert offenders == [], offenders
 
 
+def test_no_entry_point_reads_the_programme_catalog_itself() -> None:
+    """Which programme is in force, and what it allows, is the services' to say (`c.catalog.current`)."""
+    offenders = [
+        f"{_name(path)}:{node.lineno} reads the catalog"
+        for path in ENTRY_POINTS
+        for node in ast.walk(_tree(path))
+        if isinstance(node, ast.Attribute)
+        and node.attr == "current"
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "catalog"
+    ]
+    assert offenders == [], offenders
+
+
 def test_no_entry_point_writes_the_status_of_a_refusal_by_hand() -> None:
     offenders = [
         f"{_name(path)}:{line} writes {status}"
