@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from miles.console.award_pages import award_context
 from miles.console.forms import query_line
 from miles.console.page_errors import ConsolePageRoute
 from miles.console.rendering import SECURITY_HEADERS, is_htmx, render
@@ -44,8 +45,6 @@ async def member_page(
     overview = await in_transaction(
         request, lambda uow, c: member_overview(uow, c.catalog, c.clock, member_number)
     )
-    from miles.console.award_pages import award_context
-
     context = {
         "o": overview,
         "m": overview.member,
