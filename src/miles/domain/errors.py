@@ -1,4 +1,5 @@
-"""One error tree with stable codes. HTTP statuses are assigned in miles.api.errors, nowhere else."""
+"""One error tree with stable codes. HTTP statuses are assigned in miles.http_errors, nowhere else (the
+API and the console both answer from it)."""
 
 from __future__ import annotations
 
