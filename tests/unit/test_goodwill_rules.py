@@ -8,8 +8,9 @@ from datetime import date
 import pytest
 
 from miles.domain.agents import Actor, Role
+from miles.domain.approvals import check_decider
 from miles.domain.errors import Forbidden
-from miles.domain.goodwill import check_decider, lot_expiry, needs_approval, validate_goodwill
+from miles.domain.goodwill import lot_expiry, needs_approval, validate_goodwill
 from miles.domain.rules import ExpiryKind, Programme
 from miles.domain.validation import InvalidFields
 
@@ -42,11 +43,11 @@ def test_a_comment_over_500_characters_is_refused() -> None:
 
 
 def test_only_a_supervisor_other_than_the_requester_decides() -> None:
-    check_decider(AGENT.agent_id, SUPERVISOR)
+    check_decider(AGENT.agent_id, SUPERVISOR, "goodwill request")
     with pytest.raises(Forbidden, match="supervisor"):
-        check_decider(SUPERVISOR.agent_id, AGENT)
+        check_decider(SUPERVISOR.agent_id, AGENT, "goodwill request")
     with pytest.raises(Forbidden) as own:
-        check_decider(SUPERVISOR.agent_id, SUPERVISOR)
+        check_decider(SUPERVISOR.agent_id, SUPERVISOR, "goodwill request")
     assert own.value.code == "own_request"
 
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from miles.domain.agents import Actor
 from miles.domain.calendar import end_of_month_after
-from miles.domain.errors import Forbidden
 from miles.domain.lots import check_not_born_expired
 from miles.domain.rules import ExpiryKind, Programme
 from miles.domain.validation import Problems, check_text
@@ -59,12 +57,6 @@ def approval_reason(miles: int, programme: Programme, granted_today: int) -> str
         f"past the member's daily limit of {programme.goodwill_member_daily_limit:,} miles "
         f"({granted_today:,} already granted today)"
     )
-
-
-def check_decider(requested_by_agent_id: int | None, decider: Actor) -> None:
-    decider.require_supervisor()
-    if requested_by_agent_id is not None and requested_by_agent_id == decider.agent_id:
-        raise Forbidden("nobody approves their own goodwill request", code="own_request")
 
 
 def lot_expiry(programme: Programme, earned: date) -> date | None:

@@ -20,8 +20,9 @@ from miles.adapters.db.claims import ClaimRecord
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.accrual import FlightCoupon
 from miles.domain.agents import Actor
+from miles.domain.approvals import check_decider, decision_note
 from miles.domain.claims import APPLIED, APPROVED, PENDING, REJECTED, check_claim_window
-from miles.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from miles.domain.errors import Conflict, InvalidInput, NotFound
 from miles.domain.member_numbers import validate_member_number
 from miles.domain.validation import check_text
 from miles.services import audit
@@ -256,7 +257,7 @@ def _file_waiting(
 
 
 def _waiting_for_decision(uow: UnitOfWork, actor: Actor, claim_id: int) -> ClaimRecord:
-    actor.require_supervisor()
+    actor.require_supervisor()  # before anything about the claim is told
     record = uow.claims.get(claim_id, lock=True)
     if record is None:
         raise NotFound(f"no claim {claim_id}", code="claim_not_found")
@@ -265,20 +266,8 @@ def _waiting_for_decision(uow: UnitOfWork, actor: Actor, claim_id: int) -> Claim
             f"claim {claim_id} was already {record.status.lower()} by {record.decided_by or record.filed_by}",
             code="already_decided",
         )
-    if record.filed_by_agent_id is not None and record.filed_by_agent_id == actor.agent_id:
-        raise Forbidden("nobody approves their own claim", code="own_request")
+    check_decider(record.filed_by_agent_id, actor, "claim")
     return record
-
-
-def _note(note: str | None, required: bool) -> str | None:
-    note = (note or "").strip() or None
-    if required and note is None:
-        raise InvalidInput("say why the claim is rejected", field="note")
-    if note is not None and len(note) > MAX_COMMENT:
-        raise InvalidInput(f"a note is at most {MAX_COMMENT} characters", field="note")
-    if note is not None:
-        check_text(note, "note", multiline=True)
-    return note
 
 
 def approve_claim(
@@ -287,7 +276,7 @@ def approve_claim(
     """A supervisor credits a waiting claim: earned now by the accrual use case, under the coupon's own
     key and digest, as a claim filed within the limit is. May raise CouponRaced (see `retry_raced`)."""
     record = _waiting_for_decision(uow, actor, claim_id)
-    text = _note(note, required=False)
+    text = decision_note(note, required=False, what="claim")
     assert record.coupon is not None
     coupon = coupon_from_body(record.coupon)
     [result] = accrue_coupons(uow, catalog, clock, [CouponRequest(0, coupon, record.request_digest)], "claim")
@@ -322,7 +311,7 @@ def approve_claim(
 
 def reject_claim(uow: UnitOfWork, clock: Clock, actor: Actor, claim_id: int, note: str | None) -> ClaimView:
     record = _waiting_for_decision(uow, actor, claim_id)
-    text = _note(note, required=True)
+    text = decision_note(note, required=True, what="claim")
     uow.claims.decide(claim_id, REJECTED, None, actor.name, actor.agent_id, clock.now(), text)
     audit.record(
         uow,

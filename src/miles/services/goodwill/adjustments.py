@@ -13,7 +13,8 @@ from miles.adapters.db.ledger import Posting
 from miles.adapters.db.members import MemberRecord
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.agents import Actor
-from miles.domain.errors import Conflict, InvalidInput, NotFound
+from miles.domain.approvals import check_decider, decision_note
+from miles.domain.errors import Conflict, NotFound
 from miles.domain.goodwill import (
     APPLIED,
     APPROVED,
@@ -21,7 +22,6 @@ from miles.domain.goodwill import (
     REASONS,
     REJECTED,
     approval_reason,
-    check_decider,
     lot_expiry,
     memo,
     needs_approval,
@@ -30,12 +30,10 @@ from miles.domain.goodwill import (
 from miles.domain.ledger import GOODWILL
 from miles.domain.member_numbers import validate_member_number
 from miles.domain.rules import Programme
-from miles.domain.validation import Problems, check_text
+from miles.domain.validation import Problems
 from miles.services import audit
 from miles.services.clock import Clock, start_of_day, today
 from miles.services.programmes import ProgrammeCatalog
-
-MAX_NOTE = 500
 
 
 @dataclass(frozen=True)
@@ -186,19 +184,8 @@ def _pending_for_decision(uow: UnitOfWork, actor: Actor, adjustment_id: int) -> 
             f"goodwill request {adjustment_id} was already {record.status.lower()} by {record.decided_by}",
             code="already_decided",
         )
-    check_decider(record.requested_by_agent_id, actor)
+    check_decider(record.requested_by_agent_id, actor, "goodwill request")
     return record
-
-
-def _note(note: str | None, required: bool) -> str | None:
-    note = (note or "").strip() or None
-    if required and note is None:
-        raise InvalidInput("say why the request is rejected", field="note")
-    if note is not None and len(note) > MAX_NOTE:
-        raise InvalidInput(f"a note is at most {MAX_NOTE} characters", field="note")
-    if note is not None:
-        check_text(note, "note", multiline=True)
-    return note
 
 
 def approve_goodwill(
@@ -210,7 +197,7 @@ def approve_goodwill(
     note: str | None,
 ) -> AdjustmentView:
     record = _pending_for_decision(uow, actor, adjustment_id)
-    text = _note(note, required=False)
+    text = decision_note(note, required=False, what="request")
     programme = _programme(uow, catalog, clock)
     member = uow.members.lock(record.member_number, 0)
     assert member is not None
@@ -235,7 +222,7 @@ def reject_goodwill(
     uow: UnitOfWork, clock: Clock, actor: Actor, adjustment_id: int, note: str | None
 ) -> AdjustmentView:
     record = _pending_for_decision(uow, actor, adjustment_id)
-    text = _note(note, required=True)
+    text = decision_note(note, required=True, what="request")
     uow.goodwill.decide(adjustment_id, REJECTED, actor.name, actor.agent_id, clock.now(), text, None)
     audit.record(
         uow,
