@@ -19,14 +19,11 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
-from miles.adapters.db.engine import sqlalchemy_url
-from miles.adapters.db.migrate import upgrade
 from miles.bootstrap import Container, build_container
 from miles.services.clock import FixedClock
-from tests.conftest import _server_url
+from tests.conftest import _server_url, migrated_database
 from tests.integration.conftest import free_port, wait_healthy
 from tests.integration.workers import RedisServer, celery_worker, redis_server, stop
 
@@ -66,18 +63,8 @@ def e2e_database_url() -> Iterator[str]:
     """A database for the browser tests alone, migrated, dropped after: the integration tests' `reset`
     truncates theirs before every test, which would pull the members out from under a page."""
     for server in _server_url():
-        name = f"miles_e2e_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(sqlalchemy_url(server), isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(server).set(database=name).render_as_string(hide_password=False)
-        try:
-            upgrade(url)
+        with migrated_database(server) as url:
             yield url
-        finally:
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 @pytest.fixture(scope="session")
