@@ -10,8 +10,8 @@ import secrets
 import socket
 import threading
 import time
+import urllib.request
 
-import httpx
 import typer
 
 from miles.cli.consoles import err, out
@@ -77,10 +77,11 @@ def _banner_once_answering(url: str, host: str, port: int, numbers: list[str]) -
     probe = f"http://{f'[{probe_host}]' if ':' in probe_host else probe_host}:{port}/healthz"
     deadline = time.monotonic() + ANSWER_TIMEOUT_SECONDS
     while True:
-        try:
-            if httpx.get(probe, timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
+        try:  # the standard library's client: the runtime installs no HTTP client (httpx is a dev tool)
+            with urllib.request.urlopen(probe, timeout=1) as answer:
+                if answer.status == 200:
+                    break
+        except OSError:  # refused, reset, timed out, or an HTTP error status
             pass
         if time.monotonic() > deadline:
             err.print(f"[red]the server did not answer {probe} within {ANSWER_TIMEOUT_SECONDS:g} s[/red]")
