@@ -78,6 +78,9 @@ def test_a_claim_over_the_api_earns_once_and_refuses_outside_the_window(
     assert filed.status_code == 201, filed.text
     assert filed.json()["award_miles"] == 3451
     assert filed.json()["filed_by"] == "api:test"
+    assert filed.json()["status"] == "APPLIED"
+    documented = client.get("/openapi.json").json()["components"]["schemas"]["Claim"]["properties"]
+    assert set(filed.json()) == set(documented)  # the document names every field the answer has
     before = counts(engine)
     later = {k: v for k, v in body.items() if k != "comment"}
     assert client.post("/v1/accruals/flights", json=later).status_code == 200  # the booking system: a replay

@@ -207,6 +207,10 @@ class Adjustment(Shape):
 class Claim(Shape):
     claim_id: int
     member_number: str
+    status: str = Field(
+        description="APPLIED: earned at once; PENDING: above the agent limit, waits for a supervisor (no "
+        "accrual yet); then APPROVED (earned) or REJECTED"
+    )
     accrual_id: int | None
     ticket_number: str
     coupon_number: int
