@@ -12,7 +12,7 @@ Money = Field(pattern=r"^-?[0-9]+\.[0-9]{2}$", examples=["512.40"])
 
 
 class Shape(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
 
 
 class ErrorDetail(BaseModel):
