@@ -81,7 +81,8 @@ def test_coupon_number_outside_1_to_4_is_rejected(programme, make_coupon, today,
 
 @pytest.mark.parametrize("coupon_number", [1, 4])
 def test_coupon_numbers_1_and_4_are_accepted(programme, make_coupon, today, coupon_number) -> None:
-    validate_coupon(programme, make_coupon(coupon_number=coupon_number), today)
+    coupon = make_coupon(coupon_number=coupon_number)
+    assert validate_coupon(programme, coupon, today) is programme.carriers[coupon.marketing_carrier]
 
 
 def test_departure_after_today_is_rejected(programme, make_coupon, today) -> None:
@@ -90,7 +91,8 @@ def test_departure_after_today_is_rejected(programme, make_coupon, today) -> Non
 
 
 def test_departure_today_is_accepted(programme, make_coupon, today) -> None:
-    validate_coupon(programme, make_coupon(departure_date=today), today)
+    coupon = make_coupon(departure_date=today)
+    assert validate_coupon(programme, coupon, today) is programme.carriers[coupon.marketing_carrier]
 
 
 def test_future_is_judged_against_today_argument_not_the_clock(programme, make_coupon) -> None:
