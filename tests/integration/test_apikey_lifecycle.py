@@ -64,6 +64,19 @@ def call(base: str, key: str) -> httpx.Response:
     return httpx.get(f"{base}{MEMBER}", headers={"Authorization": f"Bearer {key}"}, timeout=10)
 
 
+def refused_everywhere_after(base: str, key: str, since: float, what: str) -> list[httpx.Response]:
+    """Polls until 20 calls in a row are refused (each process of the server answers some of them: one
+    process refusing first does not make the other refuse); fails past the bound. Those 20 answers."""
+    streak: list[httpx.Response] = []
+    while len(streak) < 20:
+        answer = call(base, key)
+        streak = [*streak, answer] if answer.status_code == 401 else []
+        assert time.monotonic() - since < REVOCATION_BOUND_SECONDS, f"the {what} key still works somewhere"
+        if not streak:
+            time.sleep(0.05)
+    return streak
+
+
 def test_a_key_revoked_in_the_cli_is_refused_by_every_process_within_5_seconds(
     database_url: str, server: str
 ) -> None:
@@ -73,14 +86,8 @@ def test_a_key_revoked_in_the_cli_is_refused_by_every_process_within_5_seconds(
     assert revoked.returncode == 0, revoked.stderr
     assert "revoked" in revoked.stdout
     since = time.monotonic()
-    while call(server, key).status_code != 401:
-        assert time.monotonic() - since < REVOCATION_BOUND_SECONDS, "the revoked key still works"
-        time.sleep(0.05)
-    refused_after = time.monotonic() - since
-    answers = [call(server, key) for _ in range(20)]  # every process refuses it from now on
-    assert {a.status_code for a in answers} == {401}
+    answers = refused_everywhere_after(server, key, since, "revoked")
     assert {a.json()["error"]["code"] for a in answers} == {"key_revoked"}
-    assert refused_after < REVOCATION_BOUND_SECONDS
 
 
 def test_a_key_deleted_by_hand_in_sql_is_refused_within_5_seconds(
@@ -91,10 +98,8 @@ def test_a_key_deleted_by_hand_in_sql_is_refused_within_5_seconds(
     with engine.begin() as c:
         c.execute(text("DELETE FROM api_keys WHERE name = 'deleted-in-sql'"))
     since = time.monotonic()
-    while call(server, key).status_code != 401:
-        assert time.monotonic() - since < REVOCATION_BOUND_SECONDS, "the deleted key still works"
-        time.sleep(0.05)
-    assert {call(server, key).status_code for _ in range(20)} == {401}
+    answers = refused_everywhere_after(server, key, since, "deleted")
+    assert {a.json()["error"]["code"] for a in answers} == {"invalid_api_key"}
 
 
 def test_a_key_is_refused_from_its_expiry_on(database_url: str, server: str) -> None:
