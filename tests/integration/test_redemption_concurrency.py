@@ -4,6 +4,7 @@ exactly three: three are confirmed, the others refused, and available miles neve
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -46,12 +47,21 @@ def test_fifty_concurrent_redemptions_for_miles_that_pay_three_confirm_exactly_t
         watcher.start()
 
         def post(_: int) -> httpx.Response:
+            """One booking system's request; a 503 (a supplier's pool full for a moment under the burst:
+            nothing held) is sent again with the same key, as a client does."""
+            key = uuid.uuid4().hex
             with httpx.Client(base_url=live_server, headers=headers, timeout=60) as own:
-                return own.post(
-                    "/v1/redemptions",
-                    json={"member_number": member, "items": [flight("JFK", "BOS")]},
-                    headers={"Idempotency-Key": uuid.uuid4().hex},
-                )
+                for _ in range(20):
+                    response = own.post(
+                        "/v1/redemptions",
+                        json={"member_number": member, "items": [flight("JFK", "BOS")]},
+                        headers={"Idempotency-Key": key},
+                    )
+                    if response.status_code != 503:
+                        return response
+                    assert response.json()["error"]["code"] == "supplier_unavailable", response.text
+                    time.sleep(0.2)
+            raise AssertionError("still 503 after 20 tries")
 
         try:
             with ThreadPoolExecutor(50) as pool:
