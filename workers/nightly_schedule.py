@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from miles.config import settings
 from miles.services.nightly.runs import RECONCILE_JOB, START_JOB, WARNINGS_JOB
+from miles.services.programmes import programme_in_force
 
 log = logging.getLogger("miles.workers")
 _REFRESH_SECONDS = 3600.0
@@ -31,9 +32,7 @@ _zone: tuple[float, str] | None = None  # (checked at, zone name)
 def _zone_from_database() -> str:
     from workers.tasks import runtime
 
-    rt = runtime()
-    with rt.uow() as uow:
-        return rt.catalog.current(uow).in_force(datetime.now(UTC).date()).timezone
+    return programme_in_force(runtime(), datetime.now(UTC).date()).timezone
 
 
 zone_lookup: Callable[[], str] = _zone_from_database  # tests put their own

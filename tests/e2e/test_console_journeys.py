@@ -23,9 +23,7 @@ FLOWN = (NOW - timedelta(days=10)).date().isoformat()
 
 
 def agent(live: LiveConsole, name: str, role: str = "agent") -> Actor:
-    c = live.container
-    with c.uow() as uow:
-        return create_agent(uow, c.clock, name, role, PASSWORD)
+    return create_agent(live.container, name, role, PASSWORD)
 
 
 def member(live: LiveConsole, given: str, family: str, email: str, miles: int = 0) -> str:

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, text
 from miles.bootstrap import Container, build_container
 from miles.services.clock import FixedClock
 from miles.services.nightly.config import NightlyConfig
-from miles.services.nightly.report import report_of, run_progress
+from miles.services.nightly.report import report_of_run
 from miles.services.nightly.runs import CHUNK_JOB, START_JOB, start_run
 from tests.integration.conftest import reset
 from tests.integration.nightly_data import MemberSpec, night_runner, random_specs, run_night, seed, snapshot
@@ -42,8 +42,7 @@ class Outcome:
 
 
 def outcome(engine: Engine, container: Container, run_id: int) -> Outcome:
-    with container.uow() as uow:
-        r = report_of(uow, run_progress(uow, run_id))
+    r = report_of_run(container, run_id)
     return Outcome(
         (r.status, r.chunks, r.chunks_done, r.members, r.expiry, r.warnings_queued), snapshot(engine)
     )
@@ -183,8 +182,8 @@ def test_a_worker_killed_mid_chunk_leaves_it_to_the_reconciler_and_the_totals_eq
             **settings,
         )
         try:
-            with celery_container(database_url, server.url) as container, container.uow() as uow:
-                start_run(uow, container.clock, container.nightly, NIGHT)
+            with celery_container(database_url, server.url) as container:
+                start_run(container, NIGHT)
             wait_until(lambda: chunk_in_progress(engine), 60, "the worker to be in the middle of a chunk")
         finally:
             stop(slow, signal.SIGKILL)
@@ -267,8 +266,8 @@ def test_redis_restarted_during_the_run_loses_nothing(
         beat = miles_process(["beat"], database_url, server.url, **settings)
         try:
             with celery_worker(database_url, server.url, concurrency=1, **settings):
-                with celery_container(database_url, server.url) as container, container.uow() as uow:
-                    start_run(uow, container.clock, container.nightly, NIGHT)
+                with celery_container(database_url, server.url) as container:
+                    start_run(container, NIGHT)
                 wait_until(lambda: chunks_done(engine) >= 2, 60, "a few chunks to be done")
                 assert not run_done(engine)
                 lost = server.held_messages("nightly")

@@ -157,8 +157,7 @@ def uow(container: Container) -> Iterator[UnitOfWork]:
 
 
 def make_key(container: Container, scopes: list[str]) -> str:
-    with container.uow() as uow:
-        return create_key(uow, "test", scopes)
+    return create_key(container, "test", scopes)
 
 
 @pytest.fixture

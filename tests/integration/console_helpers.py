@@ -29,8 +29,7 @@ CONSOLE_TABLES = (
 
 
 def make_agent(container: Container, name: str, role: str = "agent", password: str = PASSWORD) -> Actor:
-    with container.uow() as uow:
-        return create_agent(uow, container.clock, name, role, password)
+    return create_agent(container, name, role, password)
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from miles.domain.member_numbers import member_number_from_sequence
 from miles.programme.loader import reference_text
 from miles.services.clock import FixedClock
 from miles.services.nightly.config import NightlyConfig
-from miles.services.nightly.report import RunReport, report_of, run_progress
+from miles.services.nightly.report import RunReport, report_of_run, run_progress
 from miles.services.nightly.runs import start_run
 from miles.services.programmes import load_programme
 
@@ -223,8 +223,7 @@ def inactivity_rules_text() -> str:
 def load_inactivity_programme(night: Container, tmp_path: Path) -> None:
     variant = tmp_path / "inactivity.yaml"
     variant.write_text(inactivity_rules_text())
-    with night.uow() as uow:
-        load_programme(uow, variant)
+    load_programme(night, variant)
     night.catalog.forget()
 
 
@@ -270,15 +269,13 @@ def run_night(container: Container, run_date: date, timeout: float = 60.0) -> Ru
     """Start the night in-process and wait for its last chunk; its report."""
     import time as clock
 
-    with container.uow() as uow:
-        start = start_run(uow, container.clock, container.nightly, run_date)
+    start = start_run(container, run_date)
     deadline = clock.monotonic() + timeout
     while True:
-        with container.uow() as uow:
-            run = run_progress(uow, start.run_id)
-            if run.status == "done":
-                report = report_of(uow, run)
-                break
+        run = run_progress(container, start.run_id)
+        if run.status == "done":
+            report = report_of_run(container, start.run_id)
+            break
         assert clock.monotonic() < deadline, f"the night of {run_date} did not finish: {run}"
         clock.sleep(0.02)
     container.dispatcher.drain()  # type: ignore[attr-defined]

@@ -55,8 +55,7 @@ def test_status_with_a_live_database_broker_and_worker_prints_every_section_and_
 ) -> None:
     seed(engine, random_specs(30, seed_value=3))
     with night_runner(database_url, chunk_size=25) as runner:
-        with runner.uow() as uow:
-            ensure_programme(uow)  # the reference programme, loaded as version 1
+        ensure_programme(runner)  # the reference programme, loaded as version 1
         run_night(runner, date(2028, 3, 1))
     with celery_worker(database_url, redis.url, concurrency=1):
         deadline = time.monotonic() + 60

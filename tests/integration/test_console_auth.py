@@ -202,14 +202,12 @@ def test_a_disabled_agent_is_signed_out_at_once_and_cannot_sign_in(
     with console_client(container) as console:
         signed_in(console, "jack")
         assert console.get("/console/members").status_code == 200
-        with container.uow() as uow:
-            agent, ended = disable_agent(uow, clock, "JACK", Actor("cli"))
+        agent, ended = disable_agent(container, "JACK", Actor("cli"))
         assert (agent.name, ended) == ("jack", 1)
         assert console.get("/console/members").status_code == 303
         again = sign_in(console, "jack", PASSWORD)
         assert again.status_code == 401
-    with container.uow() as uow:
-        listed = {a.name: a for a in list_agents(uow)}
+    listed = {a.name: a for a in list_agents(container)}
     assert listed["jack"].disabled_at == clock.now()
     assert listed["jack"].last_signed_in_at == clock.now()
 

@@ -39,8 +39,7 @@ def test_the_console_statement_pages_newest_first_by_the_date_shown_without_gaps
     cursor = None
     pages = 0
     while True:
-        with container.uow() as uow:
-            page = statement_slice(uow, container.catalog, number, cursor, limit=20)
+        page = statement_slice(container, number, cursor, limit=20)
         shown += [(e.event_at, e.transfer_id) for e in page.entries]
         pages += 1
         if page.next_cursor is None:

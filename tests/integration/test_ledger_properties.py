@@ -65,10 +65,7 @@ def test_accruals_and_reversals_keep_balances_equal_to_entries(
                 fare_amount=__import__("decimal").Decimal("250.00") if carrier == "ZZ" else None,
                 fare_currency="EUR" if carrier == "ZZ" else None,
             )
-            with container.uow() as uow:
-                [result] = accrue_coupons(
-                    uow, container.catalog, container.clock, [CouponRequest(0, coupon, "d")], "api"
-                )
+            [result] = accrue_coupons(container, [CouponRequest(0, coupon, "d")], "api")
             if result.accrual is not None:
                 accrued.append(result.accrual.accrual_id)
             else:
@@ -77,8 +74,7 @@ def test_accruals_and_reversals_keep_balances_equal_to_entries(
         elif accrued:
             target = accrued[int(step[1]) % len(accrued)]  # type: ignore[call-overload]
             try:
-                with container.uow() as uow:
-                    reverse_accrual(uow, container.clock, target, "refund", "refund")
+                reverse_accrual(container, target, "refund", "refund")
             except MilesError:
                 raise
         assert ledger_problems(engine) == []

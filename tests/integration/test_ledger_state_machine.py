@@ -224,8 +224,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 fare_currency="USD" if own_carrier else None,
             )
             requests.append(CouponRequest(index, coupon, f"d{n}"))
-        with self.c.uow() as uow:
-            results = accrue_coupons(uow, self.c.catalog, self.clock, requests, "api")
+        results = accrue_coupons(self.c, requests, "api")
         for result in results:
             assert result.status == "created", result.error
             assert result.accrual is not None
@@ -277,8 +276,7 @@ class LedgerMachine(RuleBasedStateMachine):
         """A refund of an accrual (again, for one reversed already: answered from the first reversal)."""
         accrual_id = data.draw(st.sampled_from(sorted(self.accruals)), label="accrual")
         member, miles = self.accruals[accrual_id]
-        with self.c.uow() as uow:
-            view, created = reverse_accrual(uow, self.clock, accrual_id, "refund", "refund")
+        view, created = reverse_accrual(self.c, accrual_id, "refund", "refund")
         assert created == (accrual_id not in self.reversed)
         assert view.reversed_award_miles == miles
         if created:

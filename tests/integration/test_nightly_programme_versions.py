@@ -22,7 +22,6 @@ def test_a_version_id_reused_for_another_document_runs_that_document(
     assert (first.programme, first.expiry.policy) == ("Aurora Miles (inactivity)", "inactivity")
     reset(engine)
     with night_runner(database_url) as night:
-        with night.uow() as uow:
-            ensure_programme(uow)  # version 1 again: the reference programme
+        ensure_programme(night)  # version 1 again: the reference programme
         second = run_night(night, date(2028, 3, 1))
     assert (second.programme, second.expiry.policy) == ("Aurora Miles", "lots")

@@ -41,8 +41,7 @@ def test_a_second_start_of_the_same_night_joins_the_first(engine: Engine, night:
     seed(engine, random_specs(60, seed_value=1))
     report = run_night(night, NIGHT)
     queued = outbox_count(engine)
-    with night.uow() as uow:
-        again = start_run(uow, night.clock, night.nightly, NIGHT)
+    again = start_run(night, NIGHT)
     assert not again.created
     assert again.status == "done"
     assert again.chunks == report.chunks == 3
@@ -56,8 +55,7 @@ def test_concurrent_starts_make_one_run(engine: Engine, night: Container) -> Non
 
     def start() -> None:
         barrier.wait()
-        with night.uow() as uow:
-            results.append(start_run(uow, night.clock, night.nightly, NIGHT))
+        results.append(start_run(night, NIGHT))
 
     threads = [threading.Thread(target=start) for _ in range(4)]
     for t in threads:
@@ -97,8 +95,7 @@ def test_a_busy_chunk_is_left_to_its_worker_and_a_lost_one_is_queued_again(
 ) -> None:
     seed(engine, random_specs(60, seed_value=6))
     night.dispatcher = _Parked()  # chunks are queued but nobody runs them: as if their messages were lost
-    with night.uow() as uow:
-        start = start_run(uow, night.clock, night.nightly, NIGHT)
+    start = start_run(night, NIGHT)
     assert start.chunks == 3
     assert reconcile_job(night) == 0  # queued a moment ago: not lost yet
     with engine.begin() as c:
@@ -131,8 +128,7 @@ class _Parked:
 def test_concurrent_deliveries_of_one_chunk_do_it_once(engine: Engine, night: Container) -> None:
     seed(engine, random_specs(60, seed_value=7))
     night.dispatcher = _Parked()
-    with night.uow() as uow:
-        start = start_run(uow, night.clock, night.nightly, NIGHT)
+    start = start_run(night, NIGHT)
     barrier = threading.Barrier(3)
     outcomes: list[ChunkOutcome] = []
 
@@ -154,10 +150,10 @@ def test_concurrent_deliveries_of_one_chunk_do_it_once(engine: Engine, night: Co
 
 def test_a_run_date_in_the_future_or_before_the_last_run_is_refused(engine: Engine, night: Container) -> None:
     run_night(night, NIGHT)
-    with pytest.raises(InvalidInput, match="future"), night.uow() as uow:
-        start_run(uow, night.clock, night.nightly, date(2036, 1, 1))
-    with pytest.raises(Conflict, match="ran already"), night.uow() as uow:
-        start_run(uow, night.clock, night.nightly, date(2028, 2, 1))
+    with pytest.raises(InvalidInput, match="future"):
+        start_run(night, date(2036, 1, 1))
+    with pytest.raises(Conflict, match="ran already"):
+        start_run(night, date(2028, 2, 1))
 
 
 def test_the_run_report_over_http_needs_the_member_read_scope(engine: Engine, night: Container) -> None:

@@ -128,8 +128,7 @@ def test_metrics_follow_the_last_nightly_run_from_its_start_to_its_report(
     seed(engine, random_specs(60, seed_value=7))
     with night_runner(database_url, chunk_size=25) as runner, TestClient(create_app(runner)) as client:
         runner.uow.after_commit = None  # planned and queued, no chunk done yet
-        with runner.uow() as uow:
-            start = start_run(uow, runner.clock, runner.nightly, night)
+        start = start_run(runner, night)
         running = scrape(client)
         assert (
             value(
@@ -153,15 +152,13 @@ def test_metrics_follow_the_last_nightly_run_from_its_start_to_its_report(
         runner.relay_outbox()  # the chunks run in this process
         deadline = time.monotonic() + 60
         while True:
-            with runner.uow() as uow:
-                if run_progress(uow, start.run_id).status == "done":
-                    break
+            if run_progress(runner, start.run_id).status == "done":
+                break
             assert time.monotonic() < deadline, "the night did not finish"
             time.sleep(0.05)
         runner.dispatcher.drain()  # type: ignore[attr-defined]
         done = scrape(client)
-        with runner.uow() as uow:
-            report = run_report(uow, night)
+        report = run_report(runner, night)
     assert value(done, "miles_nightly_run_done") == 1
     assert value(done, "miles_nightly_run_chunks_done") == 3
     assert report.elapsed_ms is not None

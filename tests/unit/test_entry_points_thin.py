@@ -154,3 +154,75 @@ def test_every_console_router_turns_errors_into_console_pages() -> None:
             if not (isinstance(route_class, ast.Name) and route_class.id == "ConsolePageRoute"):
                 missing.append(f"{_name(path)}:{call.lineno}")
     assert missing == [], missing
+
+
+# every module that calls services from outside: the API, the console, the CLI, the Celery shims
+CALLERS = sorted(
+    [
+        *(SRC / "console").glob("*.py"),
+        *(SRC / "api").rglob("*.py"),
+        *(SRC / "cli").glob("*.py"),
+        *(SRC.parent.parent / "workers").glob("*.py"),
+    ]
+)
+
+
+def _caller_name(path: Path) -> str:
+    return path.relative_to(SRC.parent.parent if path.parent.name == "workers" else SRC).as_posix()
+
+
+def _first_parameters_of_services() -> dict[str, str]:
+    """`miles.services.x.f` -> the name of f's first parameter, for every public function of the services."""
+    out: dict[str, str] = {}
+    for path in (SRC / "services").rglob("*.py"):
+        module = "miles." + path.relative_to(SRC).with_suffix("").as_posix().replace("/", ".")
+        module = module.removesuffix(".__init__")
+        for node in _tree(path).body:
+            if isinstance(node, ast.FunctionDef) and node.args.args:
+                out[f"{module}.{node.name}"] = node.args.args[0].arg
+    return out
+
+
+def test_no_caller_opens_a_unit_of_work() -> None:
+    """A use case owns its transactions: callers hand it the runtime and never open one themselves."""
+    offenders = [
+        f"{_caller_name(path)}:{node.lineno} opens a unit of work"
+        for path in CALLERS
+        for node in ast.walk(_tree(path))
+        if isinstance(node, ast.Call)
+        and (
+            (isinstance(node.func, ast.Attribute) and node.func.attr == "uow")
+            or (isinstance(node.func, ast.Name) and node.func.id in {"unit_of_work", "UnitOfWork"})
+        )
+    ]
+    assert offenders == [], offenders
+
+
+def test_every_use_case_a_caller_calls_takes_the_runtime() -> None:
+    """One kind of argument for every use case: the runtime (its unit-of-work factory, catalog, clock,
+    dispatcher, suppliers). Functions taking an open unit of work are steps inside a use case."""
+    first = _first_parameters_of_services()
+    offenders = [
+        f"{_caller_name(path)}:{line} calls {function} (first parameter {first[function]})"
+        for path in CALLERS
+        for line, function in _used_functions(_tree(path))
+        if first.get(function) == "uow"
+    ]
+    assert offenders == [], offenders
+
+
+def _used_functions(tree: ast.Module) -> list[tuple[int, str]]:
+    """What a module imports, and `alias.f` for every `from miles.services import x as alias`."""
+    found = _imported_modules(tree)
+    aliases = {
+        alias.asname or alias.name: f"{node.module}.{alias.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("miles.services")
+        for alias in node.names
+    }
+    found.extend(
+        (node.lineno, f"{aliases[node.value.id]}.{node.attr}")
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
+    )
+    return found

@@ -19,7 +19,7 @@ from miles.api.metrics import metrics_registry
 from miles.api.operations_metrics import DatabaseCollector
 from miles.services.clock import FixedClock
 from miles.services.nightly.report import ExpiryReport, MembersReport, PhasesReport, RunReport
-from miles.services.operations import OperationsSnapshot
+from miles.services.operations import OperationsSnapshot, Probe
 
 AT = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -69,7 +69,9 @@ def _unreachable():  # type: ignore[no-untyped-def]
 
 
 def test_a_scrape_that_cannot_reach_the_database_reports_it_down_and_nothing_else_from_it() -> None:
-    s = _samples(generate_latest(metrics_registry(DatabaseCollector(_unreachable, FixedClock(AT)))).decode())
+    s = _samples(
+        generate_latest(metrics_registry(DatabaseCollector(Probe(_unreachable, FixedClock(AT))))).decode()
+    )
     assert s[("miles_database_up", frozenset())] == 0
     assert not any(name.startswith("miles_redemptions") for name, _ in s)
 
@@ -114,7 +116,7 @@ def test_settled_redemptions_are_counted_again_at_most_every_settled_max_age_and
     calls: list[bool] = []
     pending = iter([2, 1, 0])
 
-    def fake_snapshot(uow, clock, saga_bounds, hold_bounds, count_settled):  # type: ignore[no-untyped-def]
+    def fake_snapshot(probe, saga_bounds, hold_bounds, count_settled):  # type: ignore[no-untyped-def]
         calls.append(count_settled)
         counted = {"PENDING": next(pending)}
         if count_settled:
@@ -123,7 +125,7 @@ def test_settled_redemptions_are_counted_again_at_most_every_settled_max_age_and
         return replace(snapshot, counts=replace(snapshot.counts, redemptions=counted))
 
     monkeypatch.setattr(module, "operations_snapshot", fake_snapshot)
-    collector = DatabaseCollector(nullcontext, FixedClock(AT), settled_max_age=3600, max_age=0)
+    collector = DatabaseCollector(Probe(nullcontext, FixedClock(AT)), settled_max_age=3600, max_age=0)
     scrapes = [_samples(generate_latest(metrics_registry(collector)).decode()) for _ in range(3)]
     assert calls == [True, False, False]
     assert [s[("miles_redemptions", frozenset({("status", "PENDING")}))] for s in scrapes] == [2, 1, 0]
@@ -139,14 +141,16 @@ def test_a_reading_answers_every_scrape_for_max_age_and_one_scrape_at_a_time_rea
     inside = threading.Semaphore(0)
     go_on = threading.Event()
 
-    def slow_snapshot(uow, clock, saga_bounds, hold_bounds, count_settled):  # type: ignore[no-untyped-def]
+    def slow_snapshot(probe, saga_bounds, hold_bounds, count_settled):  # type: ignore[no-untyped-def]
         readings.append(time.monotonic())
         inside.release()
         go_on.wait(5)
         return _snapshot()
 
     monkeypatch.setattr(module, "operations_snapshot", slow_snapshot)
-    collector = DatabaseCollector(nullcontext, FixedClock(AT), max_age=30)  # fresh for the whole test...
+    collector = DatabaseCollector(
+        Probe(nullcontext, FixedClock(AT)), max_age=30
+    )  # fresh for the whole test...
     registry = metrics_registry(collector)
     with ThreadPoolExecutor(20) as scrapers:
         scrapes = [scrapers.submit(generate_latest, registry) for _ in range(20)]
@@ -173,7 +177,7 @@ def test_a_database_that_did_not_answer_is_remembered_as_down_for_max_age() -> N
         calls.append(1)
         raise ConnectionRefusedError("no database here")
 
-    registry = metrics_registry(DatabaseCollector(unreachable, FixedClock(AT), max_age=60))
+    registry = metrics_registry(DatabaseCollector(Probe(unreachable, FixedClock(AT)), max_age=60))
     scrapes = [_samples(generate_latest(registry).decode()) for _ in range(5)]
     assert calls == [1]
     assert {s[("miles_database_up", frozenset())] for s in scrapes} == {0}
@@ -189,7 +193,7 @@ def test_while_one_scrape_reads_again_the_others_answer_the_last_reading_at_once
     inside = threading.Semaphore(0)
     go_on = threading.Event()
 
-    def snapshot(uow, clock, saga_bounds, hold_bounds, count_settled):  # type: ignore[no-untyped-def]
+    def snapshot(probe, saga_bounds, hold_bounds, count_settled):  # type: ignore[no-untyped-def]
         if slow.is_set():
             inside.release()
             go_on.wait(5)
@@ -199,7 +203,7 @@ def test_while_one_scrape_reads_again_the_others_answer_the_last_reading_at_once
         )
 
     monkeypatch.setattr(module, "operations_snapshot", snapshot)
-    registry = metrics_registry(DatabaseCollector(nullcontext, FixedClock(AT), max_age=0.2))
+    registry = metrics_registry(DatabaseCollector(Probe(nullcontext, FixedClock(AT)), max_age=0.2))
     pending_now = frozenset({("status", "PENDING")})
     assert _samples(generate_latest(registry).decode())[("miles_redemptions", pending_now)] == 1
     time.sleep(0.3)  # stale

@@ -22,6 +22,7 @@ from miles.bootstrap import Container
 from miles.console import install as install_console
 from miles.domain.awards import cabins as award_cabins
 from miles.services.operations import probe
+from miles.services.programmes import programme_in_force
 
 DOCUMENTED_BODIES = (
     FlightAccrualRequest,
@@ -44,7 +45,7 @@ def create_app(container: Container, max_body_bytes: int = 16 * 1024 * 1024) -> 
     )
     app.state.container = container
     database_url = container.engine.url.render_as_string(hide_password=False)
-    app.state.metrics = metrics_registry(DatabaseCollector(probe(database_url), container.clock))
+    app.state.metrics = metrics_registry(DatabaseCollector(probe(database_url, container.clock)))
     errors.install(app)
     app.add_middleware(EdgeMiddleware, max_body_bytes=max_body_bytes)
     app.include_router(health.router)
@@ -60,8 +61,7 @@ def create_app(container: Container, max_body_bytes: int = 16 * 1024 * 1024) -> 
     def cabins() -> tuple[str, ...] | None:
         """The award cabins of the programme in force (None when the database does not answer)."""
         try:
-            with container.uow() as uow:
-                programme = container.catalog.current(uow).in_force(container.clock.now().date())
+            programme = programme_in_force(container)
         except SQLAlchemyError:
             return None
         return award_cabins(programme.awards)

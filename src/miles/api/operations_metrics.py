@@ -12,7 +12,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from datetime import time as clock_time
@@ -21,9 +21,7 @@ from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 
-from miles.adapters.db.unit_of_work import UnitOfWork
-from miles.services.clock import Clock
-from miles.services.operations import OperationsSnapshot, operations_snapshot
+from miles.services.operations import OperationsSnapshot, Probe, operations_snapshot
 
 log = logging.getLogger("miles.metrics")
 
@@ -42,7 +40,8 @@ class _Reading:
 
 
 class DatabaseCollector(Collector):
-    """A prometheus_client collector: one short transaction per reading, on the probe's own small pool.
+    """A prometheus_client collector: one short transaction per reading, on the probe's own small pool
+    (`probe`: the runtime it reads with, see miles.services.operations.probe).
 
     A reading answers every scrape of the process for `max_age` seconds (CACHE_SECONDS by default), and
     one scrape at a time reads (the others answer the previous reading meanwhile; with none yet, they wait
@@ -56,13 +55,11 @@ class DatabaseCollector(Collector):
 
     def __init__(
         self,
-        uow: Callable[[], UnitOfWork],
-        clock: Clock,
+        probe: Probe,
         settled_max_age: float = SETTLED_MAX_AGE,
         max_age: float | None = None,
     ) -> None:
-        self.uow = uow
-        self.clock = clock
+        self.probe = probe
         self.settled_max_age = settled_max_age
         self.max_age = max_age
         self._lock = threading.Lock()
@@ -123,10 +120,9 @@ class DatabaseCollector(Collector):
             count_settled = time.monotonic() - self._settled_at >= self.settled_max_age
         snapshot: OperationsSnapshot | None
         try:
-            with self.uow() as uow:
-                snapshot = operations_snapshot(
-                    uow, self.clock, SAGA_BUCKETS, HOLD_AGE_BUCKETS, count_settled=count_settled
-                )
+            snapshot = operations_snapshot(
+                self.probe, SAGA_BUCKETS, HOLD_AGE_BUCKETS, count_settled=count_settled
+            )
             snapshot = self._with_settled(snapshot, count_settled)
         except (SQLAlchemyError, OSError) as exc:  # the scrape still answers, with the database down
             log.warning("metrics: the database did not answer (%s)", type(exc).__name__)

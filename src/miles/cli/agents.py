@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from miles.cli.consoles import err, out
-from miles.cli.database import database_url, unit_of_work
+from miles.cli.database import command_runtime, database_url
 from miles.cli.help_text import Command, Group
 
 agent_app = typer.Typer(cls=Group, help="Console users: agents and supervisors.", no_args_is_help=True)
@@ -29,14 +29,13 @@ def agent_create(
     from miles.domain.errors import Conflict, InvalidInput
     from miles.domain.validation import InvalidFields
     from miles.services.agents import create_agent
-    from miles.services.clock import SystemClock
 
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     url = database_url()
     try:
-        with unit_of_work(url) as uow:
-            actor = create_agent(uow, SystemClock(), name, role, password)
+        with command_runtime(url) as runtime:
+            actor = create_agent(runtime, name, role, password)
     except InvalidFields as exc:
         for field, message in exc.by_field().items():
             err.print(f"[red]{field}: {message}[/red]")
@@ -53,8 +52,8 @@ def agent_list() -> None:
     """Every console user: name, role, when created, when disabled, and when they last signed in."""
     from miles.services.agents import list_agents
 
-    with unit_of_work(database_url()) as uow:
-        agents = list_agents(uow)
+    with command_runtime(database_url()) as runtime:
+        agents = list_agents(runtime)
     table = Table("name", "role", "created", "disabled", "last signed in")
     for agent in agents:
         table.add_row(
@@ -71,14 +70,13 @@ def agent_list() -> None:
 @agent_app.command("disable", cls=Command)
 def agent_disable(name: str) -> None:
     """Disable a console user: they can no longer sign in, and their sessions end at once."""
-    from miles.bootstrap import configured_clock
     from miles.domain.agents import Actor
     from miles.domain.errors import NotFound
     from miles.services.agents import disable_agent
 
     try:
-        with unit_of_work(database_url()) as uow:
-            agent, ended = disable_agent(uow, configured_clock(), name, Actor(name="cli"))
+        with command_runtime(database_url()) as runtime:
+            agent, ended = disable_agent(runtime, name, Actor(name="cli"))
     except NotFound as exc:
         err.print(f"[red]{escape(exc.message)}[/red]")
         raise typer.Exit(2) from exc

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from miles.cli.consoles import err, out
-from miles.cli.database import database_url, unit_of_work
+from miles.cli.database import command_runtime, database_url
 from miles.cli.help_text import Command, Group
 
 if TYPE_CHECKING:
@@ -50,8 +50,8 @@ def apikey_create(
     expiry = _expiry(expires_in, expires_at, clock)
     url = database_url()
     try:
-        with unit_of_work(url) as uow:
-            token = create_key(uow, name, scope, expires_at=expiry, clock=clock)
+        with command_runtime(url) as runtime:
+            token = create_key(runtime, name, scope, expires_at=expiry)
     except InvalidInput as exc:
         err.print(f"[red]{escape(exc.message)}[/red]")
         raise typer.Exit(2) from exc
@@ -70,8 +70,8 @@ def apikey_list() -> None:
     from miles.services.apikeys import list_keys
 
     now = configured_clock().now()
-    with unit_of_work(database_url()) as uow:
-        keys = list_keys(uow)
+    with command_runtime(database_url()) as runtime:
+        keys = list_keys(runtime)
     table = Table("id", "name", "prefix", "scopes", "created", "expires", "revoked", "last used", "state")
     for key in keys:
         if key.revoked_at is not None:
@@ -102,13 +102,12 @@ def apikey_revoke(
     ],
 ) -> None:
     """Revoke a key for good: every API process refuses it within a few seconds."""
-    from miles.bootstrap import configured_clock
     from miles.domain.errors import InvalidInput
     from miles.services.apikeys import MAX_CACHE_SECONDS, revoke_keys
 
     try:
-        with unit_of_work(database_url()) as uow:
-            found, revoked = revoke_keys(uow, configured_clock(), key)
+        with command_runtime(database_url()) as runtime:
+            found, revoked = revoke_keys(runtime, key)
     except InvalidInput as exc:
         err.print(f"[red]{escape(exc.message)}[/red]")
         raise typer.Exit(2) from exc

@@ -1,16 +1,18 @@
 """The database a command works on: MILES_DATABASE_URL, or the embedded PostgreSQL (started, migrated,
-programme loaded); and the unit of work the commands run their use cases in."""
+programme loaded); and the runtime the commands hand their use cases."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from miles.cli.consoles import err
 from miles.config import settings
 
 if TYPE_CHECKING:
-    from miles.adapters.db.unit_of_work import UnitOfWork
+    from miles.bootstrap import Container
 
 
 def database_url(migrate_embedded: bool = True) -> str:
@@ -31,24 +33,25 @@ def database_url(migrate_embedded: bool = True) -> str:
 
 def upgrade(url: str) -> None:
     """Apply every migration; a database with no programme gets the reference programme."""
-    from miles.adapters.db.engine import make_engine
     from miles.adapters.db.migrate import upgrade as upgrade_schema
-    from miles.adapters.db.unit_of_work import UnitOfWork
     from miles.services.programmes import ensure_programme
 
     upgrade_schema(url)
-    engine = make_engine(url, pool_size=1)
-    with UnitOfWork(engine) as uow:
-        ensure_programme(uow)
-    engine.dispose()
+    with command_runtime(url) as runtime:
+        ensure_programme(runtime)
 
 
-def unit_of_work(url: str) -> UnitOfWork:
-    """One transaction on a one-connection engine (a command runs one use case at a time)."""
-    from miles.adapters.db.engine import make_engine
-    from miles.adapters.db.unit_of_work import UnitOfWork
+@contextmanager
+def command_runtime(url: str) -> Iterator[Container]:
+    """The runtime a command hands its use cases: one connection (a command runs one use case at a time),
+    jobs run in this process; its engine is disposed when the command is done."""
+    from miles.bootstrap import build_container
 
-    return UnitOfWork(make_engine(url, pool_size=1))
+    container = build_container(url, pool_size=1)
+    try:
+        yield container
+    finally:
+        container.engine.dispose()
 
 
 def need_broker() -> None:

@@ -11,12 +11,16 @@ import socket
 import threading
 import time
 import urllib.request
+from typing import TYPE_CHECKING
 
 import typer
 
 from miles.cli.consoles import err, out
-from miles.cli.database import database_url, unit_of_work
+from miles.cli.database import database_url
 from miles.cli.serve import Host, Port, run_server
+
+if TYPE_CHECKING:
+    from miles.bootstrap import Container
 
 ANSWER_TIMEOUT_SECONDS = 120.0
 
@@ -63,12 +67,11 @@ def _bind_problem(host: str, port: int) -> str | None:
 
 
 def _seed(url: str) -> list[str]:
-    from miles.services.clock import SystemClock
-    from miles.services.demo import has_members, seed
-    from miles.services.programmes import ProgrammeCatalog
+    from miles.cli.database import command_runtime
+    from miles.services.demo import seed_if_empty
 
-    with unit_of_work(url) as uow:
-        return [] if has_members(uow) else seed(uow, ProgrammeCatalog(), SystemClock())
+    with command_runtime(url) as runtime:
+        return seed_if_empty(runtime)
 
 
 def _banner_once_answering(url: str, host: str, port: int, numbers: list[str]) -> None:
@@ -87,11 +90,12 @@ def _banner_once_answering(url: str, host: str, port: int, numbers: list[str]) -
             err.print(f"[red]the server did not answer {probe} within {ANSWER_TIMEOUT_SECONDS:g} s[/red]")
             return
         time.sleep(0.2)
+    from miles.cli.database import command_runtime
     from miles.services.apikeys import SCOPES, create_key
 
-    with unit_of_work(url) as uow:
-        token = create_key(uow, "demo", list(SCOPES))
-    agent, supervisor, password = console_users(url)
+    with command_runtime(url) as runtime:
+        token = create_key(runtime, "demo", list(SCOPES))
+        agent, supervisor, password = console_users(runtime)
     base = f"http://{host}:{port}"
     if numbers:
         out.print(f"sample members: {', '.join(numbers)}")
@@ -104,14 +108,11 @@ def _banner_once_answering(url: str, host: str, port: int, numbers: list[str]) -
     print(f"try:  curl -H 'Authorization: Bearer {token}' {base}/v1/members/{member}", flush=True)
 
 
-def console_users(url: str) -> tuple[str, str, str]:
+def console_users(runtime: Container) -> tuple[str, str, str]:
     """A new agent and a new supervisor sharing a fresh password (printed once)."""
-    from miles.services.agents import create_agent
-    from miles.services.clock import SystemClock
+    from miles.services.agents import create_agents
 
     suffix, password = secrets.token_hex(2), secrets.token_urlsafe(12)
     names = (f"demo-agent-{suffix}", f"demo-supervisor-{suffix}")
-    with unit_of_work(url) as uow:
-        create_agent(uow, SystemClock(), names[0], "agent", password)
-        create_agent(uow, SystemClock(), names[1], "supervisor", password)
+    create_agents(runtime, [(names[0], "agent"), (names[1], "supervisor")], password)
     return names[0], names[1], password

@@ -14,7 +14,7 @@ from rich.table import Table
 from miles.adapters.queue import InProcessDispatcher
 from miles.bootstrap import Container, build_container
 from miles.domain.errors import MilesError
-from miles.services.nightly.report import RunReport, report_of, run_progress
+from miles.services.nightly.report import RunReport, report_of_run, run_progress
 from miles.services.nightly.runs import requeue_lost_chunks, resume_run, start_run
 
 POLL_SECONDS = 0.25
@@ -48,8 +48,7 @@ def _run(
 ) -> int:
     in_process = isinstance(container.dispatcher, InProcessDispatcher)
     try:
-        with container.uow() as uow:
-            start = start_run(uow, container.clock, container.nightly, day)
+        start = start_run(container, day)
     except MilesError as exc:
         err.print(f"[red]{exc.message}[/red]")
         return 2
@@ -59,19 +58,16 @@ def _run(
     else:
         err.print(f"nightly run {start.run_date} of {start.programme} exists ({start.status}): joining it")
         if start.status != "done":
-            with container.uow() as uow:
-                if in_process:  # nobody else will do its pending chunks
-                    resume_run(uow, start.run_id)
-                else:  # the workers may be doing them; queue only the lost ones
-                    requeue_lost_chunks(uow, container.nightly.stale_seconds)
+            if in_process:  # nobody else will do its pending chunks
+                resume_run(container, start.run_id)
+            else:  # the workers may be doing them; queue only the lost ones
+                requeue_lost_chunks(container)
     if not wait:
         return 0
     done = _follow(container, start.run_id, start.chunks, timeout, in_process, err)
     if in_process and isinstance(container.dispatcher, InProcessDispatcher):
         container.dispatcher.drain(timeout=600)  # the expiry warnings relay queued by the last chunk
-    with container.uow() as uow:
-        report = report_of(uow, run_progress(uow, start.run_id))
-    print_report(report, out)
+    print_report(report_of_run(container, start.run_id), out)
     return 0 if done else 1
 
 
@@ -89,8 +85,7 @@ def _follow(
     with Progress(*columns, console=err, transient=False) as progress:
         bar = progress.add_task("chunks", total=chunks)
         while True:
-            with container.uow() as uow:
-                run = run_progress(uow, run_id)
+            run = run_progress(container, run_id)
             progress.update(bar, completed=run.chunks_done, total=run.chunks)
             if run.status == "done":
                 return True
@@ -107,8 +102,7 @@ def _follow(
 
 
 def _done(container: Container, run_id: int) -> bool:
-    with container.uow() as uow:
-        return run_progress(uow, run_id).status == "done"
+    return run_progress(container, run_id).status == "done"
 
 
 def print_report(report: RunReport, out: Console) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from miles.cli.consoles import err, out
-from miles.cli.database import database_url, unit_of_work
+from miles.cli.database import command_runtime, database_url
 from miles.cli.help_text import Command, Group
 
 programme_app = typer.Typer(cls=Group, help="The programme's rules.", no_args_is_help=True)
@@ -26,8 +26,8 @@ def programme_load(file: RulesFile) -> None:
 
     url = database_url()
     try:
-        with unit_of_work(url) as uow:
-            version_id, book = load_programme(uow, file)
+        with command_runtime(url) as runtime:
+            version_id, book = load_programme(runtime, file)
     except ProgrammeError as exc:
         err.print(f"[red]{file} is not a valid programme:[/red]")
         for path, message in exc.problems:

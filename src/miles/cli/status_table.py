@@ -7,7 +7,6 @@ command: jobs wait in the queue for them."""
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 
 from rich.console import Console
@@ -23,8 +22,7 @@ from miles.services.operations import (
     DatabaseHealth,
     OperationsSnapshot,
     broker_health,
-    database_health,
-    operations_snapshot,
+    database_status,
     probe,
     workers_responding,
 )
@@ -51,21 +49,17 @@ def show_status(url: str, broker_url: str | None, out: Console, worker_timeout: 
 
 
 def _database(url: str, table: Table) -> tuple[bool, OperationsSnapshot | None]:
-    units = probe(url)
-    started = time.perf_counter()
+    runtime = probe(url, configured_clock())
     try:
-        with units() as uow:
-            health = database_health(uow)
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            snapshot = operations_snapshot(uow, configured_clock(), SAGA_BOUNDS, HOLD_BOUNDS)
+        status = database_status(runtime, SAGA_BOUNDS, HOLD_BOUNDS)
     except (SQLAlchemyError, OSError) as exc:  # an unreachable database is a line of the report
         _row(table, "database", BAD, f"{redact(url)}: unreachable ({_first_line(exc)})")
         return False, None
     finally:
-        units.engine.dispose()
-    _row(table, "database", OK, f"{redact(url)} answered in {elapsed_ms:.0f} ms")
-    _schema(health, table)
-    return health.up_to_date, snapshot
+        runtime.close()
+    _row(table, "database", OK, f"{redact(url)} answered in {status.answered_ms:.0f} ms")
+    _schema(status.health, table)
+    return status.health.up_to_date, status.snapshot
 
 
 def _schema(health: DatabaseHealth, table: Table) -> None:

@@ -22,7 +22,7 @@ from miles.console.security import (
     sign_in_token_valid,
     take_hash_slot,
 )
-from miles.console.state import app_container, console_state, in_transaction
+from miles.console.state import app_container, console_state, in_thread
 from miles.domain.errors import Forbidden, InvalidInput, Unauthorized
 from miles.http_errors import status_of
 from miles.services.agents import ConsoleSession, sign_out
@@ -122,7 +122,7 @@ async def sign_in_submit(request: Request) -> Response:
 
 @router.post("/sign-out")
 async def sign_out_submit(request: Request, session: ConsoleSession = Depends(console_session)) -> Response:
-    await in_transaction(request, lambda uow, c: sign_out(uow, c.clock, session))
+    await in_thread(request, lambda c: sign_out(c, session))
     response = RedirectResponse("/console/sign-in", status_code=303, headers=SECURITY_HEADERS)
     clear_session_cookie(response)
     return response

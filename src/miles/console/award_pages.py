@@ -16,7 +16,7 @@ from miles.console.page_errors import ConsolePageRoute
 from miles.console.rendering import render
 from miles.console.security import console_session
 from miles.console.service_pages import CHANGED, new_request_key
-from miles.console.state import app_container, in_transaction
+from miles.console.state import app_container, in_thread
 from miles.domain.awards import MAX_BAGS, MAX_NIGHTS, AwardItem, BaggageAward, FlightAward, HotelAward
 from miles.domain.errors import Conflict, InvalidInput, MilesError, NotFound, SupplierUnavailable
 from miles.http_errors import status_for, status_of
@@ -111,7 +111,7 @@ async def _panel(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    choices = await in_transaction(request, lambda uow, c: award_choices(uow, c.catalog, c.clock))
+    choices = await in_thread(request, award_choices)
     base: dict[str, Any] = {
         "number": member_number,
         "award_key": new_request_key(),
@@ -155,16 +155,14 @@ async def award(member_number: str, action: str, request: Request, session: Sess
 
 @router.get("/redemptions/{redemption_id}/status")
 async def status(redemption_id: int, request: Request, session: Session) -> Response:
-    view = await in_transaction(request, lambda uow, _: read_redemption(uow, redemption_id))
+    view = await in_thread(request, lambda c: read_redemption(c, redemption_id))
     headers = None if view.status == "PENDING" else CHANGED  # settled: refresh the balances and lists
     return render(request, "partials/redemption_status.html", {"r": view}, headers=headers)
 
 
 @router.get("/redemptions/{redemption_id}/cancel")
 async def cancel_terms(redemption_id: int, request: Request, session: Session) -> Response:
-    terms = await in_transaction(
-        request, lambda uow, c: cancellation_terms(uow, c.catalog, c.clock, redemption_id)
-    )
+    terms = await in_thread(request, lambda c: cancellation_terms(c, redemption_id))
     return render(request, "partials/cancel_terms.html", {"t": terms})
 
 
@@ -177,9 +175,7 @@ async def cancel(redemption_id: int, request: Request, session: Session) -> Resp
             cancel_award, c, redemption_id, session.actor, values.get("reason")
         )  # audited with its refund, once, whichever request or job completes it
     except SHOWN_ON_FORM as exc:
-        terms = await in_transaction(
-            request, lambda uow, c: cancellation_terms(uow, c.catalog, c.clock, redemption_id)
-        )
+        terms = await in_thread(request, lambda c: cancellation_terms(c, redemption_id))
         context = {"t": terms, "error": exc.message}
         return render(request, "partials/cancel_terms.html", context, status_of(exc))
     context = {"result": outcome.value, "redemption_id": redemption_id}

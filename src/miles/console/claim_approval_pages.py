@@ -6,17 +6,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from miles.console.forms import read_form
 from miles.console.page_errors import ConsolePageRoute
 from miles.console.rendering import SECURITY_HEADERS, is_htmx, render
 from miles.console.security import supervisor_session
-from miles.console.state import app_container, in_transaction
+from miles.console.state import in_thread
 from miles.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from miles.http_errors import status_of
-from miles.services.accruals import retry_raced
 from miles.services.adjustment_requests import read_claim
 from miles.services.agents import ConsoleSession
 from miles.services.claims import ClaimView, approve_claim, claim_queue, reject_claim
@@ -27,7 +25,7 @@ Supervisor = Annotated[ConsoleSession, Depends(supervisor_session)]
 
 @router.get("")
 async def claims_waiting(request: Request, session: Supervisor) -> Response:
-    queue = await in_transaction(request, lambda uow, _: claim_queue(uow, session.actor))
+    queue = await in_thread(request, lambda c: claim_queue(c, session.actor))
     return render(request, "claim_approvals.html", {"queue": queue})
 
 
@@ -36,31 +34,24 @@ async def decide_claim(claim_id: int, decision: str, request: Request, session: 
     if decision not in ("approve", "reject"):
         raise NotFound("a claim is approved or rejected")
     note = (await read_form(request)).get("note")
-    c = app_container(request)
     errors: dict[str, str] = {}
     status = 200
     decided: ClaimView | None = None
     try:
         if decision == "approve":
-            decided = await run_in_threadpool(
-                retry_raced,
-                c.uow,
-                lambda uow: approve_claim(uow, c.catalog, c.clock, session.actor, claim_id, note),
-            )
+            decided = await in_thread(request, lambda c: approve_claim(c, session.actor, claim_id, note))
         else:
-            decided = await in_transaction(
-                request, lambda uow, c: reject_claim(uow, c.clock, session.actor, claim_id, note)
-            )
+            decided = await in_thread(request, lambda c: reject_claim(c, session.actor, claim_id, note))
     except (InvalidInput, Conflict, Forbidden) as exc:  # shown on the claim's row; a NotFound is a page
         errors[exc.field if exc.field == "note" else "form"] = exc.message
         status = status_of(exc)
     if not is_htmx(request):
         if errors:
-            queue = await in_transaction(request, lambda uow, _: claim_queue(uow, session.actor))
+            queue = await in_thread(request, lambda c: claim_queue(c, session.actor))
             context = {"queue": queue, "errors": errors, "failed_id": claim_id}
             return render(request, "claim_approvals.html", context, status)
         return RedirectResponse("/console/approvals/claims", status_code=303, headers=SECURITY_HEADERS)
     if errors:
-        item = await in_transaction(request, lambda uow, _: read_claim(uow, claim_id))
+        item = await in_thread(request, lambda c: read_claim(c, claim_id))
         return render(request, "partials/claim_approval_row.html", {"item": item, "errors": errors}, status)
     return render(request, "partials/claim_approval_row.html", {"item": decided, "errors": {}})

@@ -13,7 +13,7 @@ from miles.console.page_errors import ConsolePageRoute
 from miles.console.rendering import SECURITY_HEADERS, is_htmx, render
 from miles.console.security import console_session
 from miles.console.service_pages import new_request_key
-from miles.console.state import in_transaction
+from miles.console.state import in_thread
 from miles.domain.goodwill import REASONS
 from miles.services.agents import ConsoleSession
 from miles.services.member_overview import member_overview, statement_slice
@@ -28,7 +28,7 @@ async def find(
     session: Annotated[ConsoleSession, Depends(console_session)],
     q: Annotated[str, Depends(query_line("q", 200))],
 ) -> Response:
-    result = await in_transaction(request, lambda uow, _: search_members(uow, q))
+    result = await in_thread(request, lambda c: search_members(c, q))
     if is_htmx(request):
         return render(request, "partials/search_results.html", {"result": result})
     if result.kind == "number" and len(result.hits) == 1:  # a whole, known number: straight to the member
@@ -42,9 +42,7 @@ async def member_page(
     member_number: str, request: Request, session: Annotated[ConsoleSession, Depends(console_session)]
 ) -> Response:
     # a malformed number (422) or an unknown member (404): the error page, with the API's status
-    overview = await in_transaction(
-        request, lambda uow, c: member_overview(uow, c.catalog, c.clock, member_number)
-    )
+    overview = await in_thread(request, lambda c: member_overview(c, member_number))
     context = {
         "o": overview,
         "m": overview.member,
@@ -65,7 +63,5 @@ async def statement_rows(
     session: Annotated[ConsoleSession, Depends(console_session)],
     cursor: Annotated[str, Depends(query_line("cursor", 200))],
 ) -> Response:
-    page = await in_transaction(
-        request, lambda uow, c: statement_slice(uow, c.catalog, member_number, cursor or None)
-    )
+    page = await in_thread(request, lambda c: statement_slice(c, member_number, cursor or None))
     return render(request, "partials/statement_rows.html", {"statement": page, "number": member_number})

@@ -98,9 +98,7 @@ async def console_session(request: Request) -> ConsoleSession:
             token = _session_signer(secret).unsign(raw, max_age=int(state.session_lifetime.total_seconds()))
         except (BadSignature, SignatureExpired):
             return None
-        c = app_container(request)
-        with c.uow() as uow:
-            return resolve_session(uow, c.clock, token.decode())
+        return resolve_session(app_container(request), token.decode())
 
     session = await run_in_threadpool(resolve)
     if session is None:

@@ -10,28 +10,27 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from miles.console.forms import FieldErrors, read_form
 from miles.console.page_errors import ConsolePageRoute
 from miles.console.rendering import SECURITY_HEADERS, is_htmx, render
 from miles.console.security import console_session
-from miles.console.state import app_container, in_transaction
+from miles.console.state import in_thread
 from miles.domain.accrual import FlightCoupon
 from miles.domain.errors import Conflict, InvalidInput
 from miles.domain.goodwill import MAX_MILES, REASONS, validate_goodwill
 from miles.http_errors import status_for, status_of
 from miles.services import adjustment_requests
-from miles.services.accruals import retry_raced
 from miles.services.agents import ConsoleSession
 from miles.services.award_desk import desk_owner
 from miles.services.claims import FORM_FIELDS, ClaimView
 from miles.services.goodwill.adjustments import AdjustmentView, agent_limit
 from miles.services.idempotency import Outcome
+from miles.services.runtime import Runtime
 
 router = APIRouter(
     prefix="/console/members/{member_number}", include_in_schema=False, route_class=ConsolePageRoute
@@ -79,7 +78,7 @@ async def _panel(
         return RedirectResponse(
             f"/console/members/{member_number}", status_code=303, headers=SECURITY_HEADERS
         )
-    limit = await in_transaction(request, lambda uow, c: agent_limit(uow, c.catalog, c.clock))
+    limit = await in_thread(request, agent_limit)
     base = {
         "number": member_number,
         "request_key": new_request_key(),
@@ -91,13 +90,15 @@ async def _panel(
     return render(request, template, base | context, status_code, headers)
 
 
-async def _write(request: Request, errors: FieldErrors, work: Callable[..., Any]) -> tuple[Any, int]:
-    """Run a write (again from the start if a coupon raced): (its result, 200), or on a refusal (None,
-    the refusal's status), the refusal in `errors` and everything rolled back. Any other refusal (an
-    unknown member, not allowed) rises to the error page."""
-    c = app_container(request)
+T = TypeVar("T")
+
+
+async def _write(request: Request, errors: FieldErrors, work: Callable[[Runtime], T]) -> tuple[T | None, int]:
+    """Run a write use case: (its result, 200), or on a refusal (None, the refusal's status), the refusal
+    in `errors` and everything rolled back. Any other refusal (an unknown member, not allowed) rises to
+    the error page."""
     try:
-        return await run_in_threadpool(retry_raced, c.uow, lambda uow: work(uow, c)), 200
+        return await in_thread(request, work), 200
     except (InvalidInput, Conflict) as exc:  # a CouponRaced that kept racing is a Conflict too
         errors.add_error(exc)
         return None, status_of(exc)
@@ -121,10 +122,8 @@ async def grant_goodwill(
         result, status = await _write(
             request,
             errors,
-            lambda uow, c: adjustment_requests.grant_goodwill(
-                uow,
-                c.catalog,
-                c.clock,
+            lambda c: adjustment_requests.grant_goodwill(
+                c,
                 session.actor,
                 desk_owner(session.actor),
                 values.get("request_key") or None,
@@ -200,10 +199,8 @@ async def post_claim(
         result, status = await _write(
             request,
             errors,
-            lambda uow, c: adjustment_requests.file_missing_miles(
-                uow,
-                c.catalog,
-                c.clock,
+            lambda c: adjustment_requests.file_missing_miles(
+                c,
                 session.actor,
                 desk_owner(session.actor),
                 values.get("request_key") or None,

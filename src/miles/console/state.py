@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
@@ -15,9 +15,6 @@ from fastapi.concurrency import run_in_threadpool
 from miles.bootstrap import Container
 from miles.config import settings
 from miles.services.agents import console_secret
-
-if TYPE_CHECKING:  # the type of what `work` is given; the console uses it through services only
-    from miles.adapters.db.unit_of_work import UnitOfWork
 
 
 @dataclass
@@ -38,8 +35,7 @@ class ConsoleState:
             return self.configured_secret
         with self._lock:
             if self._secret is None:
-                with container.uow() as uow:
-                    self._secret = console_secret(uow)
+                self._secret = console_secret(container)
             return self._secret
 
 
@@ -54,13 +50,7 @@ def app_container(request: Request) -> Container:
 T = TypeVar("T")
 
 
-async def in_transaction(request: Request, work: Callable[[UnitOfWork, Container], T]) -> T:
-    """Run `work` in one unit of work on a worker thread; committed when it returns, rolled back when
-    it raises (so a refused form writes nothing)."""
-    c = app_container(request)
-
-    def run() -> T:
-        with c.uow() as uow:
-            return work(uow, c)
-
-    return await run_in_threadpool(run)
+async def in_thread(request: Request, work: Callable[[Container], T]) -> T:
+    """Run `work` (a call of one use case, given the runtime) on a worker thread: the use case opens and
+    commits its own transaction, and rolls it back when it raises (so a refused form writes nothing)."""
+    return await run_in_threadpool(work, app_container(request))

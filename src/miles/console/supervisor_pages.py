@@ -11,7 +11,7 @@ from miles.console.forms import query_id, query_line, read_form
 from miles.console.page_errors import ConsolePageRoute
 from miles.console.rendering import SECURITY_HEADERS, is_htmx, render
 from miles.console.security import supervisor_session
-from miles.console.state import in_transaction
+from miles.console.state import in_thread
 from miles.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from miles.http_errors import status_of
 from miles.services.adjustment_requests import read_adjustment
@@ -30,7 +30,7 @@ Supervisor = Annotated[ConsoleSession, Depends(supervisor_session)]
 
 @router.get("/approvals")
 async def approvals(request: Request, session: Supervisor) -> Response:
-    queue = await in_transaction(request, lambda uow, _: approval_queue(uow, session.actor))
+    queue = await in_thread(request, lambda c: approval_queue(c, session.actor))
     return render(request, "approvals.html", {"queue": queue})
 
 
@@ -45,20 +45,19 @@ async def decide(adjustment_id: int, decision: str, request: Request, session: S
     decided: AdjustmentView | None = None
     try:
         if decision == "approve":
-            decided = await in_transaction(
-                request,
-                lambda uow, c: approve_goodwill(uow, c.catalog, c.clock, session.actor, adjustment_id, note),
+            decided = await in_thread(
+                request, lambda c: approve_goodwill(c, session.actor, adjustment_id, note)
             )
         else:
-            decided = await in_transaction(
-                request, lambda uow, c: reject_goodwill(uow, c.clock, session.actor, adjustment_id, note)
+            decided = await in_thread(
+                request, lambda c: reject_goodwill(c, session.actor, adjustment_id, note)
             )
     except (InvalidInput, Conflict, Forbidden) as exc:  # shown on the request's row; a NotFound is a page
         errors[exc.field or "form"] = exc.message
         status = status_of(exc)
     if not is_htmx(request):
         if errors:
-            queue = await in_transaction(request, lambda uow, _: approval_queue(uow, session.actor))
+            queue = await in_thread(request, lambda c: approval_queue(c, session.actor))
             return render(
                 request,
                 "approvals.html",
@@ -67,7 +66,7 @@ async def decide(adjustment_id: int, decision: str, request: Request, session: S
             )
         return RedirectResponse("/console/approvals", status_code=303, headers=SECURITY_HEADERS)
     if errors:
-        item = await in_transaction(request, lambda uow, _: read_adjustment(uow, adjustment_id))
+        item = await in_thread(request, lambda c: read_adjustment(c, adjustment_id))
         return render(
             request, "partials/approval_row.html", {"item": item, "errors": errors, "values": values}, status
         )
@@ -85,10 +84,10 @@ async def audit(
 ) -> Response:
     filters = {"actor": actor, "action": action, "member": member}
     try:
-        rows, next_before = await in_transaction(
+        rows, next_before = await in_thread(
             request,
-            lambda uow, _: audit_page(
-                uow,
+            lambda c: audit_page(
+                c,
                 session.actor,
                 before=before,
                 actor=actor.strip(),

@@ -1,9 +1,10 @@
 """Flight accrual, one coupon or ten thousand: a flown coupon earns once, ever.
 
-Both the single endpoint and the batch go through `accrue_coupons`: validate each coupon, answer
-replays and conflicts from what is recorded, lock the members in id order, earn in request order
-(a coupon that crosses a threshold earns at the old tier, the next one at the new), then write
-everything with a handful of set-based statements.
+Both the single endpoint and the batch go through `accrue_coupons` (claims, inside their own
+transaction, through its step `earn_coupons`): validate each coupon, answer replays and conflicts from
+what is recorded, lock the members in id order, earn in request order (a coupon that crosses a
+threshold earns at the old tier, the next one at the new), then write everything with a handful of
+set-based statements.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from miles.programme.loader import ProgrammeBook
 from miles.services.clock import Clock, start_of_day, today
 from miles.services.ledger_views import AccrualView, view_of_accrual
 from miles.services.programmes import ProgrammeCatalog
+from miles.services.runtime import Runtime
 
 CREATED, REPLAYED, CONFLICT, REJECTED = "created", "replayed", "conflict", "rejected"
 HELD = "held"  # earned more than the caller's `hold_above`: nothing written, the miles are in `held_miles`
@@ -118,7 +120,15 @@ class _Standing:
     qualifying: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
-def accrue_coupons(
+def accrue_coupons(runtime: Runtime, requests: list[CouponRequest], channel: str) -> list[CouponResult]:
+    """Accrue flown coupons for a channel ("api", "batch"): one result per request, in order, in one
+    transaction; run again from the start when a concurrent request recorded one of them meanwhile."""
+    return retry_raced(
+        runtime.uow, lambda uow: earn_coupons(uow, runtime.catalog, runtime.clock, requests, channel)
+    )
+
+
+def earn_coupons(
     uow: UnitOfWork,
     catalog: ProgrammeCatalog,
     clock: Clock,
@@ -126,8 +136,9 @@ def accrue_coupons(
     channel: str,
     hold_above: int | None = None,
 ) -> list[CouponResult]:
-    """One result per request, in order. With `hold_above`, a coupon that would earn more award miles
-    than that is not written: its result is HELD with the miles it would earn (a claim then waits)."""
+    """One result per request, in order, in the caller's transaction (may raise CouponRaced: see
+    `retry_raced`). With `hold_above`, a coupon that would earn more award miles than that is not
+    written: its result is HELD with the miles it would earn (a claim then waits)."""
     book = catalog.current(uow)
     now = clock.now()
     results: dict[int, CouponResult] = {}

@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from miles.adapters.db.agents import AgentRecord, AgentSummary
 from miles.adapters.db.unit_of_work import UnitOfWork
@@ -20,6 +22,9 @@ from miles.domain.validation import Problems
 from miles.services import audit
 from miles.services.clock import Clock
 from miles.services.passwords import hasher
+
+if TYPE_CHECKING:
+    from miles.services.runtime import Runtime
 
 SESSION_LIFETIME = timedelta(hours=8)  # one shift
 
@@ -32,7 +37,19 @@ def actor_of(agent: AgentRecord) -> Actor:
     return Actor(name=agent.name, role=Role(agent.role), agent_id=agent.id)
 
 
-def create_agent(uow: UnitOfWork, clock: Clock, name: str, role: str, password: str) -> Actor:
+def create_agent(runtime: Runtime, name: str, role: str, password: str) -> Actor:
+    """Create a console user (an agent or a supervisor) who signs in with this password."""
+    with runtime.uow() as uow:
+        return _add_agent(uow, runtime.clock, name, role, password)
+
+
+def create_agents(runtime: Runtime, roles_by_name: Sequence[tuple[str, str]], password: str) -> list[Actor]:
+    """Create several console users sharing one password, all or none (one transaction)."""
+    with runtime.uow() as uow:
+        return [_add_agent(uow, runtime.clock, name, role, password) for name, role in roles_by_name]
+
+
+def _add_agent(uow: UnitOfWork, clock: Clock, name: str, role: str, password: str) -> Actor:
     problems = Problems()
     problems.check(lambda: validate_agent_name(name))
     parsed = problems.check(lambda: parse_role(role))
@@ -57,12 +74,13 @@ class ConsoleSession:
     expires_at: datetime
 
 
-def resolve_session(uow: UnitOfWork, clock: Clock, token: str) -> ConsoleSession | None:
+def resolve_session(runtime: Runtime, token: str) -> ConsoleSession | None:
     """The live session of this token; None when unknown, signed out, expired, or its user disabled."""
-    record = uow.agents.session(token_hash(token))
+    with runtime.uow() as uow:
+        record = uow.agents.session(token_hash(token))
     if record is None or record.ended_at is not None or record.agent.disabled_at is not None:
         return None
-    if record.expires_at <= clock.now():
+    if record.expires_at <= runtime.clock.now():
         return None
     return ConsoleSession(record.id, actor_of(record.agent), record.csrf_token, record.expires_at)
 
@@ -71,29 +89,45 @@ def csrf_matches(session: ConsoleSession, candidate: str | None) -> bool:
     return bool(candidate) and hmac.compare_digest(session.csrf_token.encode(), (candidate or "").encode())
 
 
-def sign_out(uow: UnitOfWork, clock: Clock, session: ConsoleSession) -> None:
-    if uow.agents.end_session(session.session_id, clock.now()):
-        audit.record(uow, clock, session.actor, "session.signed_out", subject=f"session:{session.session_id}")
+def sign_out(runtime: Runtime, session: ConsoleSession) -> None:
+    """End this session now, everywhere (audited once: signing out twice changes nothing)."""
+    clock = runtime.clock
+    with runtime.uow() as uow:
+        if uow.agents.end_session(session.session_id, clock.now()):
+            audit.record(
+                uow, clock, session.actor, "session.signed_out", subject=f"session:{session.session_id}"
+            )
 
 
-def list_agents(uow: UnitOfWork) -> list[AgentSummary]:
-    return uow.agents.all()
+def list_agents(runtime: Runtime) -> list[AgentSummary]:
+    """Every console user, with when they were created, disabled and last signed in."""
+    with runtime.uow() as uow:
+        return uow.agents.all()
 
 
-def disable_agent(uow: UnitOfWork, clock: Clock, name: str, by: Actor) -> tuple[AgentRecord, int]:
+def disable_agent(runtime: Runtime, name: str, by: Actor) -> tuple[AgentRecord, int]:
     """Disable the console user named `name` (any case): they can no longer sign in, and every session
     they have ends now. Returns the user and how many sessions ended; disabling twice changes nothing."""
+    clock = runtime.clock
     now = clock.now()
-    agent = uow.agents.disable(name.strip()[:100], now)
-    if agent is None:
-        raise NotFound(f"there is no console user named {name!r}", field="name", code="agent_not_found")
-    ended = uow.agents.end_sessions_of(agent.id, now)
-    if agent.disabled_at == now:
-        audit.record(
-            uow, clock, by, "agent.disabled", subject=f"agent:{agent.id}", details={"sessions_ended": ended}
-        )
-    return agent, ended
+    with runtime.uow() as uow:
+        agent = uow.agents.disable(name.strip()[:100], now)
+        if agent is None:
+            raise NotFound(f"there is no console user named {name!r}", field="name", code="agent_not_found")
+        ended = uow.agents.end_sessions_of(agent.id, now)
+        if agent.disabled_at == now:
+            audit.record(
+                uow,
+                clock,
+                by,
+                "agent.disabled",
+                subject=f"agent:{agent.id}",
+                details={"sessions_ended": ended},
+            )
+        return agent, ended
 
 
-def console_secret(uow: UnitOfWork) -> str:
-    return uow.agents.secret(secrets.token_urlsafe(48))
+def console_secret(runtime: Runtime) -> str:
+    """The secret that signs console cookies when none is configured: made once, kept in the database."""
+    with runtime.uow() as uow:
+        return uow.agents.secret(secrets.token_urlsafe(48))

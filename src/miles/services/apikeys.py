@@ -11,11 +11,15 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from miles.adapters.db.apikeys import ApiKeyRecord
-from miles.adapters.db.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from miles.adapters.db.unit_of_work import UnitOfWorkFactory
 from miles.domain.errors import Forbidden, InvalidInput, Unauthorized
 from miles.services.clock import Clock, SystemClock
+
+if TYPE_CHECKING:
+    from miles.services.runtime import Runtime
 
 SCOPES = ("accrual:write", "member:read", "member:write", "redemption:write", "adjustment:write", "admin")
 MAX_CACHE_SECONDS = 2.0  # a revoked key is refused by every process within this (and a request's time)
@@ -36,14 +40,9 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_key(
-    uow: UnitOfWork,
-    name: str,
-    scopes: list[str],
-    expires_at: datetime | None = None,
-    clock: Clock | None = None,
-) -> str:
-    """A new key (the token, shown once); with `expires_at`, refused from that instant on."""
+def create_key(runtime: Runtime, name: str, scopes: list[str], expires_at: datetime | None = None) -> str:
+    """Make a new key (the token, shown once); with `expires_at`, refused from that instant on (judged on
+    the runtime's clock)."""
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
         raise InvalidInput(
@@ -54,27 +53,30 @@ def create_key(
     if expires_at is not None:
         if expires_at.tzinfo is None:
             raise InvalidInput("the expiry needs a time zone", field="expires_at")
-        if expires_at <= (clock or SystemClock()).now():
+        if expires_at <= runtime.clock.now():
             raise InvalidInput("the expiry must be in the future", field="expires_at")
     prefix = secrets.token_hex(6)
     token = f"mk_{prefix}_{secrets.token_urlsafe(32)}"
-    uow.apikeys.add(name, prefix, _hash(token), sorted(set(scopes)), expires_at)
+    with runtime.uow() as uow:
+        uow.apikeys.add(name, prefix, _hash(token), sorted(set(scopes)), expires_at)
     return token
 
 
-def list_keys(uow: UnitOfWork) -> list[ApiKeyRecord]:
+def list_keys(runtime: Runtime) -> list[ApiKeyRecord]:
     """Every key, oldest first, revoked and expired ones included."""
-    return uow.apikeys.all()
+    with runtime.uow() as uow:
+        return uow.apikeys.all()
 
 
-def revoke_keys(uow: UnitOfWork, clock: Clock, name_or_id: str) -> tuple[list[ApiKeyRecord], list[int]]:
+def revoke_keys(runtime: Runtime, name_or_id: str) -> tuple[list[ApiKeyRecord], list[int]]:
     """Revoke the key with this id, or else every key with this name: (the keys found, the ids revoked now,
     the others having been revoked before). No key found is `InvalidInput`."""
     key_id = int(name_or_id) if name_or_id.isdigit() and len(name_or_id) < 19 else None
-    found = uow.apikeys.matching(name_or_id, key_id)
-    if not found:
-        raise InvalidInput(f"no API key has the id or name {name_or_id!r}", field="key")
-    return found, uow.apikeys.revoke_ids([k.id for k in found], clock.now())
+    with runtime.uow() as uow:
+        found = uow.apikeys.matching(name_or_id, key_id)
+        if not found:
+            raise InvalidInput(f"no API key has the id or name {name_or_id!r}", field="key")
+        return found, uow.apikeys.revoke_ids([k.id for k in found], runtime.clock.now())
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from miles.domain.agents import Actor
 from miles.domain.errors import InvalidInput
 from miles.domain.member_numbers import validate_member_number
 from miles.services.clock import Clock
+from miles.services.runtime import Runtime
 
 ACTIONS: dict[str, str] = {
     "agent.created": "Console user created",
@@ -52,7 +53,7 @@ def member_trail(uow: UnitOfWork, member_id: int, limit: int = 50) -> list[Audit
 
 
 def audit_page(
-    uow: UnitOfWork,
+    runtime: Runtime,
     viewer: Actor,
     *,
     before: int | None = None,
@@ -67,6 +68,7 @@ def audit_page(
         validate_member_number(member_number)
     if action and not all(c.isalnum() or c in "._" for c in action):
         raise InvalidInput("an action is letters, dots and underscores", field="action")
-    rows = uow.audit.page(before, actor or None, action or None, member_number or None, limit + 1)
+    with runtime.uow() as uow:
+        rows = uow.audit.page(before, actor or None, action or None, member_number or None, limit + 1)
     next_before = rows[limit - 1].id if len(rows) > limit else None
     return rows[:limit], next_before

@@ -31,8 +31,9 @@ from miles.services.redemptions.submission import (
     PricedAward,
     place_redemption,
     price_request,
-    read_redemption,
+    redemption_of,
 )
+from miles.services.runtime import Runtime
 
 OPERATION = "redemption.create"
 RECENT = 10
@@ -95,16 +96,15 @@ class CancellationTerms:
     refusal: str | None  # why it cannot be cancelled now
 
 
-def cancellation_terms(
-    uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock, redemption_id: int
-) -> CancellationTerms:
+def cancellation_terms(runtime: Runtime, redemption_id: int) -> CancellationTerms:
     """What a cancellation would give back, shown to the agent before they confirm."""
-    view = read_redemption(uow, redemption_id)
-    record = uow.redemptions.get(redemption_id)
-    assert record is not None
-    now = clock.now()
-    programme = catalog.current(uow).in_force(now.date())
-    member = find_member(uow, view.member_number, 0)
+    with runtime.uow() as uow:
+        view = redemption_of(uow, redemption_id)
+        record = uow.redemptions.get(redemption_id)
+        assert record is not None
+        now = runtime.clock.now()
+        programme = runtime.catalog.current(uow).in_force(now.date())
+        member = find_member(uow, view.member_number, 0)
     fee = cancellation_fee(programme.awards, member.standing.tier, view.miles)
     refusal = None
     if view.status != CONFIRMED:
@@ -118,7 +118,7 @@ def cancellation_terms(
 
 
 def member_redemptions(uow: UnitOfWork, member_id: int, limit: int = RECENT) -> list[RedemptionView]:
-    return [read_redemption(uow, rid) for rid in uow.member_search.redemption_ids(member_id, limit)]
+    return [redemption_of(uow, rid) for rid in uow.member_search.redemption_ids(member_id, limit)]
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,13 @@ class AwardChoices:
     hotel_categories: tuple[int, ...]
 
 
-def award_choices(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock) -> AwardChoices:
+def award_choices(runtime: Runtime) -> AwardChoices:
+    """What the award form offers now: the cabins and hotel categories of the programme in force."""
+    with runtime.uow() as uow:
+        return choices_in_force(uow, runtime.catalog, runtime.clock)
+
+
+def choices_in_force(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock) -> AwardChoices:
+    """The award form's choices, read in the caller's transaction (a step)."""
     awards = catalog.current(uow).in_force(clock.now().date()).awards
     return AwardChoices(cabins(awards), tuple(sorted(awards.hotel_night_by_category)))

@@ -26,10 +26,11 @@ from miles.domain.errors import Conflict, InvalidInput, NotFound
 from miles.domain.member_numbers import validate_member_number
 from miles.domain.validation import check_text
 from miles.services import audit
-from miles.services.accruals import CREATED, HELD, CouponRequest, accrue_coupons
+from miles.services.accruals import CREATED, HELD, CouponRequest, earn_coupons, retry_raced
 from miles.services.accruals import REJECTED as ITEM_REJECTED
 from miles.services.clock import Clock, today
 from miles.services.programmes import ProgrammeCatalog
+from miles.services.runtime import Runtime
 
 MAX_COMMENT = 500
 
@@ -159,7 +160,7 @@ def file_claim(
             field="ticket_number",
             code="claim_waiting",
         )
-    [result] = accrue_coupons(
+    [result] = earn_coupons(
         uow,
         catalog,
         clock,
@@ -270,16 +271,23 @@ def _waiting_for_decision(uow: UnitOfWork, actor: Actor, claim_id: int) -> Claim
     return record
 
 
-def approve_claim(
+def approve_claim(runtime: Runtime, actor: Actor, claim_id: int, note: str | None) -> ClaimView:
+    """A supervisor credits a waiting claim: earned now by the accrual use case, under the coupon's own
+    key and digest, as a claim filed within the limit is; in one transaction, run again from the start
+    when a concurrent request recorded the coupon meanwhile (see `retry_raced`)."""
+    return retry_raced(
+        runtime.uow, lambda uow: _approve(uow, runtime.catalog, runtime.clock, actor, claim_id, note)
+    )
+
+
+def _approve(
     uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock, actor: Actor, claim_id: int, note: str | None
 ) -> ClaimView:
-    """A supervisor credits a waiting claim: earned now by the accrual use case, under the coupon's own
-    key and digest, as a claim filed within the limit is. May raise CouponRaced (see `retry_raced`)."""
     record = _waiting_for_decision(uow, actor, claim_id)
     text = decision_note(note, required=False, what="claim")
     assert record.coupon is not None
     coupon = coupon_from_body(record.coupon)
-    [result] = accrue_coupons(uow, catalog, clock, [CouponRequest(0, coupon, record.request_digest)], "claim")
+    [result] = earn_coupons(uow, catalog, clock, [CouponRequest(0, coupon, record.request_digest)], "claim")
     if result.status == ITEM_REJECTED:
         assert result.error is not None
         raise result.error
@@ -309,7 +317,13 @@ def approve_claim(
     return claim_view(decided)
 
 
-def reject_claim(uow: UnitOfWork, clock: Clock, actor: Actor, claim_id: int, note: str | None) -> ClaimView:
+def reject_claim(runtime: Runtime, actor: Actor, claim_id: int, note: str | None) -> ClaimView:
+    """A supervisor rejects a waiting claim, with a note: nothing is credited."""
+    with runtime.uow() as uow:
+        return _reject(uow, runtime.clock, actor, claim_id, note)
+
+
+def _reject(uow: UnitOfWork, clock: Clock, actor: Actor, claim_id: int, note: str | None) -> ClaimView:
     record = _waiting_for_decision(uow, actor, claim_id)
     text = decision_note(note, required=True, what="claim")
     uow.claims.decide(claim_id, REJECTED, None, actor.name, actor.agent_id, clock.now(), text)
@@ -328,9 +342,11 @@ def reject_claim(uow: UnitOfWork, clock: Clock, actor: Actor, claim_id: int, not
     return claim_view(decided)
 
 
-def claim_queue(uow: UnitOfWork, actor: Actor, limit: int = 100) -> list[ClaimView]:
+def claim_queue(runtime: Runtime, actor: Actor, limit: int = 100) -> list[ClaimView]:
+    """The claims waiting for a supervisor (supervisors only)."""
     actor.require_supervisor()
-    return [claim_view(r) for r in uow.claims.pending(limit)]
+    with runtime.uow() as uow:
+        return [claim_view(r) for r in uow.claims.pending(limit)]
 
 
 def member_claims(uow: UnitOfWork, member_number: str, limit: int = 20) -> list[ClaimView]:

@@ -7,11 +7,12 @@ from decimal import Decimal
 
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.accrual import FlightCoupon
-from miles.services.accruals import CouponRequest, accrue_coupons
+from miles.services.accruals import CouponRequest, earn_coupons
 from miles.services.clock import Clock, today
 from miles.services.digest import request_digest
 from miles.services.members import NewMember, enrol
 from miles.services.programmes import ProgrammeCatalog
+from miles.services.runtime import Runtime
 
 PEOPLE = [
     ("Ada", "Lovelace", "ada@example.com"),
@@ -35,12 +36,16 @@ def _routes(person: int) -> list[Route]:
     return FREQUENT_FLYER_ROUTES if person == len(PEOPLE) - 1 else ROUTES[: 2 + person]
 
 
-def has_members(uow: UnitOfWork) -> bool:
-    return uow.members.count() > 0
+def seed_if_empty(runtime: Runtime) -> list[str]:
+    """Enrol the sample members and post their flights, unless the database has members already; returns
+    the numbers of the members it enrolled (none when it left the database as it was)."""
+    with runtime.uow() as uow:
+        if uow.members.count() > 0:
+            return []
+        return _seed(uow, runtime.catalog, runtime.clock)
 
 
-def seed(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock) -> list[str]:
-    """Enrol the sample members and post their flights; returns their member numbers."""
+def _seed(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock) -> list[str]:
     numbers = []
     tz = catalog.current(uow).in_force(clock.now().date()).timezone
     day = today(clock, tz)
@@ -66,5 +71,5 @@ def seed(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock) -> list[str]:
                 fare_currency=fare[0] if fare else None,
             )
             requests.append(CouponRequest(len(requests), coupon, request_digest(repr(coupon))))
-    accrue_coupons(uow, catalog, clock, requests, "api")
+    earn_coupons(uow, catalog, clock, requests, "api")
     return numbers

@@ -14,7 +14,7 @@ from miles.domain.ledger import describe
 from miles.domain.progress import TierProgress, tier_progress
 from miles.domain.tiers import Tier
 from miles.services import audit
-from miles.services.award_desk import AwardChoices, award_choices, member_redemptions
+from miles.services.award_desk import AwardChoices, choices_in_force, member_redemptions
 from miles.services.claims import ClaimView, member_claims
 from miles.services.clock import Clock, today
 from miles.services.goodwill.adjustments import AdjustmentView, member_adjustments
@@ -22,6 +22,7 @@ from miles.services.ledger_views import MemberView
 from miles.services.members import find_member, member_view
 from miles.services.programmes import ProgrammeCatalog
 from miles.services.redemptions.redemption_views import RedemptionView
+from miles.services.runtime import Runtime
 from miles.services.statements import decode_cursor, encode_cursor
 
 EXPIRY_HORIZON = timedelta(days=90)
@@ -63,13 +64,15 @@ class MemberOverview:
 
 
 def statement_slice(
-    uow: UnitOfWork,
-    catalog: ProgrammeCatalog,
-    member_number: str,
-    cursor: str | None,
-    limit: int = STATEMENT_PAGE,
+    runtime: Runtime, member_number: str, cursor: str | None, limit: int = STATEMENT_PAGE
 ) -> StatementSlice:
-    """One order, the date shown, newest first (the API's statement is in the ledger's order)."""
+    """A slice of the member page's statement, in one order, the date shown, newest first (the API's
+    statement is in the ledger's order), and the cursor to the next slice."""
+    with runtime.uow() as uow:
+        return _statement_slice(uow, member_number, cursor, limit)
+
+
+def _statement_slice(uow: UnitOfWork, member_number: str, cursor: str | None, limit: int) -> StatementSlice:
     member = find_member(uow, member_number, 0)  # the number checked first: its error names it
     before = decode_cursor(cursor) if cursor else None
     fetched = DatedStatementRepository(uow.connection).page(member.account_id, before, limit + 1)
@@ -90,9 +93,13 @@ def statement_slice(
     return StatementSlice(entries, encode_cursor(rows[-1].id) if more else None)
 
 
-def member_overview(
-    uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock, member_number: str
-) -> MemberOverview:
+def member_overview(runtime: Runtime, member_number: str) -> MemberOverview:
+    """Everything the member page shows, read in one transaction."""
+    with runtime.uow() as uow:
+        return _overview(uow, runtime.catalog, runtime.clock, member_number)
+
+
+def _overview(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock, member_number: str) -> MemberOverview:
     programme = catalog.current(uow).in_force(clock.now().date())
     day = today(clock, programme.timezone)
     record = find_member(uow, member_number, day.year)
@@ -109,10 +116,10 @@ def member_overview(
         expiry_exempt=Tier.parse(view.tier) in programme.expiry.exempt_tiers,
         goodwill_limit=programme.goodwill_agent_limit,
         tier_history=uow.member_search.tier_history(record.id, 20),
-        statement=statement_slice(uow, catalog, member_number, None),
+        statement=_statement_slice(uow, member_number, None, STATEMENT_PAGE),
         adjustments=member_adjustments(uow, record.id),
         claims=member_claims(uow, member_number),
         trail=audit.member_trail(uow, record.id),
         redemptions=member_redemptions(uow, record.id),
-        award_choices=award_choices(uow, catalog, clock),
+        award_choices=choices_in_force(uow, catalog, clock),
     )

@@ -9,6 +9,7 @@ from miles.adapters.db.member_search import MemberHit
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.errors import InvalidInput
 from miles.domain.member_numbers import validate_member_number
+from miles.services.runtime import Runtime
 
 LIMIT = 25
 MIN_NAME = 2
@@ -23,7 +24,13 @@ class SearchResult:
     more: bool = False  # there are more hits than shown: narrow the search
 
 
-def search_members(uow: UnitOfWork, query: str, limit: int = LIMIT) -> SearchResult:
+def search_members(runtime: Runtime, query: str, limit: int = LIMIT) -> SearchResult:
+    """The members a query finds (by number, e-mail or name), or the hint to show instead."""
+    with runtime.uow() as uow:
+        return _search(uow, query, limit)
+
+
+def _search(uow: UnitOfWork, query: str, limit: int) -> SearchResult:
     q = " ".join(query.split())[:200]
     if not q:
         return SearchResult(q, "empty")

@@ -14,6 +14,7 @@ from miles.services.clock import Clock, today
 from miles.services.idempotency import IdempotencyKey, Outcome, once
 from miles.services.ledger_views import MemberView, QualifyingView
 from miles.services.programmes import ProgrammeCatalog
+from miles.services.runtime import Runtime
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -27,6 +28,7 @@ class NewMember:
 
 
 def enrol(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock, new: NewMember) -> MemberView:
+    """Enrol a member in the caller's transaction (a step: `enrol_once` is the use case)."""
     for name in ("given_name", "family_name"):
         value = getattr(new, name).strip()
         if not value or len(value) > 100:
@@ -41,14 +43,13 @@ def enrol(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock, new: NewMemb
     uow.members.add(
         number, new.given_name.strip(), new.family_name.strip(), new.email.strip(), new.birth_date
     )
-    return member_summary(uow, catalog, clock, number)
+    return summary_of(uow, catalog, clock, number)
 
 
-def enrol_once(
-    uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock, new: NewMember, key: IdempotencyKey | None
-) -> Outcome[MemberView]:
-    """Enrolment for an entry point: once per idempotency key (a replay answers the first enrolment)."""
-    return once(uow, key, MemberView, lambda: enrol(uow, catalog, clock, new))
+def enrol_once(runtime: Runtime, new: NewMember, key: IdempotencyKey | None) -> Outcome[MemberView]:
+    """Enrol a member, once per idempotency key (a replay answers the first enrolment)."""
+    with runtime.uow() as uow:
+        return once(uow, key, MemberView, lambda: enrol(uow, runtime.catalog, runtime.clock, new))
 
 
 def find_member(uow: UnitOfWork, number: str, year: int) -> MemberRecord:
@@ -59,7 +60,14 @@ def find_member(uow: UnitOfWork, number: str, year: int) -> MemberRecord:
     return record
 
 
-def member_summary(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock, number: str) -> MemberView:
+def member_summary(runtime: Runtime, number: str) -> MemberView:
+    """A member's summary: who they are, their tier, balances and this year's qualifying activity."""
+    with runtime.uow() as uow:
+        return summary_of(uow, runtime.catalog, runtime.clock, number)
+
+
+def summary_of(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock, number: str) -> MemberView:
+    """The member's summary in the caller's transaction (a step)."""
     book = catalog.current(uow)
     year = today(clock, book.in_force(clock.now().date()).timezone).year
     return member_view(find_member(uow, number, year), year)

@@ -4,6 +4,7 @@ metrics endpoint and `miles status` read them through here."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,9 +24,11 @@ from miles.services.nightly.report import RunReport, report_of
 __all__ = [
     "BrokerState",
     "DatabaseHealth",
+    "DatabaseStatus",
     "OperationsSnapshot",
+    "Probe",
     "broker_health",
-    "database_health",
+    "database_status",
     "operations_snapshot",
     "probe",
     "readiness",
@@ -52,22 +55,65 @@ class DatabaseHealth:
         return self.schema.revision is not None and self.schema.revision == self.head
 
 
-def probe(database_url: str) -> UnitOfWorkFactory:
-    """Units of work for health checks and metrics, on a small pool of their own (two connections at
-    most, see probe_engine): scrapers never take the requests' connections, however many they are."""
-    return UnitOfWorkFactory(probe_engine(database_url))
+@dataclass(frozen=True)
+class DatabaseStatus:
+    health: DatabaseHealth
+    answered_ms: float  # how long the database took to answer the first question
+    snapshot: OperationsSnapshot
+
+
+@dataclass
+class Probe:
+    """The runtime of health checks and metrics: units of work on a small pool of their own (two
+    connections at most, see probe_engine), so scrapers never take the requests' connections, however
+    many they are; and the clock."""
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+
+    def close(self) -> None:
+        self.uow.engine.dispose()
+
+
+def probe(database_url: str, clock: Clock) -> Probe:
+    return Probe(UnitOfWorkFactory(probe_engine(database_url)), clock)
 
 
 def operations_snapshot(
-    uow: UnitOfWork,
-    clock: Clock,
+    runtime: Probe,
     saga_bounds: Sequence[float],
     hold_bounds: Sequence[float],
     saga_window: timedelta = SAGA_WINDOW,
     count_settled: bool = True,
 ) -> OperationsSnapshot:
-    """`count_settled=False` leaves out the count of settled redemptions (CONFIRMED, FAILED, CANCELLED),
+    """What operators watch, read in one short transaction: the metrics endpoint's reading.
+
+    `count_settled=False` leaves out the count of settled redemptions (CONFIRMED, FAILED, CANCELLED),
     the one statement that grows with the table: `counts.redemptions` then holds PENDING only."""
+    with runtime.uow() as uow:
+        return _snapshot(uow, runtime.clock, saga_bounds, hold_bounds, saga_window, count_settled)
+
+
+def database_status(
+    runtime: Probe, saga_bounds: Sequence[float], hold_bounds: Sequence[float]
+) -> DatabaseStatus:
+    """The database's schema and what operators watch, read in one transaction (`miles status`)."""
+    started = time.perf_counter()
+    with runtime.uow() as uow:
+        health = _health(uow)
+        answered_ms = (time.perf_counter() - started) * 1000
+        snapshot = _snapshot(uow, runtime.clock, saga_bounds, hold_bounds, SAGA_WINDOW, True)
+    return DatabaseStatus(health, answered_ms, snapshot)
+
+
+def _snapshot(
+    uow: UnitOfWork,
+    clock: Clock,
+    saga_bounds: Sequence[float],
+    hold_bounds: Sequence[float],
+    saga_window: timedelta,
+    count_settled: bool,
+) -> OperationsSnapshot:
     repo = OperationsRepository(uow.connection)
     repo.limit_statements()
     now = clock.now()
@@ -79,7 +125,7 @@ def operations_snapshot(
     return OperationsSnapshot(now, counts, last_run)
 
 
-def database_health(uow: UnitOfWork) -> DatabaseHealth:
+def _health(uow: UnitOfWork) -> DatabaseHealth:
     repo = OperationsRepository(uow.connection)
     repo.limit_statements()
     return DatabaseHealth(repo.schema(), head_revision())

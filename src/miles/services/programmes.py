@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.programme.loader import ProgrammeBook, load_file, load_reference, parse_document
+
+if TYPE_CHECKING:
+    from miles.domain.rules import Programme
+    from miles.services.runtime import Runtime
 
 
 class ProgrammeCatalog:
@@ -40,13 +46,23 @@ class ProgrammeCatalog:
             self._checked_at = 0.0
 
 
-def load_programme(uow: UnitOfWork, path: str | Path | None) -> tuple[int, ProgrammeBook]:
+def load_programme(runtime: Runtime, path: str | Path | None) -> tuple[int, ProgrammeBook]:
     """Validate a rules file (None: the reference programme) and make it the programme in force."""
     book = load_reference() if path is None else load_file(path)
-    version_id = uow.programmes.add(book.name, book.digest, book.document)
-    return version_id, book
+    with runtime.uow() as uow:
+        return uow.programmes.add(book.name, book.digest, book.document), book
 
 
-def ensure_programme(uow: UnitOfWork) -> None:
-    if uow.programmes.latest_id() is None:
-        load_programme(uow, None)
+def ensure_programme(runtime: Runtime) -> None:
+    """Make the reference programme the programme in force, unless a programme was loaded."""
+    with runtime.uow() as uow:
+        if uow.programmes.latest_id() is None:
+            book = load_reference()
+            uow.programmes.add(book.name, book.digest, book.document)
+
+
+def programme_in_force(runtime: Runtime, on: date | None = None) -> Programme:
+    """The rules in force on `on` (default: today on the runtime's clock) of the programme in force."""
+    with runtime.uow() as uow:
+        book = runtime.catalog.current(uow)
+    return book.in_force(on or runtime.clock.now().date())

@@ -11,6 +11,7 @@ from miles.domain.ledger import ACCRUAL_FLIGHT
 from miles.domain.lots import plan_draws
 from miles.services.clock import Clock
 from miles.services.ledger_views import ReversalView
+from miles.services.runtime import Runtime
 
 
 def _view(record: ReversalRecord, member_number: str, status_miles: int) -> ReversalView:
@@ -37,12 +38,18 @@ def _replay(
     return _view(existing, member_number, status), False
 
 
-def reverse_accrual(
-    uow: UnitOfWork, clock: Clock, accrual_id: int, reason: str, digest: str
-) -> tuple[ReversalView, bool]:
-    """(the reversal, True when made now / False for a replay)."""
+def reverse_accrual(runtime: Runtime, accrual_id: int, reason: str, digest: str) -> tuple[ReversalView, bool]:
+    """Reverse an accrual once, in one transaction: (the reversal, True when made now / False for a
+    replay of the first reversal)."""
     if not reason.strip() or len(reason) > 500:
         raise InvalidInput("give a reason of 1 to 500 characters", field="reason")
+    with runtime.uow() as uow:
+        return _reverse(uow, runtime.clock, accrual_id, reason, digest)
+
+
+def _reverse(
+    uow: UnitOfWork, clock: Clock, accrual_id: int, reason: str, digest: str
+) -> tuple[ReversalView, bool]:
     accrual = uow.accruals.get(accrual_id)
     if accrual is None:
         raise NotFound(f"no accrual {accrual_id}", code="accrual_not_found")

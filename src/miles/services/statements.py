@@ -6,14 +6,13 @@ import base64
 import binascii
 from datetime import date, timedelta
 
-from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.errors import InvalidInput
 from miles.domain.ledger import describe
 from miles.domain.limits import BIGINT_MAX
 from miles.services.clock import start_of_day
 from miles.services.ledger_views import StatementLine, StatementPage
 from miles.services.members import find_member
-from miles.services.programmes import ProgrammeCatalog
+from miles.services.runtime import Runtime
 
 MAX_PAGE = 500
 
@@ -34,28 +33,29 @@ def decode_cursor(cursor: str) -> int:
 
 
 def statement(
-    uow: UnitOfWork,
-    catalog: ProgrammeCatalog,
+    runtime: Runtime,
     member_number: str,
     from_date: date | None,
     to_date: date | None,
     cursor: str | None,
     limit: int = 50,
 ) -> StatementPage:
+    """A page of the member's statement (in the ledger's order, newest first), and the cursor to the next."""
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit is 1 to {MAX_PAGE}", field="limit")
     if from_date and to_date and to_date < from_date:
         raise InvalidInput("to is before from", field="to")
     before = decode_cursor(cursor) if cursor else None
-    member = find_member(uow, member_number, 0)
-    timezone = catalog.current(uow).in_force(from_date or date.today()).timezone
-    rows = uow.statements.page(
-        member.account_id,
-        before,
-        start_of_day(from_date, timezone) if from_date else None,
-        start_of_day(to_date + timedelta(days=1), timezone) if to_date else None,
-        limit + 1,
-    )
+    with runtime.uow() as uow:
+        member = find_member(uow, member_number, 0)
+        timezone = runtime.catalog.current(uow).in_force(from_date or date.today()).timezone
+        rows = uow.statements.page(
+            member.account_id,
+            before,
+            start_of_day(from_date, timezone) if from_date else None,
+            start_of_day(to_date + timedelta(days=1), timezone) if to_date else None,
+            limit + 1,
+        )
     lines = [
         StatementLine(
             transfer_id=r.id,

@@ -15,17 +15,11 @@ from miles.api.errors import invalid_from_pydantic
 from miles.api.fields import RowId
 from miles.api.metrics import ACCRUALS
 from miles.api.schemas import BatchAccrualRequest, FlightAccrualRequest, ReversalRequest
-from miles.bootstrap import Container
-from miles.services.accruals import CouponRequest, CouponResult, accrue_coupons, retry_raced
+from miles.services.accruals import CouponRequest, accrue_coupons
 from miles.services.digest import request_digest
 from miles.services.reversals import reverse_accrual
 
 router = APIRouter(prefix="/v1/accruals", tags=["accruals"], dependencies=[Depends(require("accrual:write"))])
-
-
-def _run(c: Container, requests: list[CouponRequest], channel: str) -> list[CouponResult]:
-    """One transaction; again from the start if a coupon was recorded concurrently meanwhile."""
-    return retry_raced(c.uow, lambda uow: accrue_coupons(uow, c.catalog, c.clock, requests, channel))
 
 
 def _carrier(item: Any) -> str:
@@ -38,7 +32,7 @@ async def accrue_one(request: Request) -> Response:
     body = await parse_body(request, FlightAccrualRequest)
     c = container(request)
     coupon = CouponRequest(0, body.coupon(), body.digest())
-    [result] = await run_in_threadpool(_run, c, [coupon], "api")
+    [result] = await run_in_threadpool(accrue_coupons, c, [coupon], "api")
     ACCRUALS.labels(result.status, body.marketing_carrier).inc()
     if result.error is not None:
         raise result.error
@@ -62,7 +56,7 @@ async def accrue_batch(request: Request) -> Response:
             requests.append(CouponRequest(index, None, error=error))
             continue
         requests.append(CouponRequest(index, parsed.coupon(), parsed.digest()))
-    results = await run_in_threadpool(_run, c, requests, "batch")
+    results = await run_in_threadpool(accrue_coupons, c, requests, "batch")
     out = []
     for result, item in zip(results, body.items, strict=True):
         ACCRUALS.labels(result.status, _carrier(item)).inc()
@@ -83,13 +77,7 @@ async def accrue_batch(request: Request) -> Response:
 async def reverse(accrual_id: RowId, request: Request) -> Response:
     body = await parse_body(request, ReversalRequest)
     c = container(request)
-
-    def run() -> tuple[dict[str, Any], bool]:
-        with c.uow() as uow:
-            view, created = reverse_accrual(
-                uow, c.clock, accrual_id, body.reason, request_digest(body.reason)
-            )
-            return plain(view), created
-
-    view, created = await run_in_threadpool(run)
-    return json_response(view, 201 if created else 200)
+    view, created = await run_in_threadpool(
+        reverse_accrual, c, accrual_id, body.reason, request_digest(body.reason)
+    )
+    return json_response(plain(view), 201 if created else 200)

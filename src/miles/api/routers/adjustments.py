@@ -14,15 +14,12 @@ from miles.api.adjustment_schemas import AdjustmentRequest, ClaimRequest
 from miles.api.deps import container, key_owner, require
 from miles.api.encoding import body_doc, json_response, parse_body
 from miles.api.fields import IdempotencyKey, RowId
-from miles.bootstrap import Container
 from miles.domain.agents import Actor
-from miles.services.accruals import retry_raced
 from miles.services.adjustment_requests import file_missing_miles, grant_goodwill
 from miles.services.adjustment_requests import read_adjustment as read_adjustment_view
 from miles.services.apikeys import Principal
 from miles.services.claims import ClaimView
 from miles.services.goodwill.adjustments import AdjustmentView
-from miles.services.idempotency import Outcome
 
 router = APIRouter(prefix="/v1", tags=["adjustments"])
 
@@ -73,24 +70,17 @@ async def adjust(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     body = await parse_body(request, AdjustmentRequest)
-    c: Container = container(request)
-
-    def run() -> Outcome[AdjustmentView]:
-        with c.uow() as uow:
-            return grant_goodwill(
-                uow,
-                c.catalog,
-                c.clock,
-                _actor(principal),
-                key_owner(principal),
-                idempotency_key,
-                body.member_number,
-                body.miles,
-                body.reason_code,
-                body.comment,
-            )
-
-    outcome = await run_in_threadpool(run)
+    outcome = await run_in_threadpool(
+        grant_goodwill,
+        container(request),
+        _actor(principal),
+        key_owner(principal),
+        idempotency_key,
+        body.member_number,
+        body.miles,
+        body.reason_code,
+        body.comment,
+    )
     return json_response(adjustment_body(outcome.value), 200 if outcome.replayed else 201)
 
 
@@ -100,13 +90,8 @@ async def adjust(
     summary="A goodwill adjustment and its decision",
 )
 async def read_adjustment(adjustment_id: RowId, request: Request) -> Response:
-    c = container(request)
-
-    def run() -> dict[str, Any]:
-        with c.uow() as uow:
-            return adjustment_body(read_adjustment_view(uow, adjustment_id))
-
-    return json_response(await run_in_threadpool(run))
+    view = await run_in_threadpool(read_adjustment_view, container(request), adjustment_id)
+    return json_response(adjustment_body(view))
 
 
 @router.post(
@@ -120,22 +105,13 @@ async def claim(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     body = await parse_body(request, ClaimRequest)
-    c: Container = container(request)
-
-    def run() -> Outcome[ClaimView]:
-        return retry_raced(
-            c.uow,
-            lambda uow: file_missing_miles(
-                uow,
-                c.catalog,
-                c.clock,
-                _actor(principal),
-                key_owner(principal),
-                idempotency_key,
-                body.coupon(),
-                body.comment,
-            ),
-        )
-
-    outcome = await run_in_threadpool(run)
+    outcome = await run_in_threadpool(
+        file_missing_miles,
+        container(request),
+        _actor(principal),
+        key_owner(principal),
+        idempotency_key,
+        body.coupon(),
+        body.comment,
+    )
     return json_response(claim_body(outcome.value), 200 if outcome.replayed else 201)

@@ -38,25 +38,14 @@ async def enrol(
     key = keyed_request(
         key_owner(caller(request)), "member.create", idempotency_key, body.model_dump(mode="json")
     )
-
-    def run() -> tuple[int, dict[str, object]]:
-        with c.uow() as uow:
-            outcome = member_service.enrol_once(uow, c.catalog, c.clock, new, key)
-        return (200 if outcome.replayed else 201), jsonable(plain(outcome.value))
-
-    status, view = await run_in_threadpool(run)
-    return json_response(view, status)
-
-
-def _summary(c: Container, number: str) -> dict[str, object]:
-    with c.uow() as uow:
-        return plain(member_service.member_summary(uow, c.catalog, c.clock, number))
+    outcome = await run_in_threadpool(member_service.enrol_once, c, new, key)
+    return json_response(jsonable(plain(outcome.value)), 200 if outcome.replayed else 201)
 
 
 @router.get("/{member_number}", dependencies=[Depends(require("member:read"))], summary="A member's summary")
 async def read(member_number: str, request: Request) -> Response:
-    c = container(request)
-    return json_response(await run_in_threadpool(_summary, c, member_number))
+    view = await run_in_threadpool(member_service.member_summary, container(request), member_number)
+    return json_response(plain(view))
 
 
 @router.get(
@@ -74,17 +63,13 @@ async def member_statement(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Response:
-    c = container(request)
-
-    def run() -> dict[str, object]:
-        with c.uow() as uow:
-            page = statement(uow, c.catalog, member_number, from_, to, cursor, limit)
-        return {
+    if from_ and to and to < from_:
+        raise InvalidInput("to is before from", field="to")
+    page = await run_in_threadpool(statement, container(request), member_number, from_, to, cursor, limit)
+    return json_response(
+        {
             "member_number": page.member_number,
             "transfers": [plain(line) for line in page.lines],
             "next_cursor": page.next_cursor,
         }
-
-    if from_ and to and to < from_:
-        raise InvalidInput("to is before from", field="to")
-    return json_response(await run_in_threadpool(run))
+    )

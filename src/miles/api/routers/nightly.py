@@ -10,15 +10,9 @@ from fastapi.responses import Response
 
 from miles.api.deps import container, require
 from miles.api.encoding import json_response, plain
-from miles.bootstrap import Container
 from miles.services.nightly.report import run_report
 
 router = APIRouter(prefix="/v1/nightly-runs", tags=["operations"])
-
-
-def _report(c: Container, run_date: date) -> dict[str, object]:
-    with c.uow() as uow:
-        return plain(run_report(uow, run_date))
 
 
 @router.get(
@@ -33,4 +27,4 @@ def _report(c: Container, run_date: date) -> dict[str, object]:
     ),
 )
 async def nightly_run(run_date: date, request: Request) -> Response:
-    return json_response(await run_in_threadpool(_report, container(request), run_date))
+    return json_response(plain(await run_in_threadpool(run_report, container(request), run_date)))

@@ -96,13 +96,8 @@ async def request_award(request: Request, idempotency_key: IdempotencyKey = None
     summary="A redemption: its state, items and history",
 )
 async def read(redemption_id: RowId, request: Request) -> Response:
-    c = container(request)
-
-    def run() -> dict[str, Any]:
-        with c.uow() as uow:
-            return redemption_body(read_redemption(uow, redemption_id))
-
-    return json_response(await run_in_threadpool(run))
+    view = await run_in_threadpool(read_redemption, container(request), redemption_id)
+    return json_response(redemption_body(view))
 
 
 @router.post(

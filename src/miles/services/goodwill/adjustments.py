@@ -34,6 +34,7 @@ from miles.domain.validation import Problems
 from miles.services import audit
 from miles.services.clock import Clock, start_of_day, today
 from miles.services.programmes import ProgrammeCatalog
+from miles.services.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -81,9 +82,10 @@ def _programme(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock) -> Prog
     return catalog.current(uow).in_force(clock.now().date())
 
 
-def agent_limit(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock) -> int:
-    """An agent's goodwill up to this applies at once (the programme in force says)."""
-    return _programme(uow, catalog, clock).goodwill_agent_limit
+def agent_limit(runtime: Runtime) -> int:
+    """The goodwill an agent may grant without a supervisor (the programme in force says)."""
+    with runtime.uow() as uow:
+        return _programme(uow, runtime.catalog, runtime.clock).goodwill_agent_limit
 
 
 def _post(
@@ -188,7 +190,13 @@ def _pending_for_decision(uow: UnitOfWork, actor: Actor, adjustment_id: int) -> 
     return record
 
 
-def approve_goodwill(
+def approve_goodwill(runtime: Runtime, actor: Actor, adjustment_id: int, note: str | None) -> AdjustmentView:
+    """A supervisor approves a waiting goodwill request: its miles are posted now."""
+    with runtime.uow() as uow:
+        return _approve(uow, runtime.catalog, runtime.clock, actor, adjustment_id, note)
+
+
+def _approve(
     uow: UnitOfWork,
     catalog: ProgrammeCatalog,
     clock: Clock,
@@ -218,7 +226,13 @@ def approve_goodwill(
     return adjustment_view(decided)
 
 
-def reject_goodwill(
+def reject_goodwill(runtime: Runtime, actor: Actor, adjustment_id: int, note: str | None) -> AdjustmentView:
+    """A supervisor rejects a waiting goodwill request, with a note: nothing is posted."""
+    with runtime.uow() as uow:
+        return _reject(uow, runtime.clock, actor, adjustment_id, note)
+
+
+def _reject(
     uow: UnitOfWork, clock: Clock, actor: Actor, adjustment_id: int, note: str | None
 ) -> AdjustmentView:
     record = _pending_for_decision(uow, actor, adjustment_id)
@@ -239,9 +253,11 @@ def reject_goodwill(
     return adjustment_view(decided)
 
 
-def approval_queue(uow: UnitOfWork, actor: Actor, limit: int = 100) -> list[AdjustmentView]:
+def approval_queue(runtime: Runtime, actor: Actor, limit: int = 100) -> list[AdjustmentView]:
+    """The goodwill requests waiting for a supervisor (supervisors only)."""
     actor.require_supervisor()
-    return [adjustment_view(r) for r in uow.goodwill.pending(limit)]
+    with runtime.uow() as uow:
+        return [adjustment_view(r) for r in uow.goodwill.pending(limit)]
 
 
 def member_adjustments(uow: UnitOfWork, member_id: int, limit: int = 20) -> list[AdjustmentView]:

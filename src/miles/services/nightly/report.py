@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from miles.adapters.db.nightly_runs import NightlyRunRepository, RunRow
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.errors import NotFound
 from miles.services.nightly.runs import programme_name
+
+if TYPE_CHECKING:
+    from miles.services.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class RunReport:
 
 
 def report_of(uow: UnitOfWork, run: RunRow) -> RunReport:
+    """The report of this run, summed from its chunks (a step of the use cases below)."""
     t = NightlyRunRepository(uow.connection).totals(run.id)
     elapsed = None
     if run.finished_at is not None:
@@ -76,16 +81,29 @@ def report_of(uow: UnitOfWork, run: RunRow) -> RunReport:
     )
 
 
-def run_report(uow: UnitOfWork, run_date: date, programme: str | None = None) -> RunReport:
+def run_report(runtime: Runtime, run_date: date, programme: str | None = None) -> RunReport:
     """The report of the run of `run_date` (of the programme in force, unless named)."""
-    name = programme or programme_name(uow)
-    run = NightlyRunRepository(uow.connection).find(name, run_date)
-    if run is None:
-        raise NotFound(f"no nightly run of {name} for {run_date}", code="nightly_run_not_found")
-    return report_of(uow, run)
+    with runtime.uow() as uow:
+        name = programme or programme_name(uow)
+        run = NightlyRunRepository(uow.connection).find(name, run_date)
+        if run is None:
+            raise NotFound(f"no nightly run of {name} for {run_date}", code="nightly_run_not_found")
+        return report_of(uow, run)
 
 
-def run_progress(uow: UnitOfWork, run_id: int) -> RunRow:
+def report_of_run(runtime: Runtime, run_id: int) -> RunReport:
+    """The report of run `run_id`, as far as it went."""
+    with runtime.uow() as uow:
+        return report_of(uow, _run(uow, run_id))
+
+
+def run_progress(runtime: Runtime, run_id: int) -> RunRow:
+    """Run `run_id` as it is now: its status and how many of its chunks are done."""
+    with runtime.uow() as uow:
+        return _run(uow, run_id)
+
+
+def _run(uow: UnitOfWork, run_id: int) -> RunRow:
     run = NightlyRunRepository(uow.connection).get(run_id)
     if run is None:
         raise NotFound(f"no nightly run {run_id}", code="nightly_run_not_found")

@@ -81,13 +81,13 @@ def programme_of_run(uow: UnitOfWork, run: RunRow) -> Programme:
     return _book(uow, run.programme_version_id).in_force(run.run_date)
 
 
-def start_run(
-    uow: UnitOfWork,
-    clock: Clock,
-    config: NightlyConfig,
-    run_date: date | None = None,
-) -> RunStart:
+def start_run(runtime: Runtime, run_date: date | None = None) -> RunStart:
     """Start the run of `run_date` (default: today in the programme's time zone), or join it."""
+    with runtime.uow() as uow:
+        return _start_run(uow, runtime.clock, runtime.nightly, run_date)
+
+
+def _start_run(uow: UnitOfWork, clock: Clock, config: NightlyConfig, run_date: date | None) -> RunStart:
     started = time.perf_counter()
     version_id = uow.programmes.latest_id()
     book = _book(uow, version_id)
@@ -139,22 +139,25 @@ def start_run(
     return RunStart(run_id, book.name, run_date, True, chunks, "running")
 
 
-def requeue_lost_chunks(uow: UnitOfWork, stale_seconds: float) -> list[tuple[int, int]]:
-    """Queue again the pending chunks queued more than `stale_seconds` ago that no worker is doing."""
-    lost = NightlyRunRepository(uow.connection).requeue_stale(stale_seconds)
-    for run_id, chunk_no in lost:
-        uow.outbox.add(CHUNK_JOB, {"run_id": run_id, "chunk_no": chunk_no})
+def requeue_lost_chunks(runtime: Runtime) -> list[tuple[int, int]]:
+    """Queue again the pending chunks queued more than the nightly `stale_seconds` ago that no worker is
+    doing (the reconciler, and `miles nightly` joining a run the workers do)."""
+    with runtime.uow() as uow:
+        lost = NightlyRunRepository(uow.connection).requeue_stale(runtime.nightly.stale_seconds)
+        for run_id, chunk_no in lost:
+            uow.outbox.add(CHUNK_JOB, {"run_id": run_id, "chunk_no": chunk_no})
     if lost:
         log.warning("queued %d lost nightly chunk(s) again: %s", len(lost), lost[:20])
     return lost
 
 
-def resume_run(uow: UnitOfWork, run_id: int) -> list[int]:
+def resume_run(runtime: Runtime, run_id: int) -> list[int]:
     """Queue again, now, every pending chunk of the run that no worker is doing (a run joined by
     `miles nightly` after an earlier attempt died, with no reconciler running)."""
-    chunks = NightlyRunRepository(uow.connection).requeue_stale(0, run_id=run_id)
-    for _, chunk_no in chunks:
-        uow.outbox.add(CHUNK_JOB, {"run_id": run_id, "chunk_no": chunk_no})
+    with runtime.uow() as uow:
+        chunks = NightlyRunRepository(uow.connection).requeue_stale(0, run_id=run_id)
+        for _, chunk_no in chunks:
+            uow.outbox.add(CHUNK_JOB, {"run_id": run_id, "chunk_no": chunk_no})
     return [c for _, c in chunks]
 
 
@@ -162,8 +165,7 @@ def resume_run(uow: UnitOfWork, run_id: int) -> list[int]:
 def start_job(runtime: Runtime, run_date: str | None = None) -> dict[str, object]:
     """Beat's 02:00 entry: the run of today in the programme's time zone (or of `run_date`)."""
     day = date.fromisoformat(run_date) if run_date else None
-    with runtime.uow() as uow:
-        start = start_run(uow, runtime.clock, runtime.nightly, day)
+    start = start_run(runtime, day)
     if not start.created:
         log.info(
             "nightly run %s of %s exists already (%s): joined", start.run_date, start.programme, start.status
@@ -173,5 +175,4 @@ def start_job(runtime: Runtime, run_date: str | None = None) -> dict[str, object
 
 @job(RECONCILE_JOB)
 def reconcile_job(runtime: Runtime) -> int:
-    with runtime.uow() as uow:
-        return len(requeue_lost_chunks(uow, runtime.nightly.stale_seconds))
+    return len(requeue_lost_chunks(runtime))

@@ -21,6 +21,7 @@ from miles.services.redemptions.redemption_views import (
     redemption_view,
 )
 from miles.services.redemptions.saga_runtime import BOOK, SUPPLIER_UNREACHABLE, HoldTiming, SagaRuntime
+from miles.services.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,14 @@ def request_award(runtime: SagaRuntime, request: AwardRequest, key: IdempotencyK
         )
 
 
-def read_redemption(uow: UnitOfWork, redemption_id: int) -> RedemptionView:
+def read_redemption(runtime: Runtime, redemption_id: int) -> RedemptionView:
+    """A redemption: its state, items and history."""
+    with runtime.uow() as uow:
+        return redemption_of(uow, redemption_id)
+
+
+def redemption_of(uow: UnitOfWork, redemption_id: int) -> RedemptionView:
+    """A redemption read in the caller's transaction (a step)."""
     record = uow.redemptions.get(redemption_id)
     if record is None:
         raise NotFound(f"no redemption {redemption_id}", code="redemption_not_found")
