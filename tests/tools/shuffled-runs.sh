@@ -2,9 +2,10 @@
 # usage: tests/tools/shuffled-runs.sh COMMIT N  — clone main at COMMIT into /tmp/shuf, install, run the suite N times shuffled,
 # stop at the first failure. Log: ${LOG:-/tmp/shuffled.log} (one line per run), full output per run in /tmp/shuf-logs.
 set -u
+HERE=$(cd "$(dirname "$0")" && pwd); REPO=$(git -C "$HERE" rev-parse --show-toplevel)
 COMMIT=$1; N=${2:-20}
-rm -rf /tmp/shuf && git clone -q "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)" /tmp/shuf && cd /tmp/shuf && git checkout -q "$COMMIT"
-ln -sfn "$(cd "$(dirname "$0")/../../.." && pwd)/shared" /tmp/shared
+rm -rf /tmp/shuf && git clone -q "$REPO" /tmp/shuf && cd /tmp/shuf && git checkout -q "$COMMIT"
+ln -sfn "$(dirname "$REPO")/shared" /tmp/shared
 python3 -m venv .venv && .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1
 .venv/bin/python -m pip install -q -c requirements-dev.lock -e '.[dev]' >/dev/null 2>&1 || { echo "install failed" >> ${LOG:-/tmp/shuffled.log}; exit 1; }
 npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error >/dev/null 2>&1
