@@ -33,8 +33,9 @@ def _server_url() -> Iterator[str]:
 
 
 @contextmanager
-def migrated_database(server_url: str) -> Iterator[str]:
-    """A new database on the server, migrated with Alembic, dropped after: its URL."""
+def migrated_database(server_url: str, revision: str | None = "head") -> Iterator[str]:
+    """A new database on the server, migrated with Alembic up to `revision` (None: left empty), dropped
+    after: its URL."""
     from miles.adapters.db.migrate import upgrade
 
     name = f"miles_test_{uuid.uuid4().hex[:10]}"
@@ -43,7 +44,8 @@ def migrated_database(server_url: str) -> Iterator[str]:
         c.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     try:
-        upgrade(url)
+        if revision is not None:
+            upgrade(url, revision)
         yield url
     finally:
         with admin.connect() as c:

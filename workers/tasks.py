@@ -26,7 +26,7 @@ def runtime() -> Container:
     s = settings()
     if not s.database_url:
         raise RuntimeError("MILES_DATABASE_URL is not set")
-    return build_container(s.database_url, pool_size=4, broker_url=s.broker_url)
+    return build_container(s.database_url, pool_size=s.worker_pool_size, broker_url=s.broker_url)
 
 
 def _shim(name: str) -> Task:

@@ -35,6 +35,7 @@ class Container:
     clock: Clock
     keys: KeyVerifier
     broker_url: str | None = None
+    server_prepares: bool = True  # False behind PgBouncer (MILES_DATABASE_POOLER=pgbouncer)
     notifier: Notifier = field(default_factory=lambda: notifier_from_url(settings().smtp_url))
     nightly: NightlyConfig = field(default_factory=lambda: nightly_config())
     hold_timing: HoldTiming = field(default_factory=lambda: hold_timing())
@@ -87,9 +88,15 @@ def configured_clock() -> Clock:
 
 
 def build_container(
-    database_url: str, clock: Clock | None = None, pool_size: int = 10, broker_url: str | None = None
+    database_url: str,
+    clock: Clock | None = None,
+    pool_size: int = 10,
+    broker_url: str | None = None,
+    max_overflow: int = 0,
 ) -> Container:
-    engine = make_engine(database_url, pool_size=pool_size)
+    """The runtime of one process. Its engine holds at most `pool_size + max_overflow` connections."""
+    server_prepares = settings().database_pooler != "pgbouncer"
+    engine = make_engine(database_url, pool_size, max_overflow, server_prepares)
     uow = UnitOfWorkFactory(engine)
     clock = clock or configured_clock()
     container = Container(
@@ -99,6 +106,7 @@ def build_container(
         clock=clock,
         keys=KeyVerifier(uow, clock=clock),  # expiry judged on the process's clock (MILES_CLOCK_AT)
         broker_url=broker_url,
+        server_prepares=server_prepares,
     )
     container.suppliers = bounded(simulated_suppliers(engine), supplier_limits())  # a pool per supplier
     if broker_url:

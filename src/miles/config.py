@@ -6,6 +6,7 @@ import os
 from functools import lru_cache
 from ipaddress import ip_network
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AwareDatetime, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,7 +18,17 @@ class Settings(BaseSettings):
     database_url: str | None = None
     broker_url: str | None = None
     data_dir: Path = Path.home() / ".miles"
-    pool_size: int = 10
+    # the connection budget (deploy/README.md): each API process keeps `pool_size` connections and opens
+    # up to `pool_overflow` more at peaks; each Celery pool process keeps `worker_pool_size`
+    pool_size: int = Field(default=10, gt=0)
+    pool_overflow: int = Field(default=0, ge=0)
+    worker_pool_size: int = Field(default=2, gt=0)
+    # "pgbouncer": connections go through PgBouncer in transaction pooling, so no server-side prepared
+    # statements (a transaction may run on another server connection than the one that prepared them)
+    database_pooler: Literal["none", "pgbouncer"] = "none"
+    # `miles db upgrade` connects here when set (straight to PostgreSQL: it holds a session lock and builds
+    # indexes concurrently, which a transaction pooler cannot carry); else to database_url
+    migration_database_url: str | None = None
     max_batch_items: int = 10_000
     max_body_bytes: int = 16 * 1024 * 1024
     log_level: str = "info"

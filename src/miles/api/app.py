@@ -45,7 +45,9 @@ def create_app(container: Container, max_body_bytes: int = 16 * 1024 * 1024) -> 
     )
     app.state.container = container
     database_url = container.engine.url.render_as_string(hide_password=False)
-    app.state.metrics = metrics_registry(DatabaseCollector(probe(database_url, container.clock)))
+    # health checks and metrics read on a small pool of their own, never the requests' connections
+    app.state.probe = probe(database_url, container.clock, server_prepares=container.server_prepares)
+    app.state.metrics = metrics_registry(DatabaseCollector(app.state.probe))
     errors.install(app)
     app.add_middleware(EdgeMiddleware, max_body_bytes=max_body_bytes)
     app.include_router(health.router)

@@ -13,5 +13,7 @@ def create() -> FastAPI:
     s = settings()
     if not s.database_url:
         raise SystemExit("MILES_DATABASE_URL is not set (`miles serve` sets it, embedded or not)")
-    container = build_container(s.database_url, pool_size=s.pool_size, broker_url=s.broker_url)
+    container = build_container(
+        s.database_url, pool_size=s.pool_size, broker_url=s.broker_url, max_overflow=s.pool_overflow
+    )
     return create_app(container, max_body_bytes=s.max_body_bytes)

@@ -63,9 +63,10 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/readyz"): Operation(
         "readiness",
         None,
-        {200: (r.Readiness, "the database and the broker answer")},
+        {200: (r.Readiness, "the database (at this code's migration, or a newer one) and the broker answer")},
         {503: ()},
-        description="503 with the same body (`status: not ready`) when a dependency does not answer.",
+        description="503 with the same body (`status: not ready`) when a dependency does not answer, or "
+        "while the database is behind the code's migration (`checks.schema`: `behind: ...`).",
     ),
     ("GET", "/metrics"): Operation(
         "metrics",

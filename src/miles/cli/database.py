@@ -20,10 +20,17 @@ def database_url(migrate_embedded: bool = True) -> str:
     url = settings().database_url
     if url:
         return url
-    from miles.adapters.db.embedded import embedded_database_url
+    import typer
+    from rich.markup import escape
 
-    with err.status(f"starting the embedded PostgreSQL in {settings().data_dir} ..."):
-        url = embedded_database_url(settings().data_dir)
+    from miles.adapters.db.embedded import EmbeddedNotInstalled, embedded_database_url
+
+    try:
+        with err.status(f"starting the embedded PostgreSQL in {settings().data_dir} ..."):
+            url = embedded_database_url(settings().data_dir)
+    except EmbeddedNotInstalled as exc:
+        err.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(2) from None
     os.environ["MILES_DATABASE_URL"] = url
     settings.cache_clear()
     if migrate_embedded:
@@ -32,11 +39,12 @@ def database_url(migrate_embedded: bool = True) -> str:
 
 
 def upgrade(url: str) -> None:
-    """Apply every migration; a database with no programme gets the reference programme."""
+    """Apply every migration (connected to MILES_MIGRATION_DATABASE_URL when set: straight to PostgreSQL,
+    past a transaction pooler); a database with no programme gets the reference programme."""
     from miles.adapters.db.migrate import upgrade as upgrade_schema
     from miles.services.programmes import ensure_programme
 
-    upgrade_schema(url)
+    upgrade_schema(settings().migration_database_url or url)
     with command_runtime(url) as runtime:
         ensure_programme(runtime)
 

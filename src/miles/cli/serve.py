@@ -13,6 +13,8 @@ from miles.cli.consoles import err
 from miles.cli.database import database_url
 from miles.config import settings
 
+DRAIN_SECONDS = 20  # how long `miles serve` lets requests in flight finish after SIGTERM
+
 Host = Annotated[str, typer.Option(metavar="ADDRESS", help="the address to listen on")]
 Port = Annotated[int, typer.Option(metavar="PORT", min=1, max=65535, help="the TCP port to listen on")]
 
@@ -56,6 +58,9 @@ def run_server(host: str, port: int, workers: int) -> None:
             access_log=False,
             proxy_headers=bool(proxies),
             forwarded_allow_ips=proxies or "",
+            # after SIGTERM: stop accepting, finish the requests in flight for up to this long, then close
+            # (deploy/: a preStop delay before it, the pod's grace period after it)
+            timeout_graceful_shutdown=DRAIN_SECONDS,
         )
     finally:
         if metrics_dir is not None:

@@ -9,12 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from miles.adapters.broker import BrokerState, broker_errors, broker_state, responding_workers
 from miles.adapters.db.engine import probe_engine
-from miles.adapters.db.migrate import head_revision
+from miles.adapters.db.migrate import head_revision, position
 from miles.adapters.db.nightly_runs import NightlyRunRepository
 from miles.adapters.db.operations import OperationsCounts, OperationsRepository, SchemaState
 from miles.adapters.db.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -31,6 +30,7 @@ __all__ = [
     "database_status",
     "operations_snapshot",
     "probe",
+    "is_ready",
     "readiness",
     "workers_responding",
 ]
@@ -75,8 +75,8 @@ class Probe:
         self.uow.engine.dispose()
 
 
-def probe(database_url: str, clock: Clock) -> Probe:
-    return Probe(UnitOfWorkFactory(probe_engine(database_url)), clock)
+def probe(database_url: str, clock: Clock, server_prepares: bool = True) -> Probe:
+    return Probe(UnitOfWorkFactory(probe_engine(database_url, server_prepares=server_prepares)), clock)
 
 
 def operations_snapshot(
@@ -139,15 +139,23 @@ def workers_responding(broker_url: str, timeout: float = 1.0) -> list[str]:
     return responding_workers(broker_url, timeout)
 
 
-def readiness(engine: Engine, broker_url: str | None) -> dict[str, str]:
-    """What /readyz reports: "ok", or why not, for the database and the broker (in-process without one)."""
+def readiness(runtime: Probe, broker_url: str | None) -> dict[str, str]:
+    """What /readyz reports, on the probe's own connections (a saturated request pool does not take the
+    pods out of service): "ok", or why not, for the database, its schema and the broker (in-process
+    without one). The schema is ready at this code's migration head, and ahead of it (a newer release
+    migrated first: migrations stay backward compatible for one release); behind it, the code must not
+    serve it."""
     checks: dict[str, str] = {}
     try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        with runtime.uow() as uow:
+            repo = OperationsRepository(uow.connection)
+            repo.limit_statements()
+            revision = repo.revision()
         checks["database"] = "ok"
+        checks["schema"] = _schema_check(revision)
     except (SQLAlchemyError, OSError) as exc:  # readiness reports the database's failures as not ready
         checks["database"] = f"unreachable: {type(exc).__name__}"
+        checks["schema"] = "unknown"
     if broker_url:
         try:
             import redis
@@ -159,3 +167,16 @@ def readiness(engine: Engine, broker_url: str | None) -> dict[str, str]:
     else:
         checks["broker"] = "in-process (no MILES_BROKER_URL)"
     return checks
+
+
+def is_ready(checks: dict[str, str]) -> bool:
+    return all(v == "ok" or v.startswith(("in-process", "ahead")) for v in checks.values())
+
+
+def _schema_check(revision: str | None) -> str:
+    where = position(revision)
+    if where == "current":
+        return "ok"
+    if where == "ahead":
+        return f"ahead: at {revision}, a newer release's migration"
+    return f"behind: at {revision or 'no migration'}, the code needs {head_revision()}"

@@ -217,10 +217,17 @@ class OperationsRepository:
             last_run_id=self.last_run_id(),
         )
 
+    def revision(self) -> str | None:
+        """The migration the database is at (None: not migrated)."""
+        if self.connection.execute(text("SELECT to_regclass('alembic_version')")).scalar() is None:
+            return None
+        revision: str | None = self.connection.execute(
+            text("SELECT max(version_num) FROM alembic_version")
+        ).scalar()
+        return revision
+
     def schema(self) -> SchemaState:
-        revision = None
-        if self.connection.execute(text("SELECT to_regclass('alembic_version')")).scalar() is not None:
-            revision = self.connection.execute(text("SELECT max(version_num) FROM alembic_version")).scalar()
+        revision = self.revision()
         programme = None
         if self.connection.execute(text("SELECT to_regclass('programme_versions')")).scalar() is not None:
             programme = self.connection.execute(

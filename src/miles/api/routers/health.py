@@ -13,7 +13,7 @@ from miles.api.encoding import json_response
 from miles.api.metrics import exposition
 from miles.config import settings
 from miles.domain.errors import Unauthorized
-from miles.services.operations import readiness
+from miles.services.operations import is_ready, readiness
 
 router = APIRouter(tags=["operations"])
 
@@ -23,11 +23,10 @@ async def healthz() -> Response:
     return json_response({"status": "ok"})
 
 
-@router.get("/readyz", summary="The database and the broker are reachable")
+@router.get("/readyz", summary="The database (at the code's migration) and the broker are reachable")
 async def readyz(request: Request) -> Response:
-    c = container(request)
-    checks = await run_in_threadpool(readiness, c.engine, c.broker_url)
-    ready = all(v == "ok" or v.startswith("in-process") for v in checks.values())
+    checks = await run_in_threadpool(readiness, request.app.state.probe, container(request).broker_url)
+    ready = is_ready(checks)
     return json_response(
         {"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503
     )
