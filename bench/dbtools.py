@@ -42,6 +42,22 @@ def drop_database(admin_url: str, name: str) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+def sample_members(url: str, count: int) -> tuple[list[str], dict[str, Any]]:
+    """`count` member numbers drawn at random (with replacement) from the database's members, and the
+    stats loadgen.create_members would give."""
+    started = time.perf_counter()
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT m.member_number FROM (SELECT 1 + floor(random() * x.top)::bigint AS id "
+            "FROM generate_series(1, %s), (SELECT max(id) AS top FROM members) x OFFSET 0) r "
+            "JOIN members m ON m.id = r.id",
+            (count,),
+        ).fetchall()
+    seconds = round(time.perf_counter() - started, 3)
+    stats = {"sampled": len(rows), "seconds": seconds, "errors": {"count": 0, "by_kind": {}, "samples": []}}
+    return [r[0] for r in rows], stats
+
+
 def server_info(admin_url: str) -> dict[str, str]:
     settings = ("server_version", "shared_buffers", "synchronous_commit", "fsync", "max_connections")
     with psycopg.connect(admin_url, autocommit=True) as conn:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -180,7 +181,23 @@ $$
 """
 
 
-def _secondary_indexes(conn: psycopg.Connection[Any]) -> list[tuple[str, str, str]]:
+@dataclass(frozen=True)
+class Plan:
+    """What a generator loads: its tables, the staging steps (one connection), the lanes (loaded side by
+    side, one connection each) and the finishing steps; `%(members)s` in a step is the member count."""
+
+    tables: tuple[str, ...]
+    staging: list[tuple[str, str]]
+    lanes: list[list[tuple[str, str]]]
+    finish: list[tuple[str, str]]
+
+
+NIGHTLY = Plan(TABLES, STAGING, LANES, FINISH)
+
+
+def _secondary_indexes(
+    conn: psycopg.Connection[Any], tables: tuple[str, ...] = TABLES
+) -> list[tuple[str, str, str]]:
     """(table, drop statement, create statement) of every index but the primary keys, unique
     constraints included."""
     rows = conn.execute(
@@ -190,7 +207,7 @@ def _secondary_indexes(conn: psycopg.Connection[Any]) -> list[tuple[str, str, st
         LEFT JOIN pg_constraint c ON c.conindid = i.oid AND c.conrelid = t.oid
         WHERE t.relname = ANY(%s) AND NOT x.indisprimary AND t.relnamespace = 'public'::regnamespace
         """,
-        (list(TABLES),),
+        (list(tables),),
     ).fetchall()
     out = []
     for table, index, indexdef, constraint, constraintdef in rows:
@@ -260,19 +277,19 @@ def _in_two_lanes(
     return timings
 
 
-def generate(url: str, members: int, log: Callable[[str], None]) -> dict[str, float]:
+def generate(url: str, members: int, log: Callable[[str], None], plan: Plan = NIGHTLY) -> dict[str, float]:
     """Fill the (migrated, empty) database; seconds per step."""
     timings: dict[str, float] = {}
     with _connect(url) as conn:
-        indexes = _secondary_indexes(conn)
+        indexes = _secondary_indexes(conn, plan.tables)
         for _, drop, _ in indexes:
             conn.execute(drop)
-        timings |= _run_steps(conn, STAGING, members)
+        timings |= _run_steps(conn, plan.staging, members)
     started = time.perf_counter()
-    timings |= _in_two_lanes(url, [lambda c, lane=lane: _run_steps(c, lane, members) for lane in LANES])
+    timings |= _in_two_lanes(url, [lambda c, lane=lane: _run_steps(c, lane, members) for lane in plan.lanes])
     timings["load (two lanes, wall)"] = round(time.perf_counter() - started, 2)
     with _connect(url) as conn:
-        timings |= _run_steps(conn, FINISH, members)
+        timings |= _run_steps(conn, plan.finish, members)
     started = time.perf_counter()
     creates = [create for _, _, create in indexes]
 
@@ -288,16 +305,16 @@ def generate(url: str, members: int, log: Callable[[str], None]) -> dict[str, fl
     return timings
 
 
-def vacuum(url: str) -> float:
+def vacuum(url: str, tables: tuple[str, ...] = TABLES) -> float:
     """VACUUM ANALYZE the loaded tables (statistics and visibility maps, as after any bulk load)."""
     started = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SET maintenance_work_mem = '512MB'")
-        for table in TABLES:
+        for table in tables:
             conn.execute(f"VACUUM (ANALYZE) {table}")
     return round(time.perf_counter() - started, 2)
 
 
-def counts(url: str) -> dict[str, int]:
+def counts(url: str, tables: tuple[str, ...] = TABLES) -> dict[str, int]:
     with psycopg.connect(url, autocommit=True) as conn:
-        return {t: int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in TABLES}  # type: ignore[index]
+        return {t: int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables}  # type: ignore[index]

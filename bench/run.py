@@ -47,6 +47,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--pgbench-scale", type=int, default=10, help="pgbench -i -s (10)")
     p.add_argument("--skip-pgbench", action="store_true", help="no pgbench reference (no single ratio)")
     p.add_argument("--keep-db", action="store_true", help="leave the bench database for inspection")
+    p.add_argument(
+        "--database-url",
+        help="use this existing database (migrated if needed, neither created nor dropped) instead of a fresh one",
+    )
+    p.add_argument(
+        "--sample-members",
+        action="store_true",
+        help="with --database-url: accrue to --members members drawn at random from the database "
+        "instead of creating them over HTTP",
+    )
     p.add_argument("--strict", action="store_true", help="exit 2 when a target is not met")
     p.add_argument("--output", type=Path, default=RESULTS / "latest.json")
     args = p.parse_args(argv)
@@ -82,9 +92,14 @@ def run(args: argparse.Namespace, console: Console, results: dict[str, Any]) -> 
     results["postgres"] = dbtools.server_info(admin_url)
     server: service.MilesServer | None = None
     bench_url: str | None = None
+    owned = args.database_url is None
     try:
-        console.log(f"creating database {bench_db}")
-        bench_url = dbtools.create_database(admin_url, bench_db)
+        if owned:
+            console.log(f"creating database {bench_db}")
+            bench_url = dbtools.create_database(admin_url, bench_db)
+        else:
+            bench_url = args.database_url
+            console.log("on the database given by --database-url (neither created nor dropped)")
 
         if not args.skip_pgbench:
             console.log(
@@ -110,9 +125,12 @@ def run(args: argparse.Namespace, console: Console, results: dict[str, Any]) -> 
         )
         host, port = server.host, server.port
 
-        members, results["members"] = loadgen.create_members(
-            host, port, key, args.members, args.concurrency, tag=str(pid)
-        )
+        if args.sample_members and not owned:
+            members, results["members"] = dbtools.sample_members(bench_url, args.members)
+        else:
+            members, results["members"] = loadgen.create_members(
+                host, port, key, args.members, args.concurrency, tag=str(pid)
+            )
         console.log(f"{len(members)} members in {results['members']['seconds']} s")
         if not members:
             raise RuntimeError("no member could be created; see the errors below")
@@ -146,10 +164,10 @@ def run(args: argparse.Namespace, console: Console, results: dict[str, Any]) -> 
     finally:
         if server is not None:
             server.stop()
-        if bench_url is not None and not args.keep_db:
+        if bench_url is not None and owned and not args.keep_db:
             dbtools.drop_database(admin_url, bench_db)
             console.log(f"dropped database {bench_db}")
-        elif bench_url is not None:
+        elif bench_url is not None and owned:
             console.log(f"kept database {bench_db}")
 
 
