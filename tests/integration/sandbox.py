@@ -42,14 +42,32 @@ def hidden_interpreter_dir() -> tuple[str, str] | None:
     return None
 
 
+def _repo_under_a_tmpfs() -> bool:
+    """Whether the checkout lies where the sandbox mounts a tmpfs (/tmp, /dev/shm)."""
+    return any(REPO.is_relative_to(folder) for folder in ("/tmp", "/dev/shm"))
+
+
 def _setup_script() -> str:
     """Shell run as root in the new mount namespace before it drops to uid 10001 and execs the command."""
     lines = [
         "set -eu",
         "mount --make-rprivate /",
+    ]
+    covered = _repo_under_a_tmpfs()
+    repo = shlex.quote(str(REPO))
+    if covered:  # a checkout under /tmp (CI's clone may be): kept aside, shown again read-only on the tmpfs
+        lines += ["mount -t tmpfs -o size=1m tmpfs /mnt", "mkdir /mnt/repo", f"mount --bind {repo} /mnt/repo"]
+    lines += [
         "mount -t tmpfs -o mode=1777,size=64m tmpfs /tmp",
         "mount -t tmpfs -o mode=1777,size=64m tmpfs /dev/shm",
     ]
+    if covered:
+        lines += [
+            f"mkdir -p {repo}",
+            f"mount --move /mnt/repo {repo}",
+            f"mount -o remount,bind,ro {repo}",
+            "umount /mnt",
+        ]
     hidden = hidden_interpreter_dir()
     if hidden is not None:
         closed, shown = (shlex.quote(p) for p in hidden)
