@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     # "pgbouncer": connections go through PgBouncer in transaction pooling, so no server-side prepared
     # statements (a transaction may run on another server connection than the one that prepared them)
     database_pooler: Literal["none", "pgbouncer"] = "none"
+    # health checks and metrics connect here when set (behind PgBouncer: a database entry with a small pool
+    # of its own, so that readiness never waits behind the requests' server connections); else database_url
+    probe_database_url: str | None = None
     # `miles db upgrade` connects here when set (straight to PostgreSQL: it holds a session lock and builds
     # indexes concurrently, which a transaction pooler cannot carry); else to database_url
     migration_database_url: str | None = None

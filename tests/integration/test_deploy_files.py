@@ -261,8 +261,15 @@ def test_the_pools_fit_the_connection_budget_of_the_readme() -> None:
     peak = 2 * most(api) * api_pod + (2 * most(worker) + surge(worker)) * worker_pod + 2 + inits
     assert peak <= int(bouncer["max_client_conn"]) <= 1024 - int(bouncer["max_db_connections"]) - 50
 
-    per_bouncer = int(bouncer["max_db_connections"])
-    assert int(bouncer["default_pool_size"]) + int(bouncer["reserve_pool_size"]) == per_bouncer
+    assert int(bouncer["default_pool_size"]) + int(bouncer["reserve_pool_size"]) == int(
+        bouncer["max_db_connections"]
+    )
+    probe = dict(part.split("=", 1) for part in ini["databases"]["miles_probe"].split())
+    assert probe["dbname"] == dict(part.split("=", 1) for part in ini["databases"]["miles"].split())["dbname"]
+    assert probe["pool_size"] == probe["max_db_connections"]
+    assert probe["reserve_pool"] == "0"
+    per_bouncer = int(bouncer["max_db_connections"]) + int(probe["max_db_connections"])
+    assert per_bouncer == 25
     bouncers = deployments["miles-pgbouncer"]["spec"]
     assert bouncers["strategy"]["rollingUpdate"]["maxSurge"] == 0
     servers_peak = (bouncers["replicas"] + 1) * per_bouncer  # a new one beside a draining one

@@ -47,6 +47,7 @@ def bouncer_url(database_url: str) -> Iterator[str]:
     (folder / "users.txt").write_text(f'"{url.username}" ""\n')
     (folder / "pgbouncer.ini").write_text(
         f"[databases]\n{url.database} = host={url.host} port={url.port or 5432} dbname={url.database}\n"
+        f"probe = host={url.host} port={url.port or 5432} dbname={url.database} pool_size=1\n"
         f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
         f"auth_type = trust\nauth_file = {folder}/users.txt\npool_mode = transaction\n"
         "default_pool_size = 2\nmax_client_conn = 100\nignore_startup_parameters = extra_float_digits\n"
@@ -137,3 +138,30 @@ def test_members_and_accruals_through_pgbouncer(
     assert answers == [201] * 12
     with engine.connect() as c:
         assert c.execute(text("SELECT count(*) FROM accruals")).scalar() == 12
+
+
+def test_readiness_answers_on_its_own_pgbouncer_pool_while_the_requests_hold_every_server_connection(
+    bouncer_url: str,
+) -> None:
+    """deploy/: the probes connect to a PgBouncer database entry of their own (MILES_PROBE_DATABASE_URL), so a
+    saturated request pool does not make every pod unready at once."""
+    probe_url = make_url(bouncer_url).set(database="probe").render_as_string(hide_password=False)
+    container = build_container(bouncer_url, clock=FixedClock(NOW), pool_size=2)
+    held = make_engine(bouncer_url, pool_size=2, server_prepares=False)
+    try:
+        with (
+            held.connect() as a,
+            held.connect() as b,
+        ):  # both of PgBouncer's server connections, in transactions
+            a.execute(text("SELECT 1"))
+            b.execute(text("SELECT 1"))
+            with TestClient(create_app(container, probe_database_url=probe_url)) as tc:
+                started = time.monotonic()
+                response = tc.get("/readyz")
+                took = time.monotonic() - started
+    finally:
+        held.dispose()
+        container.engine.dispose()
+    assert response.status_code == 200, response.text
+    assert response.json()["checks"]["schema"] == "ok"
+    assert took < 2  # through the requests' entry it would queue behind the two held transactions

@@ -35,7 +35,11 @@ DOCUMENTED_BODIES = (
 )
 
 
-def create_app(container: Container, max_body_bytes: int = 16 * 1024 * 1024) -> FastAPI:
+def create_app(
+    container: Container, max_body_bytes: int = 16 * 1024 * 1024, probe_database_url: str | None = None
+) -> FastAPI:
+    """The API and the console on `container`; health checks and metrics read through a pool of their own,
+    on `probe_database_url` when given (a PgBouncer database entry of their own), else the container's."""
     app = FastAPI(
         title="miles",
         version=__version__,
@@ -46,7 +50,8 @@ def create_app(container: Container, max_body_bytes: int = 16 * 1024 * 1024) -> 
     app.state.container = container
     database_url = container.engine.url.render_as_string(hide_password=False)
     # health checks and metrics read on a small pool of their own, never the requests' connections
-    app.state.probe = probe(database_url, container.clock, server_prepares=container.server_prepares)
+    probe_url = probe_database_url or database_url
+    app.state.probe = probe(probe_url, container.clock, server_prepares=container.server_prepares)
     app.state.metrics = metrics_registry(DatabaseCollector(app.state.probe))
     errors.install(app)
     app.add_middleware(EdgeMiddleware, max_body_bytes=max_body_bytes)

@@ -16,4 +16,4 @@ def create() -> FastAPI:
     container = build_container(
         s.database_url, pool_size=s.pool_size, broker_url=s.broker_url, max_overflow=s.pool_overflow
     )
-    return create_app(container, max_body_bytes=s.max_body_bytes)
+    return create_app(container, max_body_bytes=s.max_body_bytes, probe_database_url=s.probe_database_url)
