@@ -31,7 +31,7 @@ from miles.services.nightly.runs import CHUNK_JOB, start_run
 from tests.integration.conftest import free_port, make_key, wait_healthy
 from tests.integration.factories import coupon
 from tests.integration.nightly_data import random_specs, seed
-from tests.integration.workers import redis_server
+from tests.integration.workers import redis_server, stop_with_sigterm
 from workers.app import make_celery
 
 LOAD_THREADS = 8
@@ -63,17 +63,6 @@ def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(10)
-
-
-def sigterm_and_wait(process: subprocess.Popen[bytes], timeout: float) -> tuple[int, float]:
-    """SIGTERM to the process alone (not its group): exit code and seconds from the signal to the exit."""
-    at = time.monotonic()
-    process.send_signal(signal.SIGTERM)
-    try:
-        code = process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"still running {timeout:.0f} s after SIGTERM")
-    return code, time.monotonic() - at
 
 
 def wait_until(
@@ -322,7 +311,7 @@ def test_a_worker_finishes_its_running_chunks_on_sigterm_and_the_next_worker_the
                 lambda: chunks_running(broker.url, "miles@first") == 2, 60, "two chunks in the worker's hands"
             )
             done_at_signal, running_at_signal = chunks_done(engine), 2
-            code, seconds = sigterm_and_wait(first, 120)
+            code, seconds = stop_with_sigterm(first, 120)
             done_after = chunks_done(engine)
             client = redis.Redis.from_url(broker.url)
             queued, unacked = int(client.llen("nightly")), int(client.hlen("unacked"))
@@ -368,7 +357,7 @@ def test_a_worker_finishes_its_running_chunks_on_sigterm_and_the_next_worker_the
                 "the broker's queues to empty",
                 lambda: str(broker_keys(broker.url)),
             )
-            idle_code, idle_seconds = sigterm_and_wait(second, 60)
+            idle_code, idle_seconds = stop_with_sigterm(second, 60)
             report = report_of_run(container, run_id)
         finally:
             container.engine.dispose()
@@ -402,7 +391,7 @@ def test_beat_stops_at_once_on_sigterm(
         wait_until(lambda: beat.poll() is not None or int(client.llen("default")) > 0, 90, "beat's first job")
         client.close()
         assert beat.poll() is None, (tmp_path / "beat.log").read_text()
-        code, seconds = sigterm_and_wait(beat, 30)
+        code, seconds = stop_with_sigterm(beat, 30)
     print(f"\nbeat: exit {code} {seconds:.2f} s after SIGTERM")
     assert code == 0
     assert seconds < 5

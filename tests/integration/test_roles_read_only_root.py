@@ -31,7 +31,7 @@ from tests.conftest import migrated_database
 from tests.integration.conftest import free_port, wait_healthy
 from tests.integration.nightly_data import random_specs, seed
 from tests.integration.sandbox import DATA_DIR, REPO, UID, VENV, inside, run_in_sandbox, start_role
-from tests.integration.workers import redis_server
+from tests.integration.workers import redis_server, stop_with_sigterm
 from workers.app import make_celery
 
 EROFS = "Read-only file system"
@@ -55,19 +55,6 @@ def wait_until(
         assert process.poll() is None, f"the role exited ({process.returncode}) before {what}"
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.2)
-
-
-def stop_with_sigterm(process: subprocess.Popen[bytes], timeout: float) -> tuple[int, float]:
-    """SIGTERM to the role's process alone (as the kubelet sends it): its exit code and seconds to exit."""
-    started = time.monotonic()
-    process.send_signal(signal.SIGTERM)
-    try:
-        code = process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
-        pytest.fail(f"the role did not stop within {timeout:.0f} s of SIGTERM")
-    return code, time.monotonic() - started
 
 
 def assert_clean_log(log: Path) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import redis
 
 from tests.integration.conftest import free_port
@@ -187,3 +188,17 @@ def celery_worker(
         yield process
     finally:
         stop(process)
+
+
+def stop_with_sigterm(process: subprocess.Popen[bytes], timeout: float) -> tuple[int, float]:
+    """SIGTERM to the process alone (as the kubelet sends it, not to its group): its exit code and the
+    seconds from the signal to its exit; killed, and the test failed, if it is still running at `timeout`."""
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    try:
+        code = process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+        pytest.fail(f"still running {timeout:.0f} s after SIGTERM")
+    return code, time.monotonic() - started
