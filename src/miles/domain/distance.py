@@ -27,6 +27,18 @@ def airport_zone(code: str) -> str | None:
     return None if entry is None or not entry.get("tz") else str(entry["tz"])
 
 
+def airport_country(code: str) -> str | None:
+    """The airport's ISO 3166 country code (None for an unknown airport)."""
+    entry = _airports().get(code)
+    return None if entry is None or not entry.get("country") else str(entry["country"])
+
+
+def domestic(origin: str, destination: str) -> bool:
+    """Origin and destination in the same country."""
+    country = airport_country(origin)
+    return country is not None and country == airport_country(destination)
+
+
 @lru_cache(maxsize=65536)
 def distance_miles(origin: str, destination: str) -> int:
     """Statute miles, rounded half up; KeyError for an unknown airport."""

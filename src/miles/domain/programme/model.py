@@ -1,0 +1,113 @@
+"""One version of a programme's rules, as plain values. miles.programme's loader builds it from a file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from miles.domain.programme.bands import BandTable
+from miles.domain.programme.carriers import CarrierRule
+from miles.domain.programme.qualification import QualificationRules
+from miles.domain.programme.tiers import Perk, TierLadder
+
+
+@dataclass(frozen=True)
+class MetricDef:
+    code: str
+    name: str
+    money: bool = False  # an amount in the accounting currency (cents kept), else a whole number
+
+
+class ExpiryKind(StrEnum):
+    LOTS = "lots"  # each lot expires at the end of the N-th month after the month it was earned
+    INACTIVITY = "inactivity"  # every mile expires after N months without activity
+    NEVER = "never"
+
+
+@dataclass(frozen=True)
+class ExpiryPolicy:
+    kind: ExpiryKind
+    months: int = 0  # 0 with `never`
+    warning_days: int = 30
+    exempt_tiers: frozenset[str] = frozenset()  # tier codes with the perk miles_never_expire
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """A route bonus of the rules file (until promotions are data of their own)."""
+
+    code: str
+    carriers: frozenset[str]
+    from_date: date
+    to_date: date
+    bonus_percent: int = 0
+    fixed_miles: int = 0
+    origins: frozenset[str] = frozenset()
+    destinations: frozenset[str] = frozenset()
+
+    def applies(self, carrier: str, origin: str, destination: str, departure_date: date) -> bool:
+        return (
+            carrier in self.carriers
+            and self.from_date <= departure_date <= self.to_date
+            and (not self.origins or origin in self.origins)
+            and (not self.destinations or destination in self.destinations)
+        )
+
+
+@dataclass(frozen=True)
+class AwardRules:
+    cabins: tuple[str, ...]  # the cabins the programme sells, in the file's order
+    bands: BandTable  # flight prices by cabin (and "bag" where bags are offered), per segment
+    standard_multiplier: Decimal  # a standard (not saver) seat costs this times the saver price
+    hotel_night_by_category: Mapping[int, int] | None  # None: no hotel awards
+    cancel_fee_miles: int
+    cancel_fee_waived_tiers: frozenset[str]
+    cancel_cutoff_hours: int
+    booking_horizon_days: int = 355
+
+    @property
+    def bags(self) -> bool:
+        return all("bag" in band.values for band in self.bands.bands)
+
+
+@dataclass(frozen=True)
+class Programme:
+    name: str
+    effective_from: date
+    timezone: str
+    currency: str  # the accounting currency
+    rates: Mapping[str, Decimal]  # the accounting currency's value of one unit of each currency
+    metrics: tuple[MetricDef, ...]  # in the file's order, which is their stored order
+    ladder: TierLadder
+    qualification: QualificationRules
+    carriers: Mapping[str, CarrierRule]
+    expiry: ExpiryPolicy
+    awards: AwardRules
+    goodwill_agent_limit: int
+    claim_min_days: int
+    claim_max_months: int  # also the accrual window: older coupons earn on no path
+    promotions: tuple[Promotion, ...] = ()
+    goodwill_member_daily_limit: int = 10_000
+    fare_ceiling: Decimal = Decimal("50000")  # in the accounting currency
+    claim_agent_limit: int | None = None  # None: goodwill_agent_limit
+
+    @property
+    def claim_approval_above(self) -> int:
+        """A claim earning more award miles than this waits for a supervisor."""
+        return self.goodwill_agent_limit if self.claim_agent_limit is None else self.claim_agent_limit
+
+    @property
+    def metric_codes(self) -> tuple[str, ...]:
+        return tuple(m.code for m in self.metrics)
+
+    def metric(self, code: str) -> MetricDef | None:
+        for metric in self.metrics:
+            if metric.code == code:
+                return metric
+        return None
+
+    def perk(self, tier: str, perk: Perk) -> bool:
+        return perk in self.ladder.get(tier).perks

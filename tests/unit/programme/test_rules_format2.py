@@ -1,0 +1,78 @@
+"""Rules format 2: every example loads, format 1 reads as the same programme, and each kind of mistake is
+refused with the path of the mistake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from miles.domain.errors import ProgrammeError
+from miles.programme.reading import example_files, read_document, read_file, read_reference
+
+MISTAKES = Path(__file__).parent / "mistakes"
+
+
+def test_the_reference_programme_in_format_1_reads_as_its_format_2_example() -> None:
+    format1 = read_reference()
+    format2 = read_file(next(p for p in example_files() if p.name == "aurora.yaml"))
+    assert format1.versions == format2.versions
+    assert format1.document["format"] == 2
+
+
+@pytest.mark.parametrize("path", example_files(), ids=lambda p: p.name)
+def test_every_example_programme_loads_and_reads_back_from_its_stored_document(path: Path) -> None:
+    book = read_file(path)
+    stored = read_document(book.document)
+    assert stored.versions == book.versions
+    assert stored.digest == book.digest
+
+
+def test_the_smallest_valid_programme_loads() -> None:
+    book = read_file(MISTAKES / "_valid.yaml")
+    assert book.versions[0].ladder.codes == ("BASIC", "SILVER", "GOLD")
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "words"),
+    [
+        ("unknown-metric-in-threshold", "versions[0].tiers[2].qualify[0].spend", "unknown metric spend"),
+        ("tiers-out-of-order", "versions[0].tiers[2].qualify[0]", "tiers out of order"),
+        ("band-gap", "versions[0].carriers.TT.credits.xp.bands.table[1].from_miles", "a gap"),
+        ("currency-without-rate", "versions[0].rates", "EUR has no rate"),
+        ("carrier-without-classes", "versions[0].carriers.TT.classes", "at least 1 item"),
+    ],
+)
+def test_a_mistake_is_refused_with_its_path(name: str, path: str, words: str) -> None:
+    with pytest.raises(ProgrammeError) as caught:
+        read_file(MISTAKES / f"{name}.yaml")
+    assert [(where, words in message) for where, message in caught.value.problems] == [(path, True)]
+
+
+def test_every_mistake_of_a_file_is_reported_at_once() -> None:
+    raw = yaml.safe_load((MISTAKES / "_valid.yaml").read_text())
+    version = raw["versions"][0]
+    version["rates"] = {"USD": "0.93"}
+    version["tiers"][2]["qualify"] = [{"miles": 500}]
+    version["awards"]["bands"][1]["from_miles"] = 2005
+    with pytest.raises(ProgrammeError) as caught:
+        read_document(raw)
+    assert sorted(where for where, _ in caught.value.problems) == [
+        "versions[0].awards.bands[1].from_miles",
+        "versions[0].rates",
+        "versions[0].tiers[2].qualify[0].miles",
+    ]
+
+
+def test_a_later_version_keeps_the_tiers_and_the_metrics_in_order() -> None:
+    raw = yaml.safe_load((MISTAKES / "_valid.yaml").read_text())
+    later = yaml.safe_load((MISTAKES / "_valid.yaml").read_text())["versions"][0]
+    later["effective_from"] = "2027-01-01"
+    later["metrics"] = [{"code": "segments", "name": "Segments"}, {"code": "xp", "name": "XP"}]
+    later["tiers"] = later["tiers"][:2]
+    later["carriers"]["TT"]["credits"]["segments"] = {"per_segment": 1}
+    raw["versions"].append(later)
+    with pytest.raises(ProgrammeError) as caught:
+        read_document(raw)
+    assert sorted(where for where, _ in caught.value.problems) == ["versions[1].metrics", "versions[1].tiers"]
