@@ -44,12 +44,12 @@ CLOCK_AT = "2028-04-01T03:00:00+00:00"  # the workers' clock: after both nights
 TIER = "array_position(ARRAY['BLUE','SILVER','GOLD','PLATINUM'], {0}) - 1"
 NEW_TIER = f"""
     SELECT m.id, {TIER.format("m.tier")} AS tier, m.tier_valid_until AS valid,
-           greatest({TIER.format("m.lifetime_tier")}, CASE WHEN m.lifetime_status_miles >= 2000000 THEN 3
-                    WHEN m.lifetime_status_miles >= 1000000 THEN 2 ELSE 0 END) AS life,
-           CASE WHEN q.status_miles >= 75000 OR q.segments >= 100 THEN 3
-                WHEN q.status_miles >= 50000 OR q.segments >= 60 THEN 2
-                WHEN q.status_miles >= 25000 OR q.segments >= 30 THEN 1 ELSE 0 END AS earned
-    FROM members m LEFT JOIN qualifying_totals q ON q.member_id = m.id AND q.year = %(last_year)s
+           greatest({TIER.format("m.lifetime_tier")}, CASE WHEN m.lifetime_total >= 2000000 THEN 3
+                    WHEN m.lifetime_total >= 1000000 THEN 2 ELSE 0 END) AS life,
+           CASE WHEN q.metrics[1] >= 75000 OR q.metrics[2] >= 100 THEN 3
+                WHEN q.metrics[1] >= 50000 OR q.metrics[2] >= 60 THEN 2
+                WHEN q.metrics[1] >= 25000 OR q.metrics[2] >= 30 THEN 1 ELSE 0 END AS earned
+    FROM members m LEFT JOIN qualifying_totals q ON q.member_id = m.id AND q.period_start = %(last_start)s
 """
 # the reference: every member's new tier (requalification with soft landing, lifetime floor), one statement
 REFERENCE_SELECT = f"""
@@ -93,7 +93,7 @@ def reference(url: str, runs: int) -> dict[str, Any]:
     (the faster median is the reference); then once as an UPDATE, rolled back."""
     params = {
         "night": REQUALIFICATION_NIGHT,
-        "last_year": REQUALIFICATION_NIGHT.year - 1,
+        "last_start": dt.date(REQUALIFICATION_NIGHT.year - 1, 1, 1),
         "valid": dt.date(2029, 2, 28),
     }
     timings: dict[str, list[float]] = {"server default": [], "jit off": []}

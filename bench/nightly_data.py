@@ -79,14 +79,15 @@ LANES: list[list[tuple[str, str]]] = [
             "members",
             """
             INSERT INTO members (id, member_number, given_name, family_name, email, tier, tier_valid_until,
-                                 lifetime_tier, lifetime_status_miles, last_activity_date, created_at)
+                                 lifetime_tier, lifetime_total, last_activity_date, created_at, period_start)
             SELECT m, pg_temp.luhn(lpad((100000000 + m)::text, 9, '0')), 'Member', 'No ' || m,
                    'member' || m || '@example.test',
                    CASE WHEN s.life_gold THEN 'GOLD'
                         ELSE (ARRAY['BLUE','SILVER','GOLD','PLATINUM'])[coalesce(s.best / 10000, 0) + 1] END,
                    CASE WHEN s.life_gold OR s.best IS NULL THEN NULL ELSE make_date(s.best % 10000 + 2, 3, 1) - 1 END,
                    CASE WHEN s.life_gold THEN 'GOLD' ELSE 'BLUE' END,
-                   coalesce(s.lifetime, 0), DATE '2028-02-29', TIMESTAMPTZ '2020-01-01 00:00:00+00'
+                   coalesce(s.lifetime, 0), DATE '2028-02-29', TIMESTAMPTZ '2020-01-01 00:00:00+00',
+                   DATE '2020-01-01'
             FROM generate_series(1, %(members)s) m
             LEFT JOIN (SELECT id, lifetime, best, (lifetime >= 1000000 AND id % 2000 = 7) AS life_gold
                        FROM bench_members) s ON s.id = m
@@ -114,13 +115,14 @@ LANES: list[list[tuple[str, str]]] = [
         (
             "status credits",
             """
-            INSERT INTO status_credits (id, member_id, year, status_miles, segments, spend_usd, code, event_at)
-            SELECT id, member_id, extract(year FROM earned_date)::int, miles, 1, 0, 'flight_accrual',
-                   earned_date::timestamp AT TIME ZONE 'UTC'
+            -- metrics in the reference programme's order: [status_miles, segments, spend]
+            INSERT INTO status_credits (id, member_id, period_start, metrics, code, event_at)
+            SELECT id, member_id, make_date(extract(year FROM earned_date)::int, 1, 1),
+                   ARRAY[miles, 1, 0]::numeric(16, 2)[], 'flight_accrual', earned_date::timestamp AT TIME ZONE 'UTC'
             FROM bench_credits
             UNION ALL
-            SELECT (SELECT max(id) FROM bench_credits) + row_number() OVER (), member_id, year, miles, 0, 0,
-                   'migration', make_timestamptz(year, 6, 1, 0, 0, 0, 'UTC')
+            SELECT (SELECT max(id) FROM bench_credits) + row_number() OVER (), member_id, make_date(year, 1, 1),
+                   ARRAY[miles, 0, 0]::numeric(16, 2)[], 'migration', make_timestamptz(year, 6, 1, 0, 0, 0, 'UTC')
             FROM bench_years WHERE year = 2010
             """,
         ),
@@ -147,8 +149,8 @@ LANES: list[list[tuple[str, str]]] = [
         (
             "qualifying totals",
             """
-            INSERT INTO qualifying_totals (member_id, year, status_miles, segments, spend_usd)
-            SELECT member_id, year, miles, segments, 0 FROM bench_years
+            INSERT INTO qualifying_totals (member_id, period_start, metrics)
+            SELECT member_id, make_date(year, 1, 1), ARRAY[miles, segments, 0]::numeric(16, 2)[] FROM bench_years
             """,
         ),
     ],

@@ -14,7 +14,7 @@ Per flown coupon, as src/miles/adapters/db/accrual_writes.py writes it: one `acc
 8000000000000 + id, clear of bench/run.py's tickets; SHA-256 request digest, route, class, miles, balance
 after), one transfer from the member's shard of the programme account `accrual-flight` (shard = member
 id % 64, as LedgerRepository picks it) with its `accrual_id`, two entries, one earn lot, one status
-credit (code `flight`, with its `accrual_id`), and the yearly qualifying totals. Balances are the sums of
+credit (code `flight`, with its `accrual_id`), and the qualifying totals of each calendar year. Balances are the sums of
 the entries (programme shards included); lots' remaining miles are the members' balances. `check()`
 verifies that and the ledger's invariants.
 """
@@ -122,13 +122,14 @@ LANES: list[list[tuple[str, str]]] = [
             INSERT INTO accruals (id, member_id, ticket_number, coupon_number, request_digest, channel,
                                   marketing_carrier, operating_carrier, flight_number, origin, destination,
                                   departure_date, booking_class, fare_amount, fare_currency, distance_miles,
-                                  base_miles, tier_bonus_miles, promotion_miles, award_miles, status_miles,
-                                  segments, spend_usd, tier_before, tier_after, balance_after, created_at)
+                                  base_miles, tier_bonus_miles, promotion_miles, award_miles, credits,
+                                  period_start, fare_value, tier_before, tier_after, balance_after, created_at)
             SELECT id, member_id, (8000000000000 + id)::text, 1, encode(sha256(id::text::bytea), 'hex'),
                    CASE WHEN id % 10 < 7 THEN 'batch' ELSE 'api' END, 'YY', 'YY', (1 + id % 9999)::text,
                    ({_AIRPORTS})[1 + id % 40], ({_AIRPORTS})[1 + (id + 1 + (id / 40) % 39) % 40],
                    earned_date, substr('{_CLASSES}', 1 + (id % {len(_CLASSES)})::int, 1), NULL, NULL,
-                   miles, miles, 0, 0, miles, miles, 1, 0, 'BLUE', 'BLUE',
+                   miles, miles, 0, 0, miles, ARRAY[miles, 1, 0]::numeric(16, 2)[],
+                   make_date(extract(year FROM earned_date)::int, 1, 1), 0, 'BLUE', 'BLUE',
                    sum(miles) OVER (PARTITION BY member_id ORDER BY id), {_UTC} + interval '2 days'
             FROM bench_credits
             """,
@@ -146,13 +147,15 @@ LANES: list[list[tuple[str, str]]] = [
         (
             "status credits",
             f"""
-            INSERT INTO status_credits (id, member_id, year, status_miles, segments, spend_usd, code, accrual_id,
-                                        event_at, created_at)
-            SELECT id, member_id, extract(year FROM earned_date)::int, miles, 1, 0, 'flight', id, {_UTC}, {_UTC}
+            -- metrics in the reference programme's order: [status_miles, segments, spend]
+            INSERT INTO status_credits (id, member_id, period_start, metrics, code, accrual_id, event_at,
+                                        created_at)
+            SELECT id, member_id, make_date(extract(year FROM earned_date)::int, 1, 1),
+                   ARRAY[miles, 1, 0]::numeric(16, 2)[], 'flight', id, {_UTC}, {_UTC}
             FROM bench_credits
             UNION ALL
-            SELECT (SELECT max(id) FROM bench_credits) + row_number() OVER (), member_id, year, miles, 0, 0,
-                   'migration', NULL, make_timestamptz(year, 6, 1, 0, 0, 0, 'UTC'),
+            SELECT (SELECT max(id) FROM bench_credits) + row_number() OVER (), member_id, make_date(year, 1, 1),
+                   ARRAY[miles, 0, 0]::numeric(16, 2)[], 'migration', NULL, make_timestamptz(year, 6, 1, 0, 0, 0, 'UTC'),
                    make_timestamptz(year, 6, 1, 0, 0, 0, 'UTC')
             FROM bench_years WHERE year = 2010
             """,
@@ -201,9 +204,9 @@ CHECKS = {
         WHERE a.member_id IS NOT NULL AND a.balance <> coalesce(l.miles, 0)""",
     "qualifying totals = status credits": """
         SELECT count(*) FROM qualifying_totals q
-        FULL JOIN (SELECT member_id, year, sum(status_miles) AS miles, sum(segments) AS segments
-                   FROM status_credits GROUP BY member_id, year) c USING (member_id, year)
-        WHERE q.status_miles IS DISTINCT FROM c.miles OR q.segments IS DISTINCT FROM c.segments""",
+        FULL JOIN (SELECT member_id, period_start, miles_sum_metrics(metrics) AS metrics
+                   FROM status_credits GROUP BY member_id, period_start) c USING (member_id, period_start)
+        WHERE q.metrics IS DISTINCT FROM c.metrics""",
     "one accrual per transfer, lot, status credit": """
         SELECT (SELECT count(*) FROM accruals) * 3
                - (SELECT count(*) FROM transfers WHERE accrual_id IS NOT NULL)

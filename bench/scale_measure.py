@@ -181,7 +181,7 @@ def member_reads(url: str) -> dict[str, Any]:
             ).fetchone()
             assert member is not None
             params = {
-                "number": member[1], "year": 2028, "account": member[2], "before": None, "since": None,
+                "number": member[1], "period": dt.date(2028, 1, 1), "account": member[2], "before": None, "since": None,
                 "until": None, "lots_until": dt.date(2028, 5, 30), "limit": 51, "m": member[0],
             }  # fmt: skip
             runs: dict[str, Any] = {"member_id": member[0], "coupons": member[3]}

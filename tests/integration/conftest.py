@@ -20,6 +20,7 @@ from miles.adapters.db.ledger import PROGRAMME_ACCOUNT_SHARDS
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.api.app import create_app
 from miles.bootstrap import Container, build_container
+from miles.programme.reading import read_document, read_reference
 from miles.services.apikeys import SCOPES, create_key
 from miles.services.clock import FixedClock
 
@@ -80,8 +81,22 @@ def reset(engine: Engine) -> None:
         )
 
 
+def lifetime_position(engine: Engine) -> int | None:
+    """The position (1-based) of the programme in force's lifetime metric in the stored metrics."""
+    with engine.connect() as c:
+        document = c.execute(
+            text("SELECT document FROM programme_versions ORDER BY id DESC LIMIT 1")
+        ).scalar()
+    book = read_reference() if document is None else read_document(document)
+    latest = book.versions[-1]
+    metric = latest.qualification.lifetime_metric
+    return None if metric is None else latest.metric_codes.index(metric) + 1
+
+
 def ledger_problems(engine: Engine) -> list[str]:
     """Every way the ledger could be out of balance; empty when it is sound."""
+    position = lifetime_position(engine)
+    lifetime = f"coalesce(sum(s.metrics[{position}]), 0)" if position else "0"
     checks = {
         "account balance != sum of its entries": """
             SELECT a.code FROM accounts a LEFT JOIN entries e ON e.account_id = a.id
@@ -92,10 +107,10 @@ def ledger_problems(engine: Engine) -> list[str]:
                 OR sum(CASE WHEN e.account_id = t.to_account_id THEN e.amount END) <> t.amount""",
         "qualifying totals != sum of status credits": """
             SELECT q.member_id::text FROM qualifying_totals q LEFT JOIN status_credits s
-              ON s.member_id = q.member_id AND s.year = q.year
-            GROUP BY q.member_id, q.year, q.status_miles, q.segments, q.spend_usd
-            HAVING q.status_miles <> coalesce(sum(s.status_miles), 0) OR q.segments <> coalesce(sum(s.segments), 0)
-                OR q.spend_usd <> coalesce(sum(s.spend_usd), 0)""",
+              ON s.member_id = q.member_id AND s.period_start = q.period_start
+            GROUP BY q.member_id, q.period_start, q.metrics
+            HAVING q.metrics <> miles_add_metrics(array_fill(CAST(0 AS numeric), ARRAY[cardinality(q.metrics)]),
+                                                  miles_sum_metrics(s.metrics))""",
         "lot remaining != amount - draws + refunds": """
             SELECT l.id::text FROM lots l
             WHERE l.remaining <> l.amount - coalesce((SELECT sum(amount) FROM lot_draws WHERE lot_id = l.id), 0)
@@ -112,9 +127,9 @@ def ledger_problems(engine: Engine) -> list[str]:
             WHERE h.id IS NULL OR h.amount <> r.miles
                OR (r.status = 'PENDING') <> (h.status = 'OPEN')
                OR (r.status IN ('CONFIRMED', 'CANCELLED')) <> (h.status = 'POSTED')""",
-        "lifetime status miles != sum of status credits": """
+        "lifetime total != sum of the lifetime metric's status credits": f"""
             SELECT m.member_number FROM members m LEFT JOIN status_credits s ON s.member_id = m.id
-            GROUP BY m.id HAVING m.lifetime_status_miles <> coalesce(sum(s.status_miles), 0)""",
+            GROUP BY m.id HAVING m.lifetime_total <> {lifetime}""",
     }
     return failed_checks(engine, checks)
 

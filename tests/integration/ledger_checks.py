@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import Engine, text
 
+from miles.adapters.db.standing import metric_mapping
 from miles.domain.expiry import exempt, lot_expired, lots_expiring_miles
-from miles.domain.requalification import NightlyStanding, Standing, nightly_standing
-from miles.domain.rules import Programme
-from miles.domain.tiers import Tier
+from miles.domain.programme.model import Programme
+from miles.domain.programme.requalification import NightlyStanding, Standing, nightly_standing
 from tests.integration.conftest import failed_checks
 
 _NEVER_REVERSED = """NOT EXISTS (
@@ -60,13 +61,14 @@ class Lot:
 @dataclass(frozen=True)
 class MemberState:
     number: str
-    tier: Tier
+    tier: str
     valid_until: date | None
-    lifetime_tier: Tier
-    lifetime_miles: int
+    lifetime_tier: str
+    lifetime_total: Decimal
+    period_start: date
     balance: int
     pending: int
-    qualifying: dict[int, tuple[int, int]] = field(default_factory=dict)
+    qualifying: dict[date, list[Decimal]] = field(default_factory=dict)  # period start -> stored metrics
     lots: list[Lot] = field(default_factory=list)
 
     def expired_left(self, run_date: date) -> int:
@@ -79,30 +81,29 @@ def member_states(engine: Engine) -> dict[str, MemberState]:
     with engine.connect() as c:
         members = c.execute(
             text(
-                "SELECT m.id, m.member_number, m.tier, m.tier_valid_until, m.lifetime_tier, "
-                "m.lifetime_status_miles, a.balance, a.pending FROM members m JOIN accounts a ON a.member_id = m.id"
+                "SELECT m.id, m.member_number, m.tier, m.tier_valid_until, m.lifetime_tier, m.lifetime_total, "
+                "m.period_start, a.balance, a.pending FROM members m JOIN accounts a ON a.member_id = m.id"
             )
         ).all()
-        qualifying = c.execute(
-            text("SELECT member_id, year, status_miles, segments FROM qualifying_totals")
-        ).all()
+        qualifying = c.execute(text("SELECT member_id, period_start, metrics FROM qualifying_totals")).all()
         lots = c.execute(
             text("SELECT id, member_id, expires_date, remaining FROM lots WHERE remaining > 0 ORDER BY id")
         ).all()
     states = {
         m.id: MemberState(
             m.member_number,
-            Tier.parse(m.tier),
+            m.tier,
             m.tier_valid_until,
-            Tier.parse(m.lifetime_tier),
-            int(m.lifetime_status_miles),
+            m.lifetime_tier,
+            Decimal(m.lifetime_total),
+            m.period_start,
             int(m.balance),
             int(m.pending),
         )
         for m in members
     }
     for q in qualifying:
-        states[q.member_id].qualifying[int(q.year)] = (int(q.status_miles), int(q.segments))
+        states[q.member_id].qualifying[q.period_start] = list(q.metrics)
     for lot in lots:
         states[lot.member_id].lots.append(Lot(lot.id, lot.expires_date, int(lot.remaining)))
     return {s.number: s for s in states.values()}
@@ -134,8 +135,10 @@ def expected_night(programme: Programme, run_date: date, before: MemberState) ->
     standing = nightly_standing(
         programme,
         run_date,
-        Standing(before.tier, before.valid_until, before.lifetime_tier, before.lifetime_miles),
-        before.qualifying,
+        Standing(
+            before.tier, before.valid_until, before.lifetime_tier, before.lifetime_total, before.period_start
+        ),
+        {start: metric_mapping(programme.metric_codes, v) for start, v in before.qualifying.items()},
     )
     due = before.expired_left(run_date)
     if exempt(programme.expiry, standing.tier):

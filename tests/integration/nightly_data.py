@@ -1,28 +1,32 @@
 """Members for nightly-run tests, written straight into the ledger (set-based, consistent with its
-invariants): tier and valid-until, lifetime status miles, qualifying totals with their status credits,
-earn lots with their transfers and entries, and the resulting balances."""
+invariants): tier and valid-until, the rolling period's start, the lifetime total, qualifying totals with
+their status credits (one value per metric, in the programme's order), earn lots with their transfers and
+entries, and the resulting balances."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from miles.adapters.db.standing import metric_values
 from miles.bootstrap import Container, build_container
 from miles.domain.member_numbers import member_number_from_sequence
-from miles.programme.loader import reference_text
+from miles.domain.programme.model import Programme
+from miles.programme.reading import read_reference, reference_text
 from miles.services.clock import FixedClock
 from miles.services.nightly.config import NightlyConfig
 from miles.services.nightly.report import RunReport, report_of_run, run_progress
 from miles.services.nightly.runs import start_run
 from miles.services.programmes import load_programme
 
-LIFETIME_YEAR = 2000  # status credits that only make up lifetime status miles
+LIFETIME_PERIOD = date(2000, 1, 1)  # status credits that only make up the lifetime total
 
 
 @dataclass
@@ -30,11 +34,37 @@ class MemberSpec:
     tier: str = "BLUE"
     valid_until: date | None = None
     lifetime_tier: str = "BLUE"
-    lifetime_miles: int | None = None  # default the sum of `qualifying`; more is credited in year 2000
-    qualifying: dict[int, tuple[int, int]] = field(default_factory=dict)  # year -> (status miles, segments)
+    # the lifetime metric's total; default the sum of the credits; more is credited in LIFETIME_PERIOD
+    lifetime_miles: int | None = None
+    # the reference programme: year -> (status miles, segments), credited to the calendar year
+    qualifying: dict[int, tuple[int, int]] = field(default_factory=dict)
+    # any programme: a period's start -> {metric code: value}
+    metrics: dict[date, dict[str, Decimal]] = field(default_factory=dict)
+    period_start: date | None = None  # the member's rolling period; default the enrolment date
     lots: list[tuple[date, date | None, int]] = field(default_factory=list)  # (earned, expires, miles)
     last_activity_date: date | None = None
     created_at: datetime = datetime(2020, 1, 1, tzinfo=UTC)
+
+    def member_period_start(self) -> date:
+        return self.period_start or self.created_at.astimezone(UTC).date()
+
+    def totals(self, codes: tuple[str, ...]) -> dict[date, dict[str, Decimal]]:
+        """Every period's totals by metric code (before the lifetime-only credits)."""
+        out: dict[date, dict[str, Decimal]] = {}
+        for year, (miles, segments) in self.qualifying.items():
+            _add(out, date(year, 1, 1), {"status_miles": Decimal(miles), "segments": Decimal(segments)})
+        for start, metrics in self.metrics.items():
+            _add(out, start, {code: Decimal(value) for code, value in metrics.items()})
+        for start, metrics in out.items():
+            unknown = set(metrics) - set(codes)
+            assert not unknown, f"metrics {unknown} of {start} are not the programme's"
+        return out
+
+
+def _add(totals: dict[date, dict[str, Decimal]], start: date, metrics: Mapping[str, Decimal]) -> None:
+    period = totals.setdefault(start, {})
+    for code, value in metrics.items():
+        period[code] = period.get(code, Decimal(0)) + value
 
 
 @dataclass(frozen=True)
@@ -44,8 +74,10 @@ class Seeded:
     account_id: int
 
 
-def seed(engine: Engine, specs: list[MemberSpec]) -> list[Seeded]:
-    """Write the members; their ids, numbers and award accounts in the order given."""
+def seed(engine: Engine, specs: list[MemberSpec], programme: Programme | None = None) -> list[Seeded]:
+    """Write the members of `programme` (default the reference programme); their ids, numbers and award
+    accounts in the order given."""
+    programme = programme or read_reference().versions[-1]
     with engine.begin() as c:
         sequences = c.execute(
             text("SELECT nextval('member_number_seq') FROM generate_series(1, :n)"), {"n": len(specs)}
@@ -56,13 +88,14 @@ def seed(engine: Engine, specs: list[MemberSpec]) -> list[Seeded]:
                 """
                 WITH src AS (
                     SELECT * FROM unnest(CAST(:n AS text[]), CAST(:t AS text[]), CAST(:v AS date[]),
-                                         CAST(:lt AS text[]), CAST(:la AS date[]), CAST(:c AS timestamptz[]))
-                           WITH ORDINALITY AS s(number, tier, valid, lifetime_tier, activity, created, i)
+                                         CAST(:lt AS text[]), CAST(:la AS date[]), CAST(:c AS timestamptz[]),
+                                         CAST(:p AS date[]))
+                           WITH ORDINALITY AS s(number, tier, valid, lifetime_tier, activity, created, period, i)
                 ), m AS (
                     INSERT INTO members (member_number, given_name, family_name, email, tier, tier_valid_until,
-                                         lifetime_tier, last_activity_date, created_at)
+                                         lifetime_tier, last_activity_date, created_at, period_start)
                     SELECT number, 'Test', 'Member ' || i, 'm' || i || '@example.test', tier, valid, lifetime_tier,
-                           activity, created
+                           activity, created, period
                     FROM src ORDER BY i
                     RETURNING id, member_number
                 ), a AS (
@@ -80,48 +113,61 @@ def seed(engine: Engine, specs: list[MemberSpec]) -> list[Seeded]:
                 "lt": [s.lifetime_tier for s in specs],
                 "la": [s.last_activity_date for s in specs],
                 "c": [s.created_at for s in specs],
+                "p": [s.member_period_start() for s in specs],
             },
         )
         by_number = {r.member_number: Seeded(r.id, r.member_number, r.account_id) for r in rows}
         seeded = [by_number[n] for n in numbers]
-        _credits(c, specs, seeded)
+        _credits(c, specs, seeded, programme)
         _lots(c, specs, seeded)
     return seeded
 
 
-def _credits(c, specs: list[MemberSpec], seeded: list[Seeded]) -> None:  # type: ignore[no-untyped-def]
-    members, years, miles, segments = [], [], [], []
+def _credits(c, specs: list[MemberSpec], seeded: list[Seeded], programme: Programme) -> None:  # type: ignore[no-untyped-def]
+    """Each period's totals as one status credit, and the lifetime total as the sum of the lifetime
+    metric's credits (what `ledger_problems` checks)."""
+    codes = programme.metric_codes
+    lifetime = programme.qualification.lifetime_metric
+    members, starts, values, lifetimes = [], [], [], []
     for spec, member in zip(specs, seeded, strict=True):
-        credits = dict(spec.qualifying)
-        rest = (spec.lifetime_miles or 0) - sum(m for m, _ in credits.values()) if spec.lifetime_miles else 0
-        assert rest >= 0, "lifetime_miles is below the qualifying miles"
-        if rest:
-            credits[LIFETIME_YEAR] = (rest, 0)
-        for year, (m, g) in credits.items():
+        totals = spec.totals(codes)
+        if lifetime is None:
+            assert spec.lifetime_miles is None, "the programme has no lifetime metric"
+            total = Decimal(0)
+        else:
+            total = sum((t.get(lifetime, Decimal(0)) for t in totals.values()), Decimal(0))
+            rest = Decimal(spec.lifetime_miles) - total if spec.lifetime_miles else Decimal(0)
+            assert rest >= 0, "lifetime_miles is below the qualifying miles"
+            if rest:
+                _add(totals, LIFETIME_PERIOD, {lifetime: rest})
+                total += rest
+        for start, metrics in totals.items():
             members.append(member.id)
-            years.append(year)
-            miles.append(m)
-            segments.append(g)
+            starts.append(start)
+            values.append("{" + ",".join(str(v) for v in metric_values(codes, metrics)) + "}")
+        lifetimes.append(total)
     if not members:
         return
     c.execute(
         text(
             """
-            WITH src AS (SELECT * FROM unnest(CAST(:m AS bigint[]), CAST(:y AS smallint[]), CAST(:s AS int[]),
-                                              CAST(:g AS int[])) AS s(member_id, year, miles, segments)),
+            WITH src AS (SELECT member_id, period_start, CAST(metrics AS numeric(16, 2)[]) AS metrics
+                         FROM unnest(CAST(:m AS bigint[]), CAST(:p AS date[]), CAST(:v AS text[]))
+                              AS s(member_id, period_start, metrics)),
             sc AS (
-                INSERT INTO status_credits (member_id, year, status_miles, segments, spend_usd, code, event_at)
-                SELECT member_id, year, miles, segments, 0, 'test', make_timestamptz(year, 6, 1, 0, 0, 0, 'UTC')
+                INSERT INTO status_credits (member_id, period_start, metrics, code, event_at)
+                SELECT member_id, period_start, metrics, 'test', period_start::timestamp AT TIME ZONE 'UTC'
                 FROM src
             ), q AS (
-                INSERT INTO qualifying_totals (member_id, year, status_miles, segments)
-                SELECT member_id, year, miles, segments FROM src
+                INSERT INTO qualifying_totals (member_id, period_start, metrics)
+                SELECT member_id, period_start, metrics FROM src
             )
-            UPDATE members m SET lifetime_status_miles = t.miles
-            FROM (SELECT member_id, sum(miles) AS miles FROM src GROUP BY member_id) t WHERE m.id = t.member_id
+            UPDATE members m SET lifetime_total = t.total
+            FROM unnest(CAST(:ids AS bigint[]), CAST(:totals AS numeric[])) AS t(member_id, total)
+            WHERE m.id = t.member_id
             """
         ),
-        {"m": members, "y": years, "s": miles, "g": segments},
+        {"m": members, "p": starts, "v": values, "ids": [s.id for s in seeded], "totals": lifetimes},
     )
 
 
@@ -285,8 +331,8 @@ def run_night(container: Container, run_date: date, timeout: float = 60.0) -> Ru
 def snapshot(engine: Engine) -> dict[str, object]:
     """Everything a night may change, summed up."""
     queries = {
-        "members": "SELECT md5(string_agg(id || tier || coalesce(tier_valid_until::text, '-') || lifetime_tier, ',' "
-        "ORDER BY id)) FROM members",
+        "members": "SELECT md5(string_agg(id || tier || coalesce(tier_valid_until::text, '-') || lifetime_tier"
+        " || period_start, ',' ORDER BY id)) FROM members",
         "balances": "SELECT md5(string_agg(id || ':' || balance, ',' ORDER BY id)) FROM accounts",
         "lots": "SELECT md5(string_agg(id || ':' || remaining, ',' ORDER BY id)) FROM lots",
         "transfers": "SELECT count(*) FROM transfers",

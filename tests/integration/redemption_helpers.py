@@ -27,7 +27,7 @@ def grant_miles(
 ) -> None:
     """Goodwill miles in one earn lot (the way the ledger credits any miles)."""
     with container.uow() as uow:
-        member = uow.members.lock(member_number, 0)
+        member = uow.members.lock(member_number)
         assert member is not None
         uow.ledger.post(
             Posting(uow.ledger.programme_account(GOODWILL), member.account_id, miles, "goodwill", NOW),

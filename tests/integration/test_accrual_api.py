@@ -25,7 +25,14 @@ def test_a_flown_coupon_earns_distance_miles_and_status(client: TestClient) -> N
     assert body["balance_after"] == 3451
     summary = client.get(f"/v1/members/{member}").json()
     assert summary["award_miles"] == summary["available_miles"] == 3451
-    assert summary["qualifying"] == {"year": 2026, "status_miles": 3451, "segments": 1, "spend_usd": "0.00"}
+    assert summary["qualifying"] == {
+        "period_start": "2026-01-01",
+        "period_end": "2026-12-31",
+        "metrics": {"status_miles": 3451, "segments": 1, "spend": "0.00"},
+        "status_miles": 3451,
+        "segments": 1,
+    }
+    assert body["qualifying"] == {"status_miles": 3451, "segments": 1, "spend": "0.00"}
 
 
 def test_a_zz_coupon_earns_on_its_fare_converted_to_usd(client: TestClient) -> None:
@@ -36,7 +43,7 @@ def test_a_zz_coupon_earns_on_its_fare_converted_to_usd(client: TestClient) -> N
     response = client.post("/v1/accruals/flights", json=body)
     assert response.status_code == 201, response.text
     assert response.json()["base_miles"] == 540  # EUR 100 = USD 108.00 x 5 miles (BLUE)
-    assert client.get(f"/v1/members/{member}").json()["qualifying"]["spend_usd"] == "108.00"
+    assert client.get(f"/v1/members/{member}").json()["qualifying"]["metrics"]["spend"] == "108.00"
 
 
 def test_a_replayed_coupon_returns_the_original_result_and_earns_nothing_more(

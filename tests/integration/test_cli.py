@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from miles.programme.loader import reference_text
+from miles.programme.reading import reference_text
 
 
 def miles(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -34,6 +34,8 @@ def test_programme_load_reports_every_mistake_with_its_path(database_url: str, t
     bad.write_text(text)
     result = miles(database_url, "programme", "load", str(bad))
     assert result.returncode == 2
+    # FINDING (fails until it is fixed): rules format 2 (miles.programme.spec) does not check that the
+    # timezone exists, as format 1 did: "Mars/Base" alone is accepted by `miles programme load`
     assert "versions[0].timezone" in result.stderr
     assert "booking_classes.F.earn_percent" in result.stderr or "classes.F.earn_percent" in result.stderr
 

@@ -73,8 +73,10 @@ def test_member_search_uses_indexes_on_a_large_table(engine: Engine) -> None:
         c.execute(
             text(
                 """
-                INSERT INTO members (member_number, given_name, family_name, email)
-                SELECT '9' || lpad(i::text, 9, '0'), 'Given' || i, 'Family' || i, 'user' || i || '@example.com'
+                INSERT INTO members (member_number, given_name, family_name, email, tier, lifetime_tier,
+                                     period_start)
+                SELECT '9' || lpad(i::text, 9, '0'), 'Given' || i, 'Family' || i, 'user' || i || '@example.com',
+                       'BLUE', 'BLUE', DATE '2026-01-01'
                 FROM generate_series(1, 50000) AS i
                 """
             )

@@ -23,7 +23,7 @@ def test_the_console_statement_pages_newest_first_by_the_date_shown_without_gaps
     days = list(range(45))
     random.Random(7).shuffle(days)  # posted in an order unrelated to the dates
     with container.uow() as uow:
-        member = uow.members.lock(number, 0)
+        member = uow.members.lock(number)
         assert member is not None
         for ago in days:
             when = NOW - timedelta(days=ago)

@@ -248,8 +248,11 @@ class LedgerMachine(RuleBasedStateMachine):
         after, expired = member_states(self.engine), expired_on(self.engine, run_date)
         for number, outcome in expected.items():
             s, want = after[number], outcome.standing
-            standing = (s.tier, s.valid_until, s.lifetime_tier)
-            assert standing == (want.tier, want.valid_until, want.lifetime_tier), (number, before[number])
+            standing = (s.tier, s.valid_until, s.lifetime_tier, s.period_start)
+            assert standing == (want.tier, want.valid_until, want.lifetime_tier, want.period_start), (
+                number,
+                before[number],
+            )
             assert s.valid_until is None or s.valid_until >= run_date, "a tier past its valid-until was kept"
             assert expired.get(number, 0) == outcome.expired_miles, (number, before[number])
             assert s.expired_left(run_date) == outcome.expired_left, (number, before[number])
@@ -392,7 +395,7 @@ class LedgerMachine(RuleBasedStateMachine):
             assert refused.value.code == "cancellation_too_late"
             return
         view = cancel_redemption(self.c, award.id)
-        fee = 0 if tier.name == "PLATINUM" else min(3_000, award.miles)
+        fee = 0 if tier == "PLATINUM" else min(3_000, award.miles)
         assert (view.status, view.refunded_miles, view.fee_miles) == (CANCELLED, award.miles - fee, fee)
         award.status = CANCELLED
         self.balance[award.member] += award.miles - fee

@@ -20,9 +20,8 @@ from sqlalchemy import Engine, text
 from miles.bootstrap import Container
 from miles.domain.expiry import MemberMiles, expiry_warnings, miles_expiring
 from miles.domain.lots import LotBalance
-from miles.domain.rules import Programme
-from miles.domain.tiers import Tier
-from miles.programme.loader import load_reference, parse_text
+from miles.domain.programme.model import Programme
+from miles.programme.reading import read_reference, read_text
 from tests.integration.nightly_data import (
     MemberSpec,
     Seeded,
@@ -120,10 +119,10 @@ def state_before(engine: Engine, programme: Programme) -> dict[int, Before]:
     return state
 
 
-def tiers_after(engine: Engine) -> dict[int, tuple[Tier, date | None]]:
+def tiers_after(engine: Engine) -> dict[int, tuple[str, date | None]]:
     with engine.connect() as c:
         rows = c.execute(text("SELECT id, tier, tier_valid_until FROM members")).all()
-    return {r.id: (Tier[r.tier], r.tier_valid_until) for r in rows}
+    return {r.id: (r.tier, r.tier_valid_until) for r in rows}
 
 
 def night_results(
@@ -196,7 +195,7 @@ def test_lots_expiry_and_its_warnings_in_sql_agree_with_the_domain_member_by_mem
     engine: Engine, night: Container
 ) -> None:
     generated(engine, random.Random(20280301), lot_expiry=True)
-    compare(engine, night, load_reference().in_force(NIGHT))
+    compare(engine, night, read_reference().in_force(NIGHT))
 
 
 def test_inactivity_expiry_and_its_warnings_in_sql_agree_with_the_domain_member_by_member(
@@ -204,4 +203,4 @@ def test_inactivity_expiry_and_its_warnings_in_sql_agree_with_the_domain_member_
 ) -> None:
     load_inactivity_programme(night, tmp_path)
     generated(engine, random.Random(24), lot_expiry=False)
-    compare(engine, night, parse_text(inactivity_rules_text()).in_force(NIGHT))
+    compare(engine, night, read_text(inactivity_rules_text()).in_force(NIGHT))

@@ -154,7 +154,7 @@ def test_a_member_in_debt_cannot_redeem(client: TestClient, container: Container
     member = enrol(client)
     grant_miles(container, member, 10_000)
     with container.uow() as uow:  # a reversal of miles already spent leaves a debt
-        record = uow.members.lock(member, 0)
+        record = uow.members.lock(member)
         assert record is not None
         uow.ledger.post(
             Posting(

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from miles.domain.accrual import FlightCoupon, MemberStanding
-from miles.domain.rules import Programme
-from miles.domain.tiers import Tier
-from miles.programme.loader import ProgrammeBook, load_reference
+from miles.domain.coupons import FlightCoupon
+from miles.domain.programme.earning import MemberStanding
+from miles.domain.programme.model import Programme
+from miles.programme.reading import ProgrammeBook, read_reference
 
 TODAY = date(2026, 11, 23)
 
@@ -32,7 +33,7 @@ BASE_COUPON = FlightCoupon(
 
 @pytest.fixture(scope="session")
 def book() -> ProgrammeBook:
-    return load_reference()
+    return read_reference()
 
 
 @pytest.fixture(scope="session")
@@ -56,17 +57,27 @@ def make_coupon() -> Callable[..., FlightCoupon]:
 
 
 @pytest.fixture(scope="session")
-def make_standing() -> Callable[..., MemberStanding]:
-    """A member with nothing flown this year; an elite tier is valid to 2027-02-28 unless told."""
+def make_standing(programme: Programme) -> Callable[..., MemberStanding]:
+    """A member with nothing flown in the qualification period of `departure` (the base coupon's
+    departure unless told); an elite tier is valid to 2027-02-28 unless told. `totals` are the period's
+    metrics by code (the others 0); keyword arguments override any other field."""
 
-    def build(tier: Tier = Tier.BLUE, **changes: Any) -> MemberStanding:
+    def build(
+        tier: str = "BLUE",
+        *,
+        departure: date = BASE_COUPON.departure_date,
+        totals: dict[str, Any] | None = None,
+        **changes: Any,
+    ) -> MemberStanding:
+        period_totals = {code: Decimal(0) for code in programme.metric_codes}
+        period_totals.update({code: Decimal(value) for code, value in (totals or {}).items()})
         fields: dict[str, Any] = {
             "tier": tier,
-            "tier_valid_until": None if tier is Tier.BLUE else date(2027, 2, 28),
-            "lifetime_tier": Tier.BLUE,
-            "lifetime_status_miles": 0,
-            "qualifying_status_miles": 0,
-            "qualifying_segments": 0,
+            "tier_valid_until": None if tier == programme.ladder.base.code else date(2027, 2, 28),
+            "lifetime_tier": programme.ladder.base.code,
+            "lifetime_total": Decimal(0),
+            "period": programme.qualification.fixed_period(departure),
+            "totals": period_totals,
         }
         fields.update(changes)
         return MemberStanding(**fields)

@@ -8,7 +8,7 @@ import pytest
 
 from miles.domain.claims import check_claim_window, claim_window
 from miles.domain.errors import InvalidInput
-from miles.domain.rules import Programme
+from miles.domain.programme.model import Programme
 
 DEPARTED = date(2026, 5, 31)
 

@@ -121,7 +121,7 @@ def test_non_finite_fare_is_invalid_input_not_a_crash(
     programme, make_coupon, make_standing, today, amount
 ) -> None:
     # BUG (src/miles/domain/accrual.py, validate_coupon): `fare_amount < 0` raises
-    # decimal.InvalidOperation for NaN, and Infinity passes then fails in fare_in_usd's quantize.
+    # decimal.InvalidOperation for NaN, and Infinity passes then fails in fare_value's quantize.
     coupon = make_coupon(
         marketing_carrier="ZZ", operating_carrier="ZZ", fare_amount=Decimal(amount), fare_currency="USD"
     )

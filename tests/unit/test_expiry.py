@@ -8,6 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from miles.domain.expiry import (
+    exempt,
+    exempt_tier_names,
     inactivity_cutoff,
     inactivity_expires_date,
     lot_expired,
@@ -15,6 +17,7 @@ from miles.domain.expiry import (
     lots_expiring_miles,
     warning_window,
 )
+from miles.domain.programme.model import Programme
 
 
 def test_a_lot_expires_at_the_end_of_the_36th_month_after_the_month_earned() -> None:
@@ -63,3 +66,9 @@ def test_a_debt_no_lot_carries_uses_up_the_expired_lots_first() -> None:
 def test_expiry_never_takes_more_than_the_available_miles() -> None:
     assert lots_expiring_miles(due=4_000, in_lots=4_000, balance=4_000, pending=3_000) == 1_000
     assert lots_expiring_miles(due=4_000, in_lots=4_000, balance=-500, pending=0) == 0
+
+
+def test_the_exempt_tiers_are_the_codes_with_the_perk(programme: Programme) -> None:
+    assert exempt_tier_names(programme) == ["GOLD", "PLATINUM"]
+    assert exempt(programme.expiry, "GOLD")
+    assert not exempt(programme.expiry, "SILVER")

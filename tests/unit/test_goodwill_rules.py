@@ -11,7 +11,7 @@ from miles.domain.agents import Actor, Role
 from miles.domain.approvals import check_decider
 from miles.domain.errors import Forbidden
 from miles.domain.goodwill import lot_expiry, needs_approval, validate_goodwill
-from miles.domain.rules import ExpiryKind, Programme
+from miles.domain.programme.model import ExpiryKind, Programme
 from miles.domain.validation import InvalidFields
 
 AGENT = Actor("ana", Role.AGENT, 1)
@@ -55,3 +55,5 @@ def test_a_goodwill_lot_expires_like_any_lot_earned_today(programme: Programme) 
     assert lot_expiry(programme, date(2026, 3, 15)) == date(2029, 3, 31)
     inactivity = replace(programme, expiry=replace(programme.expiry, kind=ExpiryKind.INACTIVITY))
     assert lot_expiry(inactivity, date(2026, 3, 15)) is None
+    never = replace(programme, expiry=replace(programme.expiry, kind=ExpiryKind.NEVER, months=0))
+    assert lot_expiry(never, date(2026, 3, 15)) is None

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from datetime import date
 
-from miles.domain.expiry import MemberMiles, expiry_warnings, miles_expiring
+from miles.domain.expiry import NOTHING_EXPIRES, MemberMiles, expiry_warnings, miles_expiring
 from miles.domain.lots import LotBalance
-from miles.domain.rules import ExpiryKind, ExpiryPolicy
-from miles.domain.tiers import Tier
+from miles.domain.programme.model import ExpiryKind, ExpiryPolicy
 
-LOTS = ExpiryPolicy(ExpiryKind.LOTS, 36, frozenset({Tier.GOLD, Tier.PLATINUM}), 30)
-INACTIVITY = ExpiryPolicy(ExpiryKind.INACTIVITY, 24, frozenset({Tier.GOLD, Tier.PLATINUM}), 30)
+EXEMPT = frozenset({"GOLD", "PLATINUM"})
+LOTS = ExpiryPolicy(ExpiryKind.LOTS, months=36, warning_days=30, exempt_tiers=EXEMPT)
+INACTIVITY = ExpiryPolicy(ExpiryKind.INACTIVITY, months=24, warning_days=30, exempt_tiers=EXEMPT)
+NEVER = ExpiryPolicy(ExpiryKind.NEVER, warning_days=30)
 NIGHT = date(2028, 3, 1)
 
 
 def member(balance: int, lots: list[LotBalance], **changes: object) -> MemberMiles:
     values: dict[str, object] = {
-        "tier": Tier.BLUE,
+        "tier": "BLUE",
         "tier_valid_until": None,
         "last_activity_date": date(2027, 1, 1),
         "balance": balance,
@@ -38,7 +39,7 @@ def test_expired_lots_go_soonest_first_and_a_debt_no_lot_carries_takes_its_share
 
 def test_an_exempt_tier_keeps_its_miles_and_held_miles_never_expire() -> None:
     lots = [LotBalance(1, date(2028, 1, 31), 500)]
-    assert miles_expiring(LOTS, NIGHT, member(500, lots, tier=Tier.GOLD)).miles == 0
+    assert miles_expiring(LOTS, NIGHT, member(500, lots, tier="GOLD")).miles == 0
     assert miles_expiring(LOTS, NIGHT, member(500, lots, pending=200)).miles == 300
 
 
@@ -61,7 +62,7 @@ def test_lot_warnings_announce_what_the_debt_leaves_and_skip_a_tier_that_outlast
         (date(2028, 3, 5), 600),
         (date(2028, 3, 20), 600),
     ]
-    gold_until_the_10th = member(1_650, lots, tier=Tier.GOLD, tier_valid_until=date(2028, 3, 10))
+    gold_until_the_10th = member(1_650, lots, tier="GOLD", tier_valid_until=date(2028, 3, 10))
     assert expiry_warnings(LOTS, NIGHT, gold_until_the_10th) == [(date(2028, 3, 20), 600)]
 
 
@@ -69,3 +70,12 @@ def test_an_inactivity_warning_names_the_last_good_day_and_the_available_miles()
     quiet = member(1_000, [], last_activity_date=date(2026, 3, 20), pending=100)
     assert expiry_warnings(INACTIVITY, NIGHT, quiet) == [(date(2028, 3, 20), 900)]
     assert expiry_warnings(INACTIVITY, NIGHT, member(1_000, [], last_activity_date=date(2026, 4, 1))) == []
+
+
+def test_under_the_policy_never_no_mile_expires_and_no_warning_goes_out() -> None:
+    lots = [LotBalance(1, date(2028, 1, 31), 500), LotBalance(2, date(2028, 3, 5), 400)]
+    quiet = member(900, lots, last_activity_date=date(2020, 1, 1))
+    assert miles_expiring(LOTS, NIGHT, quiet).miles == 500  # the same member under lots
+    assert expiry_warnings(LOTS, NIGHT, quiet) == [(date(2028, 3, 5), 400)]
+    assert miles_expiring(NEVER, NIGHT, quiet) == NOTHING_EXPIRES
+    assert expiry_warnings(NEVER, NIGHT, quiet) == []

@@ -1,4 +1,6 @@
-"""The programme loader: the reference file, validation with paths, effective-dated versions."""
+"""The programme loader (miles.programme.reading): the reference file, validation with paths,
+effective-dated versions. The reference file is in rules format 1, validated by its own schema first,
+so its problems carry format-1 paths."""
 
 from __future__ import annotations
 
@@ -6,25 +8,29 @@ import copy
 import json
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from miles.domain.errors import ProgrammeError
-from miles.domain.rules import Earning, ExpiryKind
-from miles.domain.tiers import Tier
-from miles.programme.loader import load_reference, parse_text, reference_text
+from miles.domain.programme.carriers import Earning
+from miles.domain.programme.model import ExpiryKind
+from miles.programme.reading import read_document, read_reference, read_text
+
+# the reference programme in rules format 1: format-1 files are still read (as format 2), with format-1 paths
+FORMAT1 = Path(__file__).parent / "programme" / "aurora-format1.yaml"
 
 
 def reference_document() -> dict[str, Any]:
     """The reference file as plain data, YAML anchors unshared so one carrier can be changed alone."""
-    return json.loads(json.dumps(yaml.safe_load(reference_text()), default=str))
+    return json.loads(json.dumps(yaml.safe_load(FORMAT1.read_text(encoding="utf-8")), default=str))
 
 
 def problems_of(document: dict[str, Any]) -> list[tuple[str, str]]:
     with pytest.raises(ProgrammeError) as caught:
-        parse_text(yaml.safe_dump(document, sort_keys=False))
+        read_text(yaml.safe_dump(document, sort_keys=False))
     return caught.value.problems
 
 
@@ -33,29 +39,33 @@ def paths(problems: list[tuple[str, str]]) -> set[str]:
 
 
 def test_reference_file_loads_aurora_miles() -> None:
-    book = load_reference()
+    book = read_reference()
     assert book.name == "Aurora Miles"
     programme = book.in_force(date(2026, 11, 23))
     assert set(programme.carriers) == {"ZZ", "YY"}
     assert programme.carriers["ZZ"].earning is Earning.REVENUE
     assert programme.carriers["YY"].earning is Earning.DISTANCE
+    assert programme.carriers["ZZ"].revenue_rates is not None
     assert dict(programme.carriers["ZZ"].revenue_rates) == {
-        Tier.BLUE: 5,
-        Tier.SILVER: 7,
-        Tier.GOLD: 8,
-        Tier.PLATINUM: 11,
+        "BLUE": 5,
+        "SILVER": 7,
+        "GOLD": 8,
+        "PLATINUM": 11,
     }
-    assert programme.currencies["EUR"] == Decimal("1.08")
-    assert programme.currencies["JPY"] == Decimal("0.0067")
-    assert programme.elite_minimum_miles == 500
-    assert programme.elite_minimum_from is Tier.SILVER
+    assert programme.currency == "USD"
+    assert programme.rates["EUR"] == Decimal("1.08")
+    assert programme.rates["JPY"] == Decimal("0.0067")
+    assert programme.carriers["YY"].minimum_miles == 500
+    assert programme.carriers["YY"].minimum_from_rank == programme.ladder.rank("SILVER")
+    assert programme.ladder.codes == ("BLUE", "SILVER", "GOLD", "PLATINUM")
+    assert programme.metric_codes == ("status_miles", "segments", "spend")
     assert programme.expiry.kind is ExpiryKind.LOTS
     assert programme.expiry.months == 36
-    assert programme.expiry.exempt_tiers == frozenset({Tier.GOLD, Tier.PLATINUM})
+    assert programme.expiry.exempt_tiers == frozenset({"GOLD", "PLATINUM"})
 
 
 def test_reference_classes_match_the_design_table() -> None:
-    classes = load_reference().in_force(date(2026, 1, 1)).carriers["YY"].classes
+    classes = read_reference().in_force(date(2026, 1, 1)).carriers["YY"].classes
     earn = {code: rule.earn_percent for code, rule in classes.items()}
     expected = {
         **dict.fromkeys("FA", 150),
@@ -66,33 +76,33 @@ def test_reference_classes_match_the_design_table() -> None:
         **dict.fromkeys("OG", 0),
     }
     assert earn == expected
-    assert all(rule.status_percent == rule.earn_percent for rule in classes.values())
+    assert all(rule.qualifying_percent == rule.earn_percent for rule in classes.values())
 
 
 def test_reference_award_bands_are_contiguous() -> None:
-    bands = load_reference().in_force(date(2026, 1, 1)).awards.bands
-    assert [(b.min_miles, b.max_miles) for b in bands] == [
+    bands = read_reference().in_force(date(2026, 1, 1)).awards.bands.bands
+    assert [(b.from_miles, b.to_miles) for b in bands] == [
         (0, 700),
         (701, 1500),
         (1501, 3000),
         (3001, 5000),
         (5001, None),
     ]
-    assert bands[3].prices["economy"] == 25_000
+    assert bands[3].values["economy"] == 25_000
 
 
 def test_the_digest_follows_the_rules_not_the_layout_of_the_file() -> None:
-    reference = load_reference().digest
+    reference = read_reference().digest
     document = reference_document()
     assert len(reference) == 64
     # the same rules written in another key order and style: the same programme, the same digest
     reordered = yaml.safe_dump(
         dict(reversed(list(document.items()))), sort_keys=True, default_flow_style=True
     )
-    assert parse_text(reordered).digest == reference
+    assert read_text(reordered).digest == reference
     # one number changed: another programme, another digest
     document["versions"][0]["goodwill_agent_limit"] += 1
-    assert parse_text(yaml.safe_dump(document)).digest != reference
+    assert read_text(yaml.safe_dump(document)).digest != reference
 
 
 def test_every_mistake_is_reported_with_its_path() -> None:
@@ -180,7 +190,7 @@ def test_single_rule_breaks_are_reported(change, path) -> None:
 
 def test_invalid_yaml_syntax_raises_programme_error() -> None:
     with pytest.raises(ProgrammeError) as caught:
-        parse_text("programme: [unclosed\nversions: {")
+        read_text("programme: [unclosed\nversions: {")
     assert len(caught.value.problems) == 1
     where, message = caught.value.problems[0]
     assert where.startswith("line ")
@@ -190,7 +200,7 @@ def test_invalid_yaml_syntax_raises_programme_error() -> None:
 @pytest.mark.parametrize("text", ["", "- a list\n", "42\n"])
 def test_a_file_that_is_not_a_mapping_is_refused(text: str) -> None:
     with pytest.raises(ProgrammeError) as caught:
-        parse_text(text)
+        read_text(text)
     assert caught.value.problems[0][0] == "(file)"
 
 
@@ -199,10 +209,17 @@ def test_error_message_lists_every_problem() -> None:
     document["versions"][0]["timezone"] = "Nowhere/Atlantis"
     document["versions"][0]["goodwill_agent_limit"] = -1
     with pytest.raises(ProgrammeError) as caught:
-        parse_text(yaml.safe_dump(document))
+        read_text(yaml.safe_dump(document))
     assert caught.value.code == "invalid_programme"
     assert "versions[0].timezone" in str(caught.value)
     assert "versions[0].goodwill_agent_limit" in str(caught.value)
+
+
+def test_a_document_is_read_as_the_file_is() -> None:
+    assert read_document(reference_document()).digest == read_reference().digest
+    with pytest.raises(ProgrammeError) as caught:
+        read_document(["not", "a", "mapping"])
+    assert caught.value.problems[0][0] == "(file)"
 
 
 def two_version_text() -> str:
@@ -225,11 +242,13 @@ def two_version_text() -> str:
     ],
 )
 def test_in_force_picks_the_version_effective_on_the_date(on, elite_minimum, blue_rate) -> None:
-    book = parse_text(two_version_text())
+    book = read_text(two_version_text())
     assert [v.effective_from for v in book.versions] == [date(2020, 1, 1), date(2027, 1, 1)]
     programme = book.in_force(on)
-    assert programme.elite_minimum_miles == elite_minimum
-    assert programme.carriers["ZZ"].revenue_rates[Tier.BLUE] == blue_rate
+    assert programme.carriers["YY"].minimum_miles == elite_minimum
+    rates = programme.carriers["ZZ"].revenue_rates
+    assert rates is not None
+    assert rates["BLUE"] == blue_rate
 
 
 def test_two_versions_with_the_same_date_are_refused() -> None:

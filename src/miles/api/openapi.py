@@ -86,8 +86,32 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/v1/members/{member_number}"): Operation(
         "getMember",
         "member:read",
-        {200: (r.Member, "the member's tier, balances and qualifying year")},
+        {200: (r.Member, "the member's tier, balances and current qualification period")},
         _keyed(MEMBER_404, (422, ("invalid_member_number",))),
+    ),
+    ("POST", "/v1/members/{member_number}/tier"): Operation(
+        "grantTier",
+        "admin",
+        {200: (r.Member, "the tier is set; the member as they stand now (a replay answers the same)")},
+        _keyed(
+            MEMBER_404,
+            IDEMPOTENCY_409,
+            (
+                422,
+                (
+                    "invalid_member_number",
+                    "unknown_tier",
+                    "invalid_reason",
+                    "invalid_date",
+                    "below_lifetime_tier",
+                    "invalid_text",
+                ),
+            ),
+        ),
+        "optional",
+        "A status match or another grant: the tier applies at once, valid until `valid_until` (by "
+        "default as long as a tier earned today would be; the base tier has none), recorded in the "
+        "member's tier history with its reason and in the audit trail.",
     ),
     ("GET", "/v1/members/{member_number}/statement"): Operation(
         "getStatement",

@@ -43,11 +43,21 @@ class Error(BaseModel):
     error: ErrorDetail
 
 
+MetricValues = dict[str, int | str]
+METRICS_DOC = (
+    "one value per qualifying metric of the programme, by its code: a whole number, or an amount in the "
+    "accounting currency as a string with two decimals (a `money` metric)"
+)
+
+
 class Qualifying(Shape):
-    year: int
-    status_miles: int
-    segments: int
-    spend_usd: str = Money
+    """The member's current qualification period and what it holds so far."""
+
+    period_start: date
+    period_end: date = Field(description="the period's last day")
+    metrics: MetricValues = Field(description=METRICS_DOC, examples=[{"status_miles": 3451, "segments": 1}])
+    status_miles: int = Field(description="`metrics.status_miles`, 0 where the programme has no such metric")
+    segments: int = Field(description="`metrics.segments`, 0 where the programme has no such metric")
 
 
 class Member(Shape):
@@ -62,7 +72,9 @@ class Member(Shape):
     award_miles: int
     pending_miles: int = Field(description="held by redemptions being booked")
     available_miles: int = Field(description="award miles less pending: what can be redeemed")
-    lifetime_status_miles: int
+    lifetime_status_miles: int = Field(
+        description="0 unless the programme's lifetime tiers count status miles"
+    )
     qualifying: Qualifying
     created_at: datetime
 
@@ -75,8 +87,11 @@ class Accrual(Shape):
     tier_bonus_miles: int
     promotion_miles: int
     award_miles: int
-    status_miles: int
-    segments: int
+    status_miles: int = Field(
+        description="`qualifying.status_miles`, 0 where the programme has no such metric"
+    )
+    segments: int = Field(description="`qualifying.segments`, 0 where the programme has no such metric")
+    qualifying: MetricValues = Field(description="what the coupon credits: " + METRICS_DOC)
     tier_after: str
     balance_after: int
 

@@ -6,7 +6,7 @@ import hashlib
 import re
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator
 
@@ -28,6 +28,15 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
 
 class Edge(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class TierGrantRequest(Edge):
+    tier: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,23}$", description="a tier code of the programme")
+    valid_until: IsoDate | None = Field(
+        default=None, description="the last day the tier holds; default: as long as a tier earned today"
+    )
+    reason: Literal["status_match", "challenge", "service_recovery", "correction"]
+    comment: Lines | None = text(500, multiline=True, default=None)
 
 
 class Fare(Edge):

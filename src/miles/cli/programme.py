@@ -41,10 +41,10 @@ def programme_load(file: RulesFile) -> None:
 def programme_check(file: RulesFile) -> None:
     """Validate a rules file without loading it."""
     from miles.domain.errors import ProgrammeError
-    from miles.programme.loader import load_file
+    from miles.programme.reading import read_file
 
     try:
-        book = load_file(file)
+        book = read_file(file)
     except ProgrammeError as exc:
         for path, message in exc.problems:
             err.print(f"  {path}: {message}")

@@ -164,7 +164,7 @@ def _coupon(member_number: str, values: dict[str, str], errors: FieldErrors) -> 
     amount = errors.money(values, "fare_amount", "Fare")
     currency = values.get("fare_currency", "").upper() or None
     if amount is not None and currency is None:
-        errors.add("fare_currency", "give the fare's currency, like USD")
+        errors.add("fare_currency", "give the fare's currency, its 3-letter ISO code")
     if errors or departure is None:
         return None
     return FlightCoupon(

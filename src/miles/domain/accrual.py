@@ -1,70 +1,23 @@
-"""Earning for a flown coupon: base, tier bonus, elite minimum, promotions, status credits, upgrades."""
+"""Whether a flown coupon can earn: the coupon's fields, the accrual window, the departure airport's date,
+the carrier and class, the fare. What it earns is miles.domain.programme.earning."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from miles.domain.calendar import add_months, end_of_month_after, local_date
-from miles.domain.distance import airport_zone, distance_miles, is_airport
+from miles.domain.calendar import add_months, local_date
+from miles.domain.coupons import FlightCoupon
+from miles.domain.distance import airport_zone, is_airport
 from miles.domain.errors import InvalidInput
-from miles.domain.lots import check_not_born_expired
 from miles.domain.member_numbers import validate_member_number
-from miles.domain.rules import CarrierRule, ClassRule, Earning, ExpiryKind, Programme
-from miles.domain.tiers import Tier, upgrade_valid_until
+from miles.domain.programme.carriers import CarrierRule, Earning
+from miles.domain.programme.earning import FlightEarning, MemberStanding, earn
+from miles.domain.programme.model import Programme
 
-CENT = Decimal("0.01")
-# no coupon departs before this, whatever a rules file's window (a status credit's year starts there)
+# no coupon departs before this, whatever a rules file's window (a qualification period starts there)
 EARLIEST_DEPARTURE = date(1950, 1, 1)
 ZONE_SPREAD = timedelta(days=2)
-
-
-@dataclass(frozen=True)
-class FlightCoupon:
-    member_number: str
-    ticket_number: str
-    coupon_number: int
-    marketing_carrier: str
-    operating_carrier: str
-    flight_number: str
-    origin: str
-    destination: str
-    departure_date: date
-    booking_class: str
-    fare_amount: Decimal | None = None
-    fare_currency: str | None = None
-
-
-@dataclass(frozen=True)
-class MemberStanding:
-    """What earning needs to know of a member at the moment a coupon is posted."""
-
-    tier: Tier
-    tier_valid_until: date | None
-    lifetime_tier: Tier
-    lifetime_status_miles: int
-    qualifying_status_miles: int  # in the coupon's qualification year
-    qualifying_segments: int
-
-
-@dataclass(frozen=True)
-class FlightEarning:
-    distance_miles: int
-    base_miles: int
-    tier_bonus_miles: int
-    promotion_miles: int
-    award_miles: int
-    status_miles: int
-    segments: int
-    spend_usd: Decimal
-    qualification_year: int
-    earned_date: date
-    lot_expires_date: date | None
-    tier_before: Tier
-    tier_after: Tier
-    tier_valid_until_after: date | None
-    lifetime_tier_after: Tier
 
 
 def departed_by(coupon: FlightCoupon, today: date, now: datetime | None) -> date:
@@ -99,18 +52,21 @@ def check_flown(programme: Programme, coupon: FlightCoupon, today: date, now: da
 
 
 def check_fare(programme: Programme, amount: Decimal, currency: str | None) -> None:
+    """A finite, non-negative fare in a currency of the rate table, at most the programme's ceiling
+    once converted into its accounting currency."""
     if not amount.is_finite():
         raise InvalidInput("the fare must be a finite amount", field="fare.amount")
     if amount < 0:
         raise InvalidInput("the fare cannot be negative", field="fare.amount")
-    rate = programme.currencies.get(currency or "")
+    rate = programme.rates.get(currency or "")
     if rate is None:
         raise InvalidInput(f"unknown currency {currency!r}", field="fare.currency", code="unknown_currency")
-    ceiling = programme.fare_ceiling_usd
+    ceiling = programme.fare_ceiling
     # `adjusted()` first: an amount like 1E+999999 would overflow the multiplication
     if amount.adjusted() > 15 or amount * rate > ceiling:
         raise InvalidInput(
-            f"the fare is above the programme's ceiling of {ceiling:,} USD (at the rate table's rates)",
+            f"the fare is above the programme's ceiling of {ceiling:,} {programme.currency} "
+            "(at the rate table's rates)",
             field="fare.amount",
             code="fare_above_ceiling",
         )
@@ -158,127 +114,17 @@ def validate_coupon(
     return carrier
 
 
-def fare_in_usd(programme: Programme, amount: Decimal, currency: str) -> Decimal:
-    return (amount * programme.currencies[currency]).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def _floor_percent(value: int, percent: int) -> int:
-    return value * percent // 100
-
-
 def earn_for_flight(
     programme: Programme, coupon: FlightCoupon, standing: MemberStanding, today: date
 ) -> FlightEarning:
-    """The miles and status a coupon earns for a member in the given standing (InvalidInput if it can't)."""
-    return earn_validated(programme, validate_coupon(programme, coupon, today), coupon, standing, today)
-
-
-def earn_validated(
-    programme: Programme, carrier: CarrierRule, coupon: FlightCoupon, standing: MemberStanding, today: date
-) -> FlightEarning:
-    """`earn_for_flight` for a coupon that `validate_coupon` accepted (it returned `carrier`)."""
-    klass: ClassRule = carrier.classes[coupon.booking_class]
-    distance = distance_miles(coupon.origin, coupon.destination)
-    tier = standing.tier
-    earns = klass.earn_percent > 0
-
-    spend = Decimal("0.00")
-    bonus = 0
-    if carrier.earning is Earning.REVENUE:
-        assert coupon.fare_amount is not None
-        assert coupon.fare_currency is not None
-        spend = fare_in_usd(programme, coupon.fare_amount, coupon.fare_currency)
-        rate = carrier.revenue_rates.get(tier, 0)
-        base = int((spend * rate).to_integral_value(rounding=ROUND_DOWN)) if earns else 0
-    else:
-        base = _floor_percent(distance, klass.earn_percent)
-        if earns and tier >= programme.elite_minimum_from:
-            base = max(base, programme.elite_minimum_miles)
-        rule = programme.tier_rule(tier)
-        if rule is not None:
-            bonus = _floor_percent(base, rule.bonus_percent)
-
-    promotion = 0
-    if earns:
-        for promo in programme.promotions:
-            if promo.applies(carrier.code, coupon.origin, coupon.destination, coupon.departure_date):
-                promotion += _floor_percent(base, promo.bonus_percent) + promo.fixed_miles
-
-    status = _floor_percent(distance, klass.status_percent)
-    segments = 1 if earns else 0
-    year = coupon.departure_date.year
-
-    tier_after, valid_after, lifetime_after = _standing_after(
-        programme, standing, year, status, segments, today
-    )
-    expires = None
-    if programme.expiry.kind is ExpiryKind.LOTS:
-        expires = end_of_month_after(coupon.departure_date, programme.expiry.months)
-        if base + bonus + promotion > 0:
-            check_not_born_expired(expires, today)
-
-    return FlightEarning(
-        distance_miles=distance,
-        base_miles=base,
-        tier_bonus_miles=bonus,
-        promotion_miles=promotion,
-        award_miles=base + bonus + promotion,
-        status_miles=status,
-        segments=segments,
-        spend_usd=spend,
-        qualification_year=year,
-        earned_date=coupon.departure_date,
-        lot_expires_date=expires,
-        tier_before=tier,
-        tier_after=tier_after,
-        tier_valid_until_after=valid_after,
-        lifetime_tier_after=lifetime_after,
-    )
-
-
-def _standing_after(
-    programme: Programme,
-    standing: MemberStanding,
-    year: int,
-    status: int,
-    segments: int,
-    today: date,
-) -> tuple[Tier, date | None, Tier]:
-    tier, valid = standing.tier, standing.tier_valid_until
-    earned = programme.tier_earned(
-        standing.qualifying_status_miles + status, standing.qualifying_segments + segments
-    )
-    earned_until = upgrade_valid_until(year)
-    if earned > Tier.BLUE and earned_until >= today:
-        if earned > tier or (earned == tier and valid is not None and earned_until > valid):
-            tier, valid = earned, earned_until
-    lifetime = max(
-        standing.lifetime_tier,
-        programme.lifetime_tier(standing.lifetime_status_miles + status),
-    )
-    if lifetime > Tier.BLUE and lifetime >= tier:
-        tier, valid = lifetime, None
-    return tier, valid, lifetime
-
-
-def standing_after(standing: MemberStanding, earning: FlightEarning) -> MemberStanding:
-    """The member's standing once `earning` is posted (same qualification year)."""
-    return replace(
-        standing,
-        tier=earning.tier_after,
-        tier_valid_until=earning.tier_valid_until_after,
-        lifetime_tier=earning.lifetime_tier_after,
-        lifetime_status_miles=standing.lifetime_status_miles + earning.status_miles,
-        qualifying_status_miles=standing.qualifying_status_miles + earning.status_miles,
-        qualifying_segments=standing.qualifying_segments + earning.segments,
-    )
+    """What a coupon earns for a member in the given standing (InvalidInput if it can't)."""
+    return earn(programme, validate_coupon(programme, coupon, today), coupon, standing, today)
 
 
 __all__ = [
     "FlightCoupon",
-    "FlightEarning",
-    "MemberStanding",
+    "check_fare",
+    "check_flown",
     "earn_for_flight",
-    "standing_after",
     "validate_coupon",
 ]

@@ -1,8 +1,9 @@
 """Awards paid in miles: what may be asked for, what it costs, and the rules of cancelling it.
 
 Flights and extra bags are priced per segment by the distance band of the route; a flight is "saver"
-when the inventory has saver seats, otherwise "standard" at the programme's multiplier. Hotel nights
-cost the category's price times the nights.
+when the inventory has saver seats, otherwise "standard" at the programme's multiplier (rounded down).
+Hotel nights cost the category's price times the nights. A programme may offer no bag or no hotel awards:
+such items are refused (`not_offered`).
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import ROUND_DOWN
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from miles.domain.distance import distance_miles, is_airport
 from miles.domain.errors import InsufficientMiles, InvalidInput
-from miles.domain.rules import AwardBand, AwardRules
-from miles.domain.tiers import Tier
+from miles.domain.programme.model import AwardRules
 
 MAX_ITEMS = 10
 MAX_NIGHTS = 9
@@ -92,14 +93,23 @@ class AwardPrice:
 
 
 def cabins(rules: AwardRules) -> tuple[str, ...]:
-    return tuple(name for name in rules.bands[0].prices if name != BAG)
+    """The cabins the programme sells, in its rules file's order."""
+    return rules.cabins
 
 
-def band_for(rules: AwardRules, distance: int) -> AwardBand:
-    for band in rules.bands:
-        if band.min_miles <= distance and (band.max_miles is None or distance <= band.max_miles):
-            return band
-    raise ValueError(f"no award band covers {distance} miles")  # the loader makes bands contiguous
+def _offered(rules: AwardRules, index: int, item: AwardItem) -> None:
+    """Bag and hotel awards exist only where the programme prices them."""
+    missing = None
+    if isinstance(item, BaggageAward) and not rules.bags:
+        missing = "extra bag"
+    elif isinstance(item, HotelAward) and rules.hotel_night_by_category is None:
+        missing = "hotel"
+    if missing is not None:
+        raise InvalidInput(
+            f"the programme offers no {missing} awards",
+            field=f"items[{index}].kind",
+            code="not_offered",
+        )
 
 
 def _route(index: int, origin: str, destination: str) -> None:
@@ -133,6 +143,7 @@ def validate_items(rules: AwardRules, items: Sequence[AwardItem], today: date) -
     if not 1 <= len(items) <= MAX_ITEMS:
         raise InvalidInput(f"an award has 1 to {MAX_ITEMS} items", field="items")
     for i, item in enumerate(items):
+        _offered(rules, i, item)
         if isinstance(item, FlightAward | BaggageAward):
             _route(i, item.origin, item.destination)
             _bookable(rules, i, "departure_date", item.departure_date, today)
@@ -147,8 +158,9 @@ def validate_items(rules: AwardRules, items: Sequence[AwardItem], today: date) -
                 f"extra bags are 1 to {MAX_BAGS} pieces", field=f"items[{i}].pieces", code="invalid_pieces"
             )
         if isinstance(item, HotelAward):
-            if item.hotel_category not in rules.hotel_night_by_category:
-                known = ", ".join(str(c) for c in sorted(rules.hotel_night_by_category))
+            categories = rules.hotel_night_by_category or {}
+            if item.hotel_category not in categories:
+                known = ", ".join(str(c) for c in sorted(categories))
                 raise InvalidInput(
                     f"there is no hotel category {item.hotel_category}; the categories are {known}",
                     field=f"items[{i}].hotel_category",
@@ -171,13 +183,14 @@ def price_item(rules: AwardRules, item: AwardItem, fare: Fare | None) -> PricedI
     """The miles of one validated item; `fare` is the inventory's answer for a flight."""
     if isinstance(item, FlightAward):
         chosen = fare or Fare.STANDARD
-        miles = band_for(rules, distance_miles(item.origin, item.destination)).prices[item.cabin]
+        miles = rules.bands.band(distance_miles(item.origin, item.destination)).values[item.cabin]
         if chosen is Fare.STANDARD:
-            miles *= rules.standard_multiplier
+            miles = int((miles * rules.standard_multiplier).to_integral_value(rounding=ROUND_DOWN))
         return PricedItem(item, miles, chosen)
     if isinstance(item, BaggageAward):
-        bag = band_for(rules, distance_miles(item.origin, item.destination)).prices[BAG]
+        bag = rules.bands.band(distance_miles(item.origin, item.destination)).values[BAG]
         return PricedItem(item, bag * item.pieces, None)
+    assert rules.hotel_night_by_category is not None  # validate_items refuses hotels where none are offered
     return PricedItem(item, rules.hotel_night_by_category[item.hotel_category] * item.nights, None)
 
 
@@ -198,7 +211,9 @@ def check_can_pay(balance: int, pending: int, miles: int) -> None:
         raise InsufficientMiles(needed=miles, available=available)
 
 
-def cancellation_fee(rules: AwardRules, tier: Tier, miles: int) -> int:
+def cancellation_fee(rules: AwardRules, tier: str, miles: int) -> int:
+    """The fee for cancelling an award of `miles` for a member at tier code `tier`: none at a tier with
+    the fee waived, never more than the award."""
     if tier in rules.cancel_fee_waived_tiers:
         return 0
     return min(rules.cancel_fee_miles, miles)

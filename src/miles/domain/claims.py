@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from miles.domain.calendar import add_months
 from miles.domain.errors import InvalidInput
-from miles.domain.rules import Programme
+from miles.domain.programme.model import Programme
 
 # a claim is credited at once (APPLIED), or waits above the agent limit (PENDING) for a supervisor
 APPLIED, PENDING, APPROVED, REJECTED = "APPLIED", "PENDING", "APPROVED", "REJECTED"

@@ -1,7 +1,8 @@
 """Mileage expiry: when lots and inactive accounts expire, and when members are warned.
 
 Dates are inclusive as DESIGN.md writes them: a lot that "expires end of 2029-03-31" is still good on
-2029-03-31 and is expired by the run of 2029-04-01 (expires_date < run date).
+2029-03-31 and is expired by the run of 2029-04-01 (expires_date < run date). Under the policy `never`
+nothing expires and no warning goes out.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from datetime import date, timedelta
 
 from miles.domain.calendar import add_months, end_of_month_after
 from miles.domain.lots import LotBalance, plan_draws
-from miles.domain.rules import ExpiryKind, ExpiryPolicy, Programme
-from miles.domain.tiers import Tier
+from miles.domain.programme.model import ExpiryKind, ExpiryPolicy, Programme
 
 # transfer codes that count as activity for the "inactivity" policy (an accrual or a redemption)
 ACTIVITY_CODES = ("flight_accrual", "redemption")
@@ -61,20 +61,21 @@ def warning_window(run_date: date, warning_days: int) -> tuple[date, date] | Non
     return run_date, run_date + timedelta(days=warning_days - 1)
 
 
-def exempt(policy: ExpiryPolicy, tier: Tier) -> bool:
-    """Miles of a member at an exempt tier do not expire while that tier holds."""
+def exempt(policy: ExpiryPolicy, tier: str) -> bool:
+    """Miles of a member at an exempt tier (a code) do not expire while that tier holds."""
     return tier in policy.exempt_tiers
 
 
 def exempt_tier_names(programme: Programme) -> list[str]:
-    return sorted(t.name for t in programme.expiry.exempt_tiers)
+    """The codes of the tiers whose miles do not expire, sorted."""
+    return sorted(programme.expiry.exempt_tiers)
 
 
 @dataclass(frozen=True)
 class MemberMiles:
     """What the expiry rules read of a member on a night (after that night's requalification)."""
 
-    tier: Tier
+    tier: str  # the tier's code
     tier_valid_until: date | None
     last_activity_date: date  # the last accrual or redemption (the enrolment date before the first)
     balance: int
@@ -93,7 +94,7 @@ NOTHING_EXPIRES = Expiry(0, [])
 
 def miles_expiring(policy: ExpiryPolicy, run_date: date, member: MemberMiles) -> Expiry:
     """What the night of `run_date` expires from the member, and the lots it draws from."""
-    if exempt(policy, member.tier):
+    if policy.kind is ExpiryKind.NEVER or exempt(policy, member.tier):
         return NOTHING_EXPIRES
     held = [lot for lot in member.lots if lot.remaining > 0]
     if policy.kind is ExpiryKind.INACTIVITY:
@@ -117,7 +118,7 @@ def expiry_warnings(policy: ExpiryPolicy, run_date: date, member: MemberMiles) -
     carries uses up the soonest-expiring lots first, so a warning announces only the miles left; miles
     of an exempt tier are announced only where the tier ends before they expire."""
     window = warning_window(run_date, policy.warning_days)
-    if window is None:
+    if window is None or policy.kind is ExpiryKind.NEVER:
         return []
     if policy.kind is ExpiryKind.INACTIVITY:
         expires = inactivity_expires_date(member.last_activity_date, policy.months)

@@ -6,7 +6,7 @@ from datetime import date
 
 from miles.domain.calendar import end_of_month_after
 from miles.domain.lots import check_not_born_expired
-from miles.domain.rules import ExpiryKind, Programme
+from miles.domain.programme.model import ExpiryKind, Programme
 from miles.domain.validation import Problems, check_text
 
 REASONS: dict[str, str] = {

@@ -1,52 +1,85 @@
-"""Progress towards the next tier in the current qualification year: status miles or segments,
-whichever is closer."""
+"""Progress towards the next tier in the current qualification period, under any programme: of the
+target tier's requirement sets (each an AND of `metric >= value`), the one closest to being met."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 
-from miles.domain.rules import Programme
-from miles.domain.tiers import Tier
+from miles.domain.programme.model import Programme
+from miles.domain.programme.tiers import Requirement
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class MetricProgress:
+    code: str
+    name: str
+    value: Decimal  # the period's total so far
+    needed: Decimal  # what the requirement set asks of this metric
+    money: bool  # an amount in the accounting currency
+
+    @property
+    def to_go(self) -> Decimal:
+        return max(ZERO, self.needed - self.value)
+
+    @property
+    def percent(self) -> int:
+        """0..100, rounded down."""
+        if self.needed <= 0:
+            return 100
+        return min(100, int(self.value * 100 // self.needed))
 
 
 @dataclass(frozen=True)
 class TierProgress:
-    target: Tier
+    target: str  # the target tier's code
+    target_name: str
     keeping: bool  # True: the member is at the top tier and this is what it takes to earn it again
-    status_miles: int
-    status_miles_needed: int
-    segments: int
-    segments_needed: int
-    percent: int  # 0..100, of the closer measure
-    closer: str  # "status miles" | "segments"
-
-    @property
-    def miles_to_go(self) -> int:
-        return max(0, self.status_miles_needed - self.status_miles)
-
-    @property
-    def segments_to_go(self) -> int:
-        return max(0, self.segments_needed - self.segments)
+    metrics: tuple[MetricProgress, ...]  # the closest requirement set's metrics, in its order
+    percent: int  # 0..100: that set's least-advanced metric
 
 
-def tier_progress(programme: Programme, tier: Tier, status_miles: int, segments: int) -> TierProgress | None:
-    """Towards the lowest tier above both the member's tier and what this year has earned; at the
-    top, towards earning the top tier again. None for a programme without tiers."""
-    if not programme.tiers:
+def _set_progress(
+    programme: Programme, requirement: Requirement, totals: Mapping[str, Decimal]
+) -> tuple[int, tuple[MetricProgress, ...]]:
+    metrics = []
+    for code, needed in requirement.minimums.items():
+        metric = programme.metric(code)
+        metrics.append(
+            MetricProgress(
+                code=code,
+                name=metric.name if metric is not None else code,
+                value=totals.get(code, ZERO),
+                needed=needed,
+                money=metric.money if metric is not None else False,
+            )
+        )
+    return min((m.percent for m in metrics), default=100), tuple(metrics)
+
+
+def tier_progress(programme: Programme, tier: str, totals: Mapping[str, Decimal]) -> TierProgress | None:
+    """Towards the lowest tier above both the member's tier (a code) and what the period's `totals`
+    (by metric code) earn; at the top, towards earning the top tier again. Of the target's requirement
+    sets, the closest to being met (ties: the first in the rules file). None for a programme whose
+    ladder has a single tier."""
+    ladder = programme.ladder
+    if len(ladder.tiers) < 2:
         return None
-    floor = max(tier, programme.tier_earned(status_miles, segments))
-    above = [rule for rule in programme.tiers if rule.tier > floor]
-    keeping = not above
-    rule = above[0] if above else programme.tiers[-1]
-    by_miles = min(status_miles * 100 // rule.status_miles, 100)
-    by_segments = min(segments * 100 // rule.segments, 100)
+    floor = ladder.higher(tier, ladder.earned(totals).code)
+    above = ladder.above(floor)
+    target = above[0] if above else ladder.tiers[-1]
+    best: tuple[int, tuple[MetricProgress, ...]] = (0, ())
+    for index, requirement in enumerate(target.requirements):
+        candidate = _set_progress(programme, requirement, totals)
+        if index == 0 or candidate[0] > best[0]:
+            best = candidate
     return TierProgress(
-        target=rule.tier,
-        keeping=keeping,
-        status_miles=status_miles,
-        status_miles_needed=rule.status_miles,
-        segments=segments,
-        segments_needed=rule.segments,
-        percent=max(by_miles, by_segments),
-        closer="segments" if by_segments > by_miles else "status miles",
+        target=target.code,
+        target_name=target.name,
+        keeping=not above,
+        metrics=best[1],
+        percent=best[0],
     )

@@ -100,6 +100,20 @@ def _harder(upper: dict[str, Decimal], lower: dict[str, Decimal]) -> bool:
 def _qualification(at: str, v: VersionSpec, codes: list[str], metrics: set[str]) -> list[Problem]:
     problems: list[Problem] = []
     q = v.qualification
+    if q.valid_until is not None:
+        start = q.start_month or 1
+        # a tier earned in the period starting in year Y is valid to the end of `month` of Y + years_after;
+        # the nightly run requalifies it on the next period, so it must hold until that period has ended
+        holds_to = (q.valid_until.years_after, q.valid_until.month)
+        next_ends = (2, start - 1) if start > 1 else (1, 12)
+        if holds_to < next_ends:
+            problems.append(
+                (
+                    f"{at}.qualification.valid_until",
+                    "a tier must stay valid until the end of the period after the one it was earned in "
+                    f"(at least month {next_ends[1]} of {next_ends[0]} year(s) after)",
+                )
+            )
     if q.soft_landing > len(codes) - 1:
         problems.append(
             (

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from miles.programme.schema import ProgrammeFile as Format1File
-from miles.programme.schema import VersionSpec as Format1Version
+from miles.programme.format1_spec import ProgrammeFile as Format1File
+from miles.programme.format1_spec import VersionSpec as Format1Version
 
 METRICS = [
     {"code": "status_miles", "name": "Status miles"},

@@ -20,7 +20,7 @@ from miles.domain.programme.model import Programme
 from miles.programme.build import build_version
 from miles.programme.crosscheck import crosscheck
 from miles.programme.format1 import as_format2
-from miles.programme.schema import ProgrammeFile as Format1File
+from miles.programme.format1_spec import ProgrammeFile as Format1File
 from miles.programme.spec import ProgrammeFile
 
 REFERENCE_FILE = "aurora.yaml"
@@ -74,7 +74,7 @@ def _validate(model: type[Format1File] | type[ProgrammeFile], raw: Any) -> Any:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        raise ProgrammeError([(_path(err["loc"]), err["msg"]) for err in exc.errors()]) from exc
+        raise ProgrammeError([(_path(err["loc"]), _message(err["msg"])) for err in exc.errors()]) from exc
 
 
 def read_document(raw: Any) -> ProgrammeBook:
@@ -91,6 +91,11 @@ def read_document(raw: Any) -> ProgrammeBook:
         (build_version(v, spec.programme) for v in spec.versions), key=lambda p: p.effective_from
     )
     return ProgrammeBook(name=spec.programme, versions=tuple(versions), document=document, digest=digest)
+
+
+def _message(message: str) -> str:
+    """pydantic's message without its "Value error, " prefix (the rule's own words)."""
+    return message.removeprefix("Value error, ")
 
 
 def _path(loc: tuple[Any, ...]) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
+from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -244,6 +245,17 @@ class VersionSpec(Strict):
     goodwill_member_daily_limit: NonNegative = 10_000
     fare_ceiling: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)] = Decimal("50000")
     claims: ClaimsSpec
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return known_zone(value)
+
+
+def known_zone(value: str) -> str:
+    if value != "UTC" and value not in available_timezones():
+        raise ValueError(f"unknown time zone {value!r}")
+    return value
 
 
 class ProgrammeFile(Strict):

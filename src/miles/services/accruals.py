@@ -12,28 +12,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from typing import TypeVar
 
 from miles.adapters.db.accrual_writes import NewAccrual, record_accruals
 from miles.adapters.db.accruals import AccrualRecord
 from miles.adapters.db.members import MemberRecord
-from miles.adapters.db.standing import StandingUpdate
+from miles.adapters.db.standing import StandingUpdate, StatusCredit, metric_mapping
+from miles.adapters.db.standing import metric_values as stored_values
 from miles.adapters.db.unit_of_work import UnitOfWork
-from miles.domain.accrual import (
-    FlightCoupon,
-    FlightEarning,
-    MemberStanding,
-    earn_validated,
-    validate_coupon,
-)
+from miles.domain.accrual import FlightCoupon, validate_coupon
 from miles.domain.errors import Conflict, CouponRaced, InvalidInput, MilesError, NotFound
 from miles.domain.ledger import ACCRUAL_FLIGHT
-from miles.domain.rules import CarrierRule
-from miles.domain.tiers import Tier
-from miles.programme.loader import ProgrammeBook
+from miles.domain.programme.carriers import CarrierRule
+from miles.domain.programme.earning import FlightEarning, MemberStanding, earn
+from miles.domain.programme.model import Programme
+from miles.domain.programme.qualification import Period
+from miles.programme.reading import ProgrammeBook
+from miles.services.accrual_views import accrual_view, earned_view
 from miles.services.clock import Clock, start_of_day, today
-from miles.services.ledger_views import AccrualView, view_of_accrual
+from miles.services.ledger_views import AccrualView
 from miles.services.programmes import ProgrammeCatalog
 from miles.services.runtime import Runtime
 
@@ -78,10 +77,6 @@ class CouponResult:
     held_miles: int | None = None
 
 
-def accrual_view(record: AccrualRecord) -> AccrualView:
-    return view_of_accrual(record.id, record.member_number, record, record.tier_after, record.balance_after)
-
-
 def _conflict(ticket: str, coupon: int, accrual_id: int) -> Conflict:
     return Conflict(
         f"coupon {ticket}/{coupon} was already accrued (accrual {accrual_id}) with a different request",
@@ -89,12 +84,12 @@ def _conflict(ticket: str, coupon: int, accrual_id: int) -> Conflict:
     )
 
 
-def _replay(index: int, record: AccrualRecord, digest: str) -> CouponResult:
+def _replay(book: ProgrammeBook, index: int, record: AccrualRecord, digest: str) -> CouponResult:
     if record.request_digest != digest:
         return CouponResult(
             index, CONFLICT, error=_conflict(record.ticket_number, record.coupon_number, record.id)
         )
-    return CouponResult(index, REPLAYED, accrual=accrual_view(record))
+    return CouponResult(index, REPLAYED, accrual=accrual_view(book, record))
 
 
 @dataclass
@@ -102,22 +97,30 @@ class _Planned:
     request: CouponRequest
     coupon: FlightCoupon
     member: MemberRecord
+    programme: Programme
     earning: FlightEarning
     balance_after: int
-    timezone: str
     view: AccrualView | None = None
 
 
 @dataclass
 class _Standing:
-    tier: Tier
+    """A member's standing while the request's coupons post one after the other."""
+
+    tier: str
     valid_until: date | None
-    lifetime_tier: Tier
-    lifetime_miles: int
+    lifetime_tier: str
+    lifetime_total: Decimal
+    period_start: date  # the member's rolling period
     balance: int
     activity: date | None = None
-    lifetime_delta: int = 0
-    qualifying: dict[int, tuple[int, int]] = field(default_factory=dict)
+    lifetime_delta: Decimal = Decimal(0)
+    period_changed: bool = False
+    # a new rolling period that starts the day the old one did (a tier reached on the first day): the
+    # old period's totals, taken back from that day's row so that the new period starts at 0
+    restarts: list[tuple[date, dict[str, Decimal], datetime]] = field(default_factory=list)
+    totals: dict[date, dict[str, Decimal]] = field(default_factory=dict)  # by period start
+    tickets: dict[str, int] = field(default_factory=dict)  # award miles (base and tier bonus) by ticket
 
 
 def accrue_coupons(runtime: Runtime, requests: list[CouponRequest], channel: str) -> list[CouponResult]:
@@ -177,12 +180,12 @@ def earn_coupons(
     fresh = []
     for key, req in first.items():
         if key in recorded:
-            results[req.index] = _replay(req.index, recorded[key], req.digest)
+            results[req.index] = _replay(book, req.index, recorded[key], req.digest)
         else:
             fresh.append(req)
 
     planned, states = _plan(uow, book, clock, fresh, results, carriers, hold_above)
-    _write(uow, planned, states, channel)
+    _write(uow, book.versions[-1].metric_codes, planned, states, channel)
     for p in planned:
         results[p.request.index] = CouponResult(p.request.index, CREATED, accrual=p.view)
 
@@ -201,6 +204,10 @@ def earn_coupons(
     return [results[req.index] for req in requests]
 
 
+def _period(programme: Programme, coupon: FlightCoupon, state_period: date | None) -> Period:
+    return programme.qualification.period_for(coupon.departure_date, state_period)
+
+
 def _plan(
     uow: UnitOfWork,
     book: ProgrammeBook,
@@ -212,17 +219,22 @@ def _plan(
 ) -> tuple[list[_Planned], dict[int, _Standing]]:
     if not fresh:
         return [], {}
-    numbers = sorted({req.coupon.member_number for req in fresh if req.coupon})
-    years = sorted({req.coupon.departure_date.year for req in fresh if req.coupon})
-    if len(years) == 1:  # the usual case: the members' totals of that year come with them
-        members = uow.members.lock_many(numbers, years[0])
-        qualifying = {
-            (m.id, years[0]): (m.standing.qualifying_status_miles, m.standing.qualifying_segments)
-            for m in members.values()
-        }
-    else:
-        members = uow.members.lock_many(numbers, 0)
-        qualifying = uow.members.qualifying([m.id for m in members.values()], years)
+    codes = book.versions[-1].metric_codes  # the stored order of every version's metrics
+    coupons = [req.coupon for req in fresh if req.coupon is not None]
+    numbers = sorted({c.member_number for c in coupons})
+    fixed = {
+        _period(p, c, None).start
+        for c in coupons
+        if not (p := book.in_force(c.departure_date)).qualification.rolling
+    }
+    rolling = any(book.in_force(c.departure_date).qualification.rolling for c in coupons)
+    # the usual case, one period: the members' totals of it come with them
+    members = uow.members.lock_many(numbers, next(iter(fixed)) if len(fixed) == 1 and not rolling else None)
+    stored = {(m.id, m.totals_period): m.totals for m in members.values()}
+    if len(fixed) > 1 or (fixed and rolling):
+        stored |= uow.members.totals([m.id for m in members.values()], sorted(fixed))
+    capped = {c.ticket_number for c in coupons if carriers[_index(fresh, c)].cap_per_ticket is not None}
+    ticket_miles = uow.accruals.ticket_award_miles(sorted(capped)) if capped else {}
     states: dict[int, _Standing] = {}
     planned: list[_Planned] = []
     for req in fresh:
@@ -239,42 +251,75 @@ def _plan(
         if state is None:
             s = member.standing
             state = _Standing(
-                s.tier, s.tier_valid_until, s.lifetime_tier, s.lifetime_status_miles, member.balance
+                s.tier, s.tier_valid_until, s.lifetime_tier, s.lifetime_total, s.period_start, member.balance
             )
             states[member.id] = state
-        year = coupon.departure_date.year
-        q_miles, q_segments = state.qualifying.get(year, qualifying.get((member.id, year), (0, 0)))
         programme = book.in_force(coupon.departure_date)
+        period = _period(programme, coupon, state.period_start)
+        totals = state.totals.get(period.start)
+        if totals is None:
+            totals = metric_mapping(codes, stored.get((member.id, period.start)))
+        ticket = coupon.ticket_number
         standing = MemberStanding(
             tier=state.tier,
             tier_valid_until=state.valid_until,
             lifetime_tier=state.lifetime_tier,
-            lifetime_status_miles=state.lifetime_miles,
-            qualifying_status_miles=q_miles,
-            qualifying_segments=q_segments,
+            lifetime_total=state.lifetime_total,
+            period=period,
+            totals=totals,
+            ticket_award_miles=state.tickets.get(ticket, ticket_miles.get(ticket, 0)),
         )
         try:
-            earning = earn_validated(
-                programme, carriers[req.index], coupon, standing, today(clock, programme.timezone)
-            )
+            earning = earn(programme, carriers[req.index], coupon, standing, today(clock, programme.timezone))
         except InvalidInput as exc:
             results[req.index] = CouponResult(req.index, REJECTED, error=exc)
             continue
         if hold_above is not None and earning.award_miles > hold_above:
             results[req.index] = CouponResult(req.index, HELD, held_miles=earning.award_miles)
             continue
-        state.tier, state.valid_until = earning.tier_after, earning.tier_valid_until_after
-        state.lifetime_tier = earning.lifetime_tier_after
-        state.lifetime_miles += earning.status_miles
-        state.lifetime_delta += earning.status_miles
-        state.balance += earning.award_miles
-        state.activity = max(state.activity or coupon.departure_date, coupon.departure_date)
-        state.qualifying[year] = (q_miles + earning.status_miles, q_segments + earning.segments)
-        planned.append(_Planned(req, coupon, member, earning, state.balance, programme.timezone))
+        _post(state, programme, coupon, standing, earning)
+        planned.append(_Planned(req, coupon, member, programme, earning, state.balance))
     return planned, states
 
 
-def _write(uow: UnitOfWork, planned: list[_Planned], states: dict[int, _Standing], channel: str) -> None:
+def _index(fresh: list[CouponRequest], coupon: FlightCoupon) -> int:
+    return next(req.index for req in fresh if req.coupon is coupon)
+
+
+def _post(
+    state: _Standing, programme: Programme, coupon: FlightCoupon, standing: MemberStanding, e: FlightEarning
+) -> None:
+    """The member's standing once the coupon is posted, for the request's next coupons."""
+    state.tier, state.valid_until, state.lifetime_tier = (
+        e.tier_after,
+        e.tier_valid_until_after,
+        e.lifetime_tier_after,
+    )
+    metric = programme.qualification.lifetime_metric
+    if metric is not None:
+        state.lifetime_total += e.credits.get(metric, Decimal(0))
+        state.lifetime_delta += e.credits.get(metric, Decimal(0))
+    state.balance += e.award_miles
+    state.activity = max(state.activity or coupon.departure_date, coupon.departure_date)
+    state.totals[e.period.start] = {
+        code: standing.totals.get(code, Decimal(0)) + e.credits.get(code, Decimal(0)) for code in e.credits
+    }
+    if e.period_restarts_date is not None:
+        if e.period_restarts_date == e.period.start:
+            event_at = start_of_day(coupon.departure_date, programme.timezone)
+            state.restarts.append((e.period.start, state.totals[e.period.start], event_at))
+        state.period_start, state.period_changed = e.period_restarts_date, True
+        state.totals[e.period_restarts_date] = {code: Decimal(0) for code in e.credits}
+    state.tickets[coupon.ticket_number] = standing.ticket_award_miles + e.base_miles + e.tier_bonus_miles
+
+
+def _write(
+    uow: UnitOfWork,
+    codes: tuple[str, ...],
+    planned: list[_Planned],
+    states: dict[int, _Standing],
+    channel: str,
+) -> None:
     if not planned:
         return
     rows = []
@@ -306,31 +351,42 @@ def _write(uow: UnitOfWork, planned: list[_Planned], states: dict[int, _Standing
                 tier_bonus_miles=e.tier_bonus_miles,
                 promotion_miles=e.promotion_miles,
                 award_miles=e.award_miles,
-                status_miles=e.status_miles,
-                segments=e.segments,
-                spend_usd=e.spend_usd,
-                qualification_year=e.qualification_year,
-                tier_before=e.tier_before.name,
-                tier_after=e.tier_after.name,
+                credits=stored_values(codes, e.credits),
+                fare_value=e.fare_value,
+                period_start=e.period.start,
+                tier_before=e.tier_before,
+                tier_after=e.tier_after,
                 tier_valid_until=e.tier_valid_until_after,
                 tier_change_reason=reason,
                 balance_after=p.balance_after,
-                event_at=start_of_day(c.departure_date, p.timezone),
+                event_at=start_of_day(c.departure_date, p.programme.timezone),
                 lot_expires_date=e.lot_expires_date,
             )
         )
     standing = [
-        StandingUpdate(mid, s.tier.name, s.valid_until, s.lifetime_tier.name, s.lifetime_delta, s.activity)
+        StandingUpdate(
+            mid,
+            s.tier,
+            s.valid_until,
+            s.lifetime_tier,
+            s.lifetime_delta,
+            s.activity,
+            s.period_start if s.period_changed else None,
+        )
         for mid, s in sorted(states.items())
     ]
     source = uow.ledger.programme_account(ACCRUAL_FLIGHT, planned[0].member.id)
     ids = record_accruals(uow.connection, source, rows, standing)
     if len(ids) != len(planned):
         raise CouponRaced
+    for mid, s in sorted(states.items()):
+        for start, totals, event_at in s.restarts:
+            taken = [-value for value in stored_values(codes, totals)]
+            uow.standing.credit("period_restart", [StatusCredit(mid, start, taken, None, event_at)])
     for p in planned:
         e = p.earning
         if e.award_miles > 0:
             uow.ledger.add_balance_change(source, -e.award_miles)
             uow.ledger.add_balance_change(p.member.account_id, e.award_miles)
         accrual_id = ids[(p.coupon.ticket_number, p.coupon.coupon_number)]
-        p.view = view_of_accrual(accrual_id, p.member.member_number, e, e.tier_after.name, p.balance_after)
+        p.view = earned_view(p.programme, accrual_id, p.member.member_number, e, p.balance_after)

@@ -24,6 +24,7 @@ ACTIONS: dict[str, str] = {
     "claim.posted": "Missing-miles claim posted",
     "redemption.booked": "Award booked",
     "redemption.cancelled": "Award cancelled",
+    "member.tier_granted": "Tier granted",
 }
 PAGE = 50
 

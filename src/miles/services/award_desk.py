@@ -74,7 +74,7 @@ def book_award(
 
 def _book(uow: UnitOfWork, runtime: SagaRuntime, actor: Actor, priced: PricedAward) -> AcceptedView:
     accepted = place_redemption(uow, runtime.clock, runtime.hold_timing, priced)
-    member = find_member(uow, priced.member_number, 0)
+    member = find_member(uow, priced.member_number)
     audit.record(
         uow,
         runtime.clock,
@@ -104,7 +104,7 @@ def cancellation_terms(runtime: Runtime, redemption_id: int) -> CancellationTerm
         assert record is not None
         now = runtime.clock.now()
         programme = runtime.catalog.current(uow).in_force(now.date())
-        member = find_member(uow, view.member_number, 0)
+        member = find_member(uow, view.member_number)
     fee = cancellation_fee(programme.awards, member.standing.tier, view.miles)
     refusal = None
     if view.status != CONFIRMED:
@@ -138,4 +138,4 @@ def award_choices(runtime: Runtime) -> AwardChoices:
 def choices_in_force(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock) -> AwardChoices:
     """The award form's choices, read in the caller's transaction (a step)."""
     awards = catalog.current(uow).in_force(clock.now().date()).awards
-    return AwardChoices(cabins(awards), tuple(sorted(awards.hotel_night_by_category)))
+    return AwardChoices(cabins(awards), tuple(sorted(awards.hotel_night_by_category or {})))

@@ -178,7 +178,7 @@ def file_claim(
         raise _already_credited(uow, coupon)
     assert result.accrual is not None
     accrual = result.accrual
-    member = uow.members.get(coupon.member_number, 0)
+    member = uow.members.get(coupon.member_number)
     assert member is not None
     claim_id = uow.claims.add(member.id, accrual.accrual_id, actor.name, actor.agent_id, comment, clock.now())
     audit.record(
@@ -230,7 +230,7 @@ def _file_waiting(
     miles: int,
     comment: str | None,
 ) -> ClaimView:
-    member = uow.members.get(coupon.member_number, 0)
+    member = uow.members.get(coupon.member_number)
     assert member is not None  # the accrual use case found (and locked) it
     claim_id = uow.claims.add_waiting(
         member.id,

@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.accrual import FlightCoupon
+from miles.domain.programme.carriers import CarrierRule, Earning
+from miles.domain.programme.model import Programme
 from miles.services.accruals import CouponRequest, earn_coupons
 from miles.services.clock import Clock, today
 from miles.services.digest import request_digest
@@ -19,21 +21,34 @@ PEOPLE = [
     ("Grace", "Hopper", "grace@example.com"),
     ("Alan", "Turing", "alan@example.com"),
     ("Katherine", "Johnson", "katherine@example.com"),
-    ("Amelia", "Earhart", "amelia@example.com"),  # a frequent flyer: GOLD, enough miles for awards
+    ("Amelia", "Earhart", "amelia@example.com"),  # a frequent flyer: an elite tier, miles for awards
 ]
-Route = tuple[str, str, str, str | tuple[str, str], str | None]  # carrier, from, to, class or fare, class
+Route = tuple[str, str, str, str]  # from, to, cabin, fare in the accounting currency (revenue carriers)
 ROUTES: list[Route] = [
-    ("YY", "JFK", "LHR", "Y", None),
-    ("YY", "SEA", "JFK", "J", None),
-    ("ZZ", "CDG", "FRA", ("EUR", "312.00"), "B"),
-    ("YY", "GSP", "ATL", "M", None),
-    ("ZZ", "LHR", "SFO", ("GBP", "845.50"), "J"),
+    ("JFK", "LHR", "economy", "512.40"),
+    ("SEA", "JFK", "business", "1210.00"),
+    ("CDG", "FRA", "economy", "312.00"),
+    ("GSP", "ATL", "economy", "189.90"),
+    ("LHR", "SFO", "business", "3845.50"),
 ]
-FREQUENT_FLYER_ROUTES: list[Route] = [("YY", "JFK", "NRT", "J", None), ("YY", "NRT", "JFK", "J", None)] * 4
+FREQUENT_FLYER_ROUTES: list[Route] = [
+    ("JFK", "NRT", "business", "5200.00"),
+    ("NRT", "JFK", "business", "5200.00"),
+] * 4
 
 
 def _routes(person: int) -> list[Route]:
     return FREQUENT_FLYER_ROUTES if person == len(PEOPLE) - 1 else ROUTES[: 2 + person]
+
+
+def _carrier_and_class(programme: Programme, j: int, cabin: str) -> tuple[CarrierRule, str]:
+    """The programme's carriers in turn; the class of the cabin that earns the most (any, if none)."""
+    carriers = [programme.carriers[code] for code in sorted(programme.carriers)]
+    carrier = carriers[j % len(carriers)]
+    classes = sorted(
+        carrier.classes.items(), key=lambda kv: (kv[1].cabin != cabin, -kv[1].earn_percent, kv[0])
+    )
+    return carrier, classes[0][0]
 
 
 def seed_if_empty(runtime: Runtime) -> list[str]:
@@ -47,28 +62,28 @@ def seed_if_empty(runtime: Runtime) -> list[str]:
 
 def _seed(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock) -> list[str]:
     numbers = []
-    tz = catalog.current(uow).in_force(clock.now().date()).timezone
-    day = today(clock, tz)
+    programme = catalog.current(uow).in_force(clock.now().date())
+    day = today(clock, programme.timezone)
     requests: list[CouponRequest] = []
     for i, (given, family, email) in enumerate(PEOPLE):
         member = enrol(uow, catalog, clock, NewMember(given, family, email))
         numbers.append(member.member_number)
-        for j, (carrier, origin, destination, fare_or_class, klass) in enumerate(_routes(i)):
-            fare = fare_or_class if isinstance(fare_or_class, tuple) else None
-            booking_class = klass if fare else fare_or_class
+        for j, (origin, destination, cabin, fare) in enumerate(_routes(i)):
+            carrier, booking_class = _carrier_and_class(programme, i + j, cabin)
+            revenue = carrier.earning is Earning.REVENUE
             coupon = FlightCoupon(
                 member_number=member.member_number,
                 ticket_number=f"{9990000000000 + i * 100 + j:013d}",
                 coupon_number=1,
-                marketing_carrier=carrier,
-                operating_carrier=carrier,
+                marketing_carrier=carrier.code,
+                operating_carrier=carrier.code,
                 flight_number=str(100 + j),
                 origin=origin,
                 destination=destination,
                 departure_date=day - timedelta(days=10 * (j + 1)),
-                booking_class=str(booking_class),
-                fare_amount=Decimal(fare[1]) if fare else None,
-                fare_currency=fare[0] if fare else None,
+                booking_class=booking_class,
+                fare_amount=Decimal(fare) if revenue else None,
+                fare_currency=programme.currency if revenue else None,
             )
             requests.append(CouponRequest(len(requests), coupon, request_digest(repr(coupon))))
     earn_coupons(uow, catalog, clock, requests, "api")

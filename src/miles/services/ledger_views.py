@@ -2,20 +2,45 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from miles.adapters.db.accruals import AccrualRecord
-from miles.domain.accrual import FlightEarning
+from miles.domain.programme.model import Programme
+
+# the qualifying metrics the API names on its own (0 where the programme has no metric of that code)
+STATUS_MILES, SEGMENTS = "status_miles", "segments"
+MetricValue = int | Decimal  # a whole number, or an amount in the accounting currency
+
+
+def metric_values(programme: Programme, metrics: Mapping[str, Decimal]) -> dict[str, MetricValue]:
+    """Metric values as the answers give them: whole numbers as int, money as Decimal (cents)."""
+    out: dict[str, MetricValue] = {}
+    for metric in programme.metrics:
+        value = metrics.get(metric.code, Decimal(0))
+        out[metric.code] = value.quantize(Decimal("0.01")) if metric.money else int(value)
+    return out
+
+
+def whole(metrics: Mapping[str, MetricValue], code: str) -> int:
+    value = metrics.get(code, 0)
+    return int(value)
 
 
 @dataclass(frozen=True)
 class QualifyingView:
-    year: int
-    status_miles: int
+    period_start: date
+    period_end: date
+    metrics: dict[str, MetricValue]
+    status_miles: int  # the metrics of these codes, for clients of the first API (0: no such metric)
     segments: int
-    spend_usd: Decimal
+
+
+def qualifying_view(period_start: date, period_end: date, metrics: dict[str, MetricValue]) -> QualifyingView:
+    return QualifyingView(
+        period_start, period_end, metrics, whole(metrics, STATUS_MILES), whole(metrics, SEGMENTS)
+    )
 
 
 @dataclass(frozen=True)
@@ -31,7 +56,7 @@ class MemberView:
     award_miles: int
     pending_miles: int
     available_miles: int
-    lifetime_status_miles: int
+    lifetime_status_miles: int  # the lifetime total when the lifetime metric is status miles, else 0
     qualifying: QualifyingView
     created_at: datetime
 
@@ -47,30 +72,9 @@ class AccrualView:
     award_miles: int
     status_miles: int
     segments: int
+    qualifying: dict[str, MetricValue]
     tier_after: str
     balance_after: int
-
-
-_GIVEN = {"accrual_id", "member_number", "tier_after", "balance_after"}
-EARNED_FIELDS = tuple(f.name for f in fields(AccrualView) if f.name not in _GIVEN)  # what earning computed
-
-
-def view_of_accrual(
-    accrual_id: int,
-    member_number: str,
-    earned: FlightEarning | AccrualRecord,
-    tier_after: str,
-    balance_after: int,
-) -> AccrualView:
-    """The accrual's view: the earned figures read by name from a fresh earning or a stored accrual."""
-    figures: dict[str, int] = {name: getattr(earned, name) for name in EARNED_FIELDS}
-    return AccrualView(
-        accrual_id=accrual_id,
-        member_number=member_number,
-        tier_after=tier_after,
-        balance_after=balance_after,
-        **figures,
-    )
 
 
 @dataclass(frozen=True)

@@ -9,17 +9,18 @@ from datetime import date, datetime, timedelta
 from miles.adapters.db.audit import AuditRecord
 from miles.adapters.db.dated_statement import DatedStatementRepository
 from miles.adapters.db.member_search import ExpiringLot, TierChangeRecord
+from miles.adapters.db.standing import metric_mapping
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.ledger import describe
+from miles.domain.programme.model import Programme
 from miles.domain.progress import TierProgress, tier_progress
-from miles.domain.tiers import Tier
 from miles.services import audit
 from miles.services.award_desk import AwardChoices, choices_in_force, member_redemptions
 from miles.services.claims import ClaimView, member_claims
 from miles.services.clock import Clock, today
 from miles.services.goodwill.adjustments import AdjustmentView, member_adjustments
 from miles.services.ledger_views import MemberView
-from miles.services.members import find_member, member_view
+from miles.services.members import current_period, find_member, member_view
 from miles.services.programmes import ProgrammeCatalog
 from miles.services.redemptions.redemption_views import RedemptionView
 from miles.services.runtime import Runtime
@@ -45,10 +46,35 @@ class StatementSlice:
 
 
 @dataclass(frozen=True)
+class StandingLabels:
+    """The programme's own words for the member's standing (tier names, metric names, the period)."""
+
+    tier_rank: int  # 0: the base tier
+    tier_names: dict[str, str]  # code -> display name
+    period: str  # "2026", or "2026-04-01 to 2027-03-31"
+    metrics: list[tuple[str, str, bool]]  # (code, name, money) in the programme's order
+    lifetime_metric: str | None  # the lifetime metric's name, when the programme has lifetime tiers
+
+
+def standing_labels(programme: Programme, tier: str, start: date, end: date) -> StandingLabels:
+    rules = programme.qualification
+    whole_year = start.month == 1 and start.day == 1 and end == date(start.year, 12, 31)
+    lifetime = programme.metric(rules.lifetime_metric) if rules.lifetime_metric else None
+    return StandingLabels(
+        tier_rank=programme.ladder.rank(tier) if tier in programme.ladder else 0,
+        tier_names={t.code: t.name for t in programme.ladder.tiers},
+        period=str(start.year) if whole_year else f"{start.isoformat()} to {end.isoformat()}",
+        metrics=[(m.code, m.name, m.money) for m in programme.metrics],
+        lifetime_metric=lifetime.name if lifetime else None,
+    )
+
+
+@dataclass(frozen=True)
 class MemberOverview:
     member: MemberView
     member_id: int
     today: date
+    labels: StandingLabels
     progress: TierProgress | None
     expiring: list[ExpiringLot]
     expiring_until: date
@@ -73,7 +99,7 @@ def statement_slice(
 
 
 def _statement_slice(uow: UnitOfWork, member_number: str, cursor: str | None, limit: int) -> StatementSlice:
-    member = find_member(uow, member_number, 0)  # the number checked first: its error names it
+    member = find_member(uow, member_number)  # the number checked first: its error names it
     before = decode_cursor(cursor) if cursor else None
     fetched = DatedStatementRepository(uow.connection).page(member.account_id, before, limit + 1)
     rows = fetched[:limit]
@@ -100,20 +126,23 @@ def member_overview(runtime: Runtime, member_number: str) -> MemberOverview:
 
 
 def _overview(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock, member_number: str) -> MemberOverview:
-    programme = catalog.current(uow).in_force(clock.now().date())
+    book = catalog.current(uow)
+    programme = book.in_force(clock.now().date())
     day = today(clock, programme.timezone)
-    record = find_member(uow, member_number, day.year)
-    view = member_view(record, day.year)
+    record = find_member(uow, member_number, current_period(programme, day))
+    view = member_view(book, record, day)
     s = record.standing
+    totals = metric_mapping(book.versions[-1].metric_codes, record.totals)
     until = day + EXPIRY_HORIZON
     return MemberOverview(
         member=view,
         member_id=record.id,
         today=day,
-        progress=tier_progress(programme, s.tier, s.qualifying_status_miles, s.qualifying_segments),
+        labels=standing_labels(programme, s.tier, view.qualifying.period_start, view.qualifying.period_end),
+        progress=tier_progress(programme, s.tier, totals),
         expiring=uow.member_search.expiring_lots(record.id, until),
         expiring_until=until,
-        expiry_exempt=Tier.parse(view.tier) in programme.expiry.exempt_tiers,
+        expiry_exempt=view.tier in programme.expiry.exempt_tiers,
         goodwill_limit=programme.goodwill_agent_limit,
         tier_history=uow.member_search.tier_history(record.id, 20),
         statement=_statement_slice(uow, member_number, None, STATEMENT_PAGE),

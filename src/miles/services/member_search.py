@@ -42,7 +42,7 @@ def _search(uow: UnitOfWork, query: str, limit: int) -> SearchResult:
             number = validate_member_number(compact)
         except InvalidInput as exc:
             return SearchResult(q, "number", problem=exc.message)
-        record = uow.members.get(number, 0)
+        record = uow.members.get(number)
         hits = (
             []
             if record is None
@@ -52,7 +52,7 @@ def _search(uow: UnitOfWork, query: str, limit: int) -> SearchResult:
                     record.given_name,
                     record.family_name,
                     record.email,
-                    record.standing.tier.name,
+                    record.standing.tier,
                 )
             ]
         )

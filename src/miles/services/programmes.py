@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from miles.adapters.db.unit_of_work import UnitOfWork
-from miles.programme.loader import ProgrammeBook, load_file, load_reference, parse_document
+from miles.domain.errors import ProgrammeError
+from miles.programme.reading import ProgrammeBook, read_document, read_file, read_reference
 
 if TYPE_CHECKING:
-    from miles.domain.rules import Programme
+    from miles.domain.programme.model import Programme
     from miles.services.runtime import Runtime
 
 
@@ -35,7 +36,7 @@ class ProgrammeCatalog:
         digest, document = (None, None) if version_id is None else uow.programmes.document(version_id)
         with self._lock:
             if self._book is None or digest != self._digest:
-                self._book = load_reference() if document is None else parse_document(document)
+                self._book = read_reference() if document is None else read_document(document)
                 self._digest = digest
             self._checked_at = time.monotonic()
             return self._book
@@ -48,16 +49,34 @@ class ProgrammeCatalog:
 
 def load_programme(runtime: Runtime, path: str | Path | None) -> tuple[int, ProgrammeBook]:
     """Validate a rules file (None: the reference programme) and make it the programme in force."""
-    book = load_reference() if path is None else load_file(path)
+    book = read_reference() if path is None else read_file(path)
     with runtime.uow() as uow:
+        check_compatible(uow, runtime.catalog.current(uow), book)
         return uow.programmes.add(book.name, book.digest, book.document), book
+
+
+def check_compatible(uow: UnitOfWork, current: ProgrammeBook, new: ProgrammeBook) -> None:
+    """What the database holds stays readable: every tier a member holds is a tier of the new programme,
+    and, once members exist, the stored metrics keep their order (the new programme appends only)."""
+    latest = new.versions[-1]
+    problems = []
+    held = [tier for tier in uow.members.tiers_held() if tier not in latest.ladder]
+    if held:
+        problems.append(("tiers", f"members hold tiers the programme does not have: {', '.join(held)}"))
+    stored = current.versions[-1].metric_codes
+    if uow.members.count() and latest.metric_codes[: len(stored)] != stored:
+        problems.append(
+            ("metrics", f"members have qualifying totals of {list(stored)}: keep them first, in that order")
+        )
+    if problems:
+        raise ProgrammeError(problems)
 
 
 def ensure_programme(runtime: Runtime) -> None:
     """Make the reference programme the programme in force, unless a programme was loaded."""
     with runtime.uow() as uow:
         if uow.programmes.latest_id() is None:
-            book = load_reference()
+            book = read_reference()
             uow.programmes.add(book.name, book.digest, book.document)
 
 

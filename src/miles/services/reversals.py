@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from miles.adapters.db.accruals import ReversalRecord
 from miles.adapters.db.ledger import Posting
-from miles.adapters.db.standing import StandingUpdate, StatusCredit
+from miles.adapters.db.standing import StandingUpdate, StatusCredit, metric_mapping
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.errors import Conflict, InvalidInput, NotFound
 from miles.domain.ledger import ACCRUAL_FLIGHT
 from miles.domain.lots import plan_draws
 from miles.services.clock import Clock
-from miles.services.ledger_views import ReversalView
+from miles.services.ledger_views import STATUS_MILES, ReversalView
+from miles.services.programmes import ProgrammeCatalog
 from miles.services.runtime import Runtime
 
 
@@ -44,26 +47,29 @@ def reverse_accrual(runtime: Runtime, accrual_id: int, reason: str, digest: str)
     if not reason.strip() or len(reason) > 500:
         raise InvalidInput("give a reason of 1 to 500 characters", field="reason")
     with runtime.uow() as uow:
-        return _reverse(uow, runtime.clock, accrual_id, reason, digest)
+        return _reverse(uow, runtime.catalog, runtime.clock, accrual_id, reason, digest)
 
 
 def _reverse(
-    uow: UnitOfWork, clock: Clock, accrual_id: int, reason: str, digest: str
+    uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock, accrual_id: int, reason: str, digest: str
 ) -> tuple[ReversalView, bool]:
     accrual = uow.accruals.get(accrual_id)
     if accrual is None:
         raise NotFound(f"no accrual {accrual_id}", code="accrual_not_found")
+    latest = catalog.current(uow).versions[-1]  # the stored order of the metrics
+    credits = metric_mapping(latest.metric_codes, accrual.credits)
+    status_miles = int(credits.get(STATUS_MILES, 0))
     existing = uow.accruals.reversal_of(accrual_id)
     if existing is not None:
-        return _replay(existing, digest, accrual.member_number, accrual.status_miles)
-    member = uow.members.lock(accrual.member_number, accrual.departure_year)
+        return _replay(existing, digest, accrual.member_number, status_miles)
+    member = uow.members.lock(accrual.member_number)
     assert member is not None
     balance_after = member.balance - accrual.award_miles
     reversal_id = uow.accruals.add_reversal(accrual_id, reason, digest, accrual.award_miles, balance_after)
     if reversal_id is None:
         raced = uow.accruals.reversal_of(accrual_id)
         assert raced is not None
-        return _replay(raced, digest, accrual.member_number, accrual.status_miles)
+        return _replay(raced, digest, accrual.member_number, status_miles)
     now = clock.now()
     if accrual.award_miles > 0:
         original = uow.accruals.transfer_of(accrual_id)
@@ -84,29 +90,17 @@ def _reverse(
             uow.ledger.open_lots(member.id), accrual.award_miles, own_lot.id if own_lot else None
         )
         uow.ledger.draw_lots(transfer_id, draws)
-    if accrual.status_miles or accrual.segments or accrual.spend_usd:
+    if any(accrual.credits):
         uow.standing.credit(
             "flight_reversal",
-            [
-                StatusCredit(
-                    member.id,
-                    accrual.departure_year,
-                    -accrual.status_miles,
-                    -accrual.segments,
-                    -accrual.spend_usd,
-                    accrual_id,
-                    now,
-                )
-            ],
+            [StatusCredit(member.id, accrual.period_start, [-v for v in accrual.credits], accrual_id, now)],
         )
+    metric = latest.qualification.lifetime_metric
     s = member.standing
+    lifetime_delta = -credits[metric] if metric is not None else Decimal(0)
     uow.standing.update(
-        [
-            StandingUpdate(
-                member.id, s.tier.name, s.tier_valid_until, s.lifetime_tier.name, -accrual.status_miles, None
-            )
-        ]
+        [StandingUpdate(member.id, s.tier, s.tier_valid_until, s.lifetime_tier, lifetime_delta, None)]
     )
     record = uow.accruals.reversal_of(accrual_id)
     assert record is not None
-    return _view(record, member.member_number, accrual.status_miles), True
+    return _view(record, member.member_number, status_miles), True

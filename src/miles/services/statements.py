@@ -47,7 +47,7 @@ def statement(
         raise InvalidInput("to is before from", field="to")
     before = decode_cursor(cursor) if cursor else None
     with runtime.uow() as uow:
-        member = find_member(uow, member_number, 0)
+        member = find_member(uow, member_number)
         timezone = runtime.catalog.current(uow).in_force(from_date or date.today()).timezone
         rows = uow.statements.page(
             member.account_id,

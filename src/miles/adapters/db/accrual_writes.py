@@ -1,5 +1,5 @@
 """Recording accruals in one statement: the accrual rows, their transfers with both entries, the earn
-lots, the status credits with the year's totals, the tier history and the members' standing.
+lots, the status credits with their period's totals, the tier history and the members' standing.
 
 The arrays go over in PostgreSQL's binary format (no text quoting of ten thousand values), and the
 whole write is one round trip, whether it carries one coupon or ten thousand. Account balances are
@@ -41,10 +41,9 @@ class NewAccrual:
     tier_bonus_miles: int
     promotion_miles: int
     award_miles: int
-    status_miles: int
-    segments: int
-    spend_usd: Decimal
-    qualification_year: int
+    credits: list[Decimal]  # per qualifying metric, in the programme's order
+    fare_value: Decimal
+    period_start: date  # the qualification period credited
     tier_before: str
     tier_after: str
     tier_valid_until: date | None
@@ -75,10 +74,8 @@ _COLUMNS: list[tuple[str, str]] = [
     ("tier_bonus_miles", "int4"),
     ("promotion_miles", "int4"),
     ("award_miles", "int4"),
-    ("status_miles", "int4"),
-    ("segments", "int2"),
-    ("spend_usd", "numeric"),
-    ("qualification_year", "int2"),
+    ("fare_value", "numeric"),
+    ("period_start", "date"),
     ("tier_before", "text"),
     ("tier_after", "text"),
     ("tier_valid_until", "date"),
@@ -89,28 +86,31 @@ _COLUMNS: list[tuple[str, str]] = [
 ]
 
 _NAMES = ", ".join(name for name, _ in _COLUMNS)
+# a coupon's credits are an array: many coupons send them as one flat array, `width` values each
 # the new accrual's fields that go elsewhere than its own row (transfer, lot, status credit, tier history)
 _NOT_IN_ACCRUALS = {
     "account_id",
-    "qualification_year",
     "tier_valid_until",
     "tier_change_reason",
     "event_at",
     "lot_expires_date",
 }
-ACCRUAL_COLUMNS = tuple(name for name, _ in _COLUMNS if name not in _NOT_IN_ACCRUALS)
-_STANDING = "id, tier, valid_until, lifetime_tier, delta, activity"
+ACCRUAL_COLUMNS = (*(name for name, _ in _COLUMNS if name not in _NOT_IN_ACCRUALS), "credits")
+_STANDING = "id, tier, valid_until, lifetime_tier, delta, activity, period"
 _STANDING_PARAMS = "%(u_id)b::int8{0}, %(u_tier)b::text{0}, %(u_valid)b::date{0}, %(u_lifetime)b::text{0}, \
-%(u_delta)b::int8{0}, %(u_activity)b::date{0}"
+%(u_delta)b::numeric{0}, %(u_activity)b::date{0}, %(u_period)b::date{0}"
 # many coupons: one array per column; one coupon: scalars (no arrays to build and send)
 _MANY = (
-    "SELECT * FROM unnest({}) WITH ORDINALITY AS s({}, n)".format(
+    "SELECT s.*, (%(credits)b::numeric[])[(s.n - 1) * %(width)b::int4 + 1 : s.n * %(width)b::int4] AS credits "
+    "FROM unnest({}) WITH ORDINALITY AS s({}, n)".format(
         ", ".join(f"%({name})b::{kind}[]" for name, kind in _COLUMNS), _NAMES
     ),
     f"unnest({_STANDING_PARAMS.format('[]')}) AS u({_STANDING})",
 )
 _ONE = (
-    "SELECT {}, 1::bigint AS n".format(", ".join(f"%({name})b::{kind} AS {name}" for name, kind in _COLUMNS)),
+    "SELECT {}, 1::bigint AS n, %(credits)b::numeric[] AS credits".format(
+        ", ".join(f"%({name})b::{kind} AS {name}" for name, kind in _COLUMNS)
+    ),
     f"(VALUES ({_STANDING_PARAMS.format('')})) AS u({_STANDING})",
 )
 
@@ -138,15 +138,14 @@ WITH src AS (
     SELECT j.member_id, tr.id, j.departure_date, j.lot_expires_date, tr.amount, tr.amount
     FROM tr JOIN j ON j.accrual_id = tr.accrual_id
 ), sc AS (
-    INSERT INTO status_credits (member_id, year, status_miles, segments, spend_usd, code, accrual_id, event_at)
-    SELECT member_id, qualification_year, status_miles, segments, spend_usd, 'flight', accrual_id, event_at
-    FROM j WHERE status_miles > 0 OR segments > 0 OR spend_usd > 0
+    INSERT INTO status_credits (member_id, period_start, metrics, code, accrual_id, event_at)
+    SELECT member_id, period_start, credits, 'flight', accrual_id, event_at
+    FROM j WHERE 0 < ANY(credits)
 ), qt AS (
-    INSERT INTO qualifying_totals AS q (member_id, year, status_miles, segments, spend_usd)
-    SELECT member_id, qualification_year, sum(status_miles), sum(segments), sum(spend_usd)
-    FROM j GROUP BY member_id, qualification_year ORDER BY member_id, qualification_year
-    ON CONFLICT (member_id, year) DO UPDATE SET status_miles = q.status_miles + excluded.status_miles,
-        segments = q.segments + excluded.segments, spend_usd = q.spend_usd + excluded.spend_usd
+    INSERT INTO qualifying_totals AS q (member_id, period_start, metrics)
+    SELECT member_id, period_start, miles_sum_metrics(credits)
+    FROM j GROUP BY member_id, period_start ORDER BY member_id, period_start
+    ON CONFLICT (member_id, period_start) DO UPDATE SET metrics = miles_add_metrics(q.metrics, excluded.metrics)
 ), tc AS (
     INSERT INTO tier_changes (member_id, from_tier, to_tier, valid_until, reason, accrual_id)
     SELECT member_id, tier_before, tier_after, tier_valid_until, tier_change_reason, accrual_id
@@ -194,6 +193,8 @@ def record_accruals(
             "u_lifetime": u.lifetime_tier,
             "u_delta": u.lifetime_delta,
             "u_activity": u.activity_date,
+            "u_period": u.period_start,
+            "credits": row.credits,
         }
     else:
         statement, order = RECORD_MANY
@@ -205,6 +206,9 @@ def record_accruals(
             "u_lifetime": [u.lifetime_tier for u in standing],
             "u_delta": [u.lifetime_delta for u in standing],
             "u_activity": [u.activity_date for u in standing],
+            "u_period": [u.period_start for u in standing],
+            "credits": [value for r in rows for value in r.credits],
+            "width": len(rows[0].credits),
         }
     params["source"] = source_account_id
     raw = connection.connection.driver_connection

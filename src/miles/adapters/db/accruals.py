@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Connection, Row, text
@@ -22,10 +22,9 @@ class AccrualRecord:
     tier_bonus_miles: int
     promotion_miles: int
     award_miles: int
-    status_miles: int
-    segments: int
-    spend_usd: Decimal
-    departure_year: int
+    credits: list[Decimal]  # per qualifying metric, in the programme's order
+    fare_value: Decimal
+    period_start: date  # the qualification period credited
     tier_after: str
     balance_after: int
     created_at: datetime
@@ -44,7 +43,6 @@ class ReversalRecord:
 
 _EXPRESSIONS = {  # the record's fields that are not the accrual's own columns of the same name
     "member_number": "m.member_number",
-    "departure_year": "extract(year FROM a.departure_date)::int",
 }
 _COLUMNS = ", ".join(
     f"{_EXPRESSIONS[f.name]} AS {f.name}" if f.name in _EXPRESSIONS else f"a.{f.name}"
@@ -120,3 +118,19 @@ class AccrualRepository:
             {"a": accrual_id, "r": reason, "d": digest, "m": reversed_miles, "b": balance_after},
         ).scalar()
         return None if value is None else int(value)
+
+    def ticket_award_miles(self, tickets: list[str]) -> dict[str, int]:
+        """Base and tier bonus miles each ticket's coupons earned so far, reversed coupons left out
+        (a revenue carrier may cap them per ticket)."""
+        rows = self.connection.execute(
+            text(
+                """
+                SELECT a.ticket_number, sum(a.base_miles + a.tier_bonus_miles) AS miles FROM accruals a
+                WHERE a.ticket_number = ANY(:tickets)
+                  AND NOT EXISTS (SELECT 1 FROM accrual_reversals r WHERE r.accrual_id = a.id)
+                GROUP BY a.ticket_number
+                """
+            ),
+            {"tickets": tickets},
+        )
+        return {r.ticket_number: int(r.miles) for r in rows}

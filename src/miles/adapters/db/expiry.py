@@ -22,7 +22,7 @@ from miles.domain.expiry import (
     inactivity_cutoff,
     warning_window,
 )
-from miles.domain.rules import ExpiryKind, Programme
+from miles.domain.programme.model import ExpiryKind, Programme
 
 # members with miles the run may expire, and members to warn: read once per run when it is planned
 _LOTS_CANDIDATES = """
@@ -203,12 +203,15 @@ class ExpiryRepository:
                 "activity": list(ACTIVITY_CODES),
             }
         self.event_at: datetime = _start_of_day(run_date, programme.timezone)
-        self.window = warning_window(run_date, self.policy.warning_days)
+        never = self.policy.kind is ExpiryKind.NEVER
+        self.window = None if never else warning_window(run_date, self.policy.warning_days)
         if self.window is not None:
             self.params |= {"w0": self.window[0], "w1": self.window[1]}
 
     def candidates_sql(self) -> str:
         """Members with miles the run may expire (their lock is taken by the chunk)."""
+        if self.policy.kind is ExpiryKind.NEVER:
+            return "SELECT CAST(NULL AS bigint) AS member_id WHERE false"
         return _INACTIVITY_CANDIDATES if self.policy.kind is ExpiryKind.INACTIVITY else _LOTS_CANDIDATES
 
     def warning_candidates_sql(self) -> str | None:
@@ -222,7 +225,7 @@ class ExpiryRepository:
     def expire(self, run_id: int, member_ids: list[int], expired_account_id: int) -> ExpiryCounts:
         """Expire what the policy says of these members (locked by this transaction). The caller adds
         the total to the `expired` account with `credit_expired_account`, as its last write."""
-        if not member_ids:
+        if not member_ids or self.policy.kind is ExpiryKind.NEVER:
             return ExpiryCounts(0, 0, 0)
         due = _INACTIVITY_DUE if self.policy.kind is ExpiryKind.INACTIVITY else _LOTS_DUE
         row = self.connection.execute(

@@ -1,4 +1,4 @@
-"""Members: numbers, identity, standing (tier, qualifying totals) and their award account."""
+"""Members: numbers, identity, standing (tier, qualifying totals of a period) and their award account."""
 
 from __future__ import annotations
 
@@ -8,8 +8,16 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, Row, text
 
-from miles.domain.accrual import MemberStanding
-from miles.domain.tiers import Tier
+
+@dataclass(frozen=True)
+class TierState:
+    """The member row's standing: tier codes, the lifetime metric's total, the rolling period's start."""
+
+    tier: str
+    tier_valid_until: date | None
+    lifetime_tier: str
+    lifetime_total: Decimal
+    period_start: date
 
 
 @dataclass(frozen=True)
@@ -23,20 +31,20 @@ class MemberRecord:
     account_id: int
     balance: int
     pending: int
-    standing: MemberStanding  # qualifying totals of the year asked for
-    qualifying_spend_usd: Decimal
+    standing: TierState
+    totals_period: date  # the period whose totals came with the record (the member's own if none asked)
+    totals: tuple[Decimal, ...]  # that period's metrics, in the programme's order (() for none yet)
     created_at: datetime
 
 
 _SELECT = """
     SELECT m.id, m.member_number, m.given_name, m.family_name, m.email, m.birth_date, m.tier,
-           m.tier_valid_until, m.lifetime_tier, m.lifetime_status_miles, m.created_at,
+           m.tier_valid_until, m.lifetime_tier, m.lifetime_total, m.period_start, m.created_at,
            a.id AS account_id, a.balance, a.pending,
-           coalesce(q.status_miles, 0) AS q_miles, coalesce(q.segments, 0) AS q_segments,
-           coalesce(q.spend_usd, 0) AS q_spend
+           coalesce(CAST(:period AS date), m.period_start) AS q_period, q.metrics AS q_metrics
     FROM members m
     JOIN accounts a ON a.member_id = m.id
-    LEFT JOIN qualifying_totals q ON q.member_id = m.id AND q.year = :year
+    LEFT JOIN qualifying_totals q ON q.member_id = m.id AND q.period_start = coalesce(CAST(:period AS date), m.period_start)
     WHERE m.member_number = :number
 """
 
@@ -52,15 +60,15 @@ def _record(row: Row) -> MemberRecord:  # type: ignore[type-arg]
         account_id=row.account_id,
         balance=row.balance,
         pending=row.pending,
-        standing=MemberStanding(
-            tier=Tier[row.tier],
+        standing=TierState(
+            tier=row.tier,
             tier_valid_until=row.tier_valid_until,
-            lifetime_tier=Tier[row.lifetime_tier],
-            lifetime_status_miles=row.lifetime_status_miles,
-            qualifying_status_miles=row.q_miles,
-            qualifying_segments=row.q_segments,
+            lifetime_tier=row.lifetime_tier,
+            lifetime_total=row.lifetime_total,
+            period_start=row.period_start,
         ),
-        qualifying_spend_usd=row.q_spend,
+        totals_period=row.q_period,
+        totals=tuple(row.q_metrics or ()),
         created_at=row.created_at,
     )
 
@@ -73,15 +81,24 @@ class MemberRepository:
         return int(self.connection.execute(text("SELECT nextval('member_number_seq')")).scalar_one())
 
     def add(
-        self, member_number: str, given_name: str, family_name: str, email: str, birth_date: date | None
+        self,
+        member_number: str,
+        given_name: str,
+        family_name: str,
+        email: str,
+        birth_date: date | None,
+        tier: str,
+        period_start: date,
     ) -> int:
+        """A new member at the base tier `tier`, their first rolling period starting `period_start`."""
         return int(
             self.connection.execute(
                 text(
                     """
                     WITH m AS (
-                        INSERT INTO members (member_number, given_name, family_name, email, birth_date)
-                        VALUES (:n, :g, :f, :e, :b) RETURNING id
+                        INSERT INTO members (member_number, given_name, family_name, email, birth_date, tier,
+                                             lifetime_tier, period_start)
+                        VALUES (:n, :g, :f, :e, :b, :t, :t, :p) RETURNING id
                     ), a AS (
                         INSERT INTO accounts (code, member_id, allow_negative)
                         SELECT 'member:' || :n, id, true FROM m
@@ -89,24 +106,34 @@ class MemberRepository:
                     SELECT id FROM m
                     """
                 ),
-                {"n": member_number, "g": given_name, "f": family_name, "e": email, "b": birth_date},
+                {
+                    "n": member_number,
+                    "g": given_name,
+                    "f": family_name,
+                    "e": email,
+                    "b": birth_date,
+                    "t": tier,
+                    "p": period_start,
+                },
             ).scalar_one()
         )
 
-    def get(self, member_number: str, year: int) -> MemberRecord | None:
-        row = self.connection.execute(text(_SELECT), {"number": member_number, "year": year}).first()
+    def get(self, member_number: str, period: date | None = None) -> MemberRecord | None:
+        """The member with the totals of the qualification period starting `period` (None: of their
+        own rolling period)."""
+        row = self.connection.execute(text(_SELECT), {"number": member_number, "period": period}).first()
         return None if row is None else _record(row)
 
-    def lock(self, member_number: str, year: int) -> MemberRecord | None:
+    def lock(self, member_number: str, period: date | None = None) -> MemberRecord | None:
         """The member, locked for the rest of the transaction: every write to a member's account,
         lots or standing takes this lock first."""
-        return self.lock_many([member_number], year).get(member_number)
+        return self.lock_many([member_number], period).get(member_number)
 
     def lock_id(self, member_id: int) -> None:
         """Lock a member whose record the caller already holds (its ids never change)."""
         self.connection.execute(text("SELECT id FROM members WHERE id = :id FOR UPDATE"), {"id": member_id})
 
-    def lock_many(self, member_numbers: list[str], year: int) -> dict[str, MemberRecord]:
+    def lock_many(self, member_numbers: list[str], period: date | None = None) -> dict[str, MemberRecord]:
         """Lock the members in id order, then read them: a second statement, so that what it reads
         (balances, totals) is what the previous lock holder committed, not a snapshot from before."""
         self.connection.execute(
@@ -115,19 +142,29 @@ class MemberRepository:
         )
         rows = self.connection.execute(
             text(_SELECT.replace("m.member_number = :number", "m.member_number = ANY(:numbers)")),
-            {"numbers": member_numbers, "year": year},
+            {"numbers": member_numbers, "period": period},
         )
         return {r.member_number: _record(r) for r in rows}
 
-    def qualifying(self, member_ids: list[int], years: list[int]) -> dict[tuple[int, int], tuple[int, int]]:
+    def totals(
+        self, member_ids: list[int], periods: list[date]
+    ) -> dict[tuple[int, date], tuple[Decimal, ...]]:
+        """The members' totals of the periods starting on `periods`, by (member id, period start)."""
         rows = self.connection.execute(
             text(
-                "SELECT member_id, year, status_miles, segments FROM qualifying_totals "
-                "WHERE member_id = ANY(:ids) AND year = ANY(:years)"
+                "SELECT member_id, period_start, metrics FROM qualifying_totals "
+                "WHERE member_id = ANY(:ids) AND period_start = ANY(:periods)"
             ),
-            {"ids": member_ids, "years": years},
+            {"ids": member_ids, "periods": periods},
         )
-        return {(r.member_id, r.year): (r.status_miles, r.segments) for r in rows}
+        return {(r.member_id, r.period_start): tuple(r.metrics) for r in rows}
+
+    def tiers_held(self) -> list[str]:
+        """Every tier code some member holds (as tier or lifetime tier)."""
+        rows = self.connection.execute(
+            text("SELECT tier FROM members UNION SELECT lifetime_tier FROM members")
+        ).scalars()
+        return sorted(rows)
 
     def count(self) -> int:
         return int(self.connection.execute(text("SELECT count(*) FROM members")).scalar_one())

@@ -1,8 +1,9 @@
 """The nightly requalification of a chunk of members, set-based: one statement locks the members that
 have something to change, one statement changes them all and records their tier changes.
 
-It is miles.domain.requalification.nightly_standing written for many members at once; the tests hold
-the two to the same answers.
+It is miles.domain.programme.requalification.nightly_standing written for many members at once, for
+any programme: tiers are ranked by their position in the programme's ladder, a period's totals are an
+array in the programme's metric order; the tests hold the two to the same answers, member by member.
 """
 
 from __future__ import annotations
@@ -13,139 +14,228 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from miles.domain.requalification import last_complete_year, upgrade_years
-from miles.domain.rules import Programme
-from miles.domain.tiers import Tier, requalified_valid_until
+from miles.domain.programme.model import Programme
 
-TIER_NAMES = "ARRAY['BLUE','SILVER','GOLD','PLATINUM']"
+TIERS = "CAST(:tiers AS text[])"
 
 
 def tier_rank_sql(column: str) -> str:
-    """SQL: a tier name as its rank (BLUE 0 ... PLATINUM 3)."""
-    return f"(array_position({TIER_NAMES}, {column}) - 1)"
+    """SQL: a tier code as its rank in the programme's ladder (0 for the base tier)."""
+    return f"(array_position({TIERS}, {column}) - 1)"
 
 
 def tier_name_sql(expression: str) -> str:
-    """SQL: a tier rank as its name."""
-    return f"({TIER_NAMES})[({expression}) + 1]"
-
-
-def feb_end_sql(year_expression: str) -> str:
-    """SQL: the last day of February of a year."""
-    return f"(make_date(({year_expression})::int, 3, 1) - 1)"
+    """SQL: a tier rank as its code."""
+    return f"({TIERS})[({expression}) + 1]"
 
 
 @dataclass(frozen=True)
 class TierRules:
-    """The programme's thresholds as SQL expressions with their bound values."""
+    """The programme's thresholds and lifetime tiers as SQL expressions with their bound values."""
 
     programme: Programme
 
     def params(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for i, rule in enumerate(self.programme.tiers):
-            out |= {f"tm{i}": rule.status_miles, f"ts{i}": rule.segments}
-        for i, life in enumerate(self.programme.lifetime):
-            out[f"lm{i}"] = life.status_miles
+        out: dict[str, Any] = {"tiers": list(self.programme.ladder.codes)}
+        for tier in self.programme.ladder.tiers:
+            for k, requirement in enumerate(tier.requirements):
+                for j, value in enumerate(requirement.minimums.values()):
+                    out[f"t{tier.rank}_{k}_{j}"] = value
+        for i, life in enumerate(self.programme.qualification.lifetime):
+            out[f"life{i}"] = life.at
         return out
 
-    def earned(self, miles: str, segments: str) -> str:
-        """SQL: the tier rank earned by a year's (status miles, segments), like Programme.tier_earned."""
+    def _metric(self, metrics: str, code: str) -> str:
+        return f"coalesce({metrics}[{self.programme.metric_codes.index(code) + 1}], 0)"
+
+    def _reaches(self, metrics: str, rank: int) -> str:
+        tier = self.programme.ladder.at(rank)
+        sets = [
+            "("
+            + " AND ".join(
+                f"{self._metric(metrics, code)} >= :t{rank}_{k}_{j}" for j, code in enumerate(r.minimums)
+            )
+            + ")"
+            for k, r in enumerate(tier.requirements)
+        ]
+        return "(" + " OR ".join(sets) + ")"
+
+    def earned(self, metrics: str) -> str:
+        """SQL: the tier rank a period's metrics earn, like TierLadder.earned."""
+        tiers = self.programme.ladder.tiers[1:]
+        if not tiers:
+            return "0"
+        cases = " ".join(f"WHEN {self._reaches(metrics, t.rank)} THEN {t.rank}" for t in reversed(tiers))
+        return f"(CASE {cases} ELSE 0 END)"
+
+    def reaches_a_tier(self, metrics: str) -> str:
+        """SQL: the metrics reach a tier above the base tier (a cheap test before `earned`)."""
+        tiers = self.programme.ladder.tiers[1:]
+        return "(" + " OR ".join(self._reaches(metrics, t.rank) for t in tiers) + ")" if tiers else "false"
+
+    def lifetime(self, total: str) -> str:
+        """SQL: the lifetime tier rank a lifetime total reaches (0: none)."""
+        rules = self.programme.qualification.lifetime
+        if not rules:
+            return "0"
+        ladder = self.programme.ladder
         cases = [
-            f"CASE WHEN {miles} >= :tm{i} OR {segments} >= :ts{i} THEN {int(rule.tier)} ELSE 0 END"
-            for i, rule in enumerate(self.programme.tiers)
+            f"CASE WHEN {total} >= :life{i} THEN {ladder.rank(r.tier)} ELSE 0 END"
+            for i, r in enumerate(rules)
         ]
         return f"greatest(0, {', '.join(cases)})"
 
-    def lifetime(self, miles: str) -> str:
-        """SQL: the lifetime tier rank of lifetime status miles, like Programme.lifetime_tier."""
-        cases = [
-            f"CASE WHEN {miles} >= :lm{i} THEN {int(life.tier)} ELSE 0 END"
-            for i, life in enumerate(self.programme.lifetime)
-        ]
-        return f"greatest(0, {', '.join(cases)})"
-
-    def reaches_a_tier(self, miles: str, segments: str) -> str:
-        """SQL: a year's totals reach the lowest tier (a cheap test before `earned`)."""
-        lowest = min(range(len(self.programme.tiers)), key=lambda i: self.programme.tiers[i].tier)
-        return f"({miles} >= :tm{lowest} OR {segments} >= :ts{lowest})"
-
-    def lifetime_minimum(self) -> int:
-        return min((life.status_miles for life in self.programme.lifetime), default=2**62)
+    def lifetime_minimum(self) -> Any:
+        return min((life.at for life in self.programme.qualification.lifetime), default=10**15)
 
 
-def _candidates_sql(rules: TierRules) -> str:
-    """Every member whose standing the run may change: a tier expired before the run date, a lifetime
-    milestone not applied (or a lifetime tier not yet the floor), a tier earned in a year still valid
-    that is higher (or valid longer) than the one held. Read once per run, set-based, when it is planned:
-    one pass over the members, and one over the yearly totals that reach a tier, joined to their members."""
-    earned = rules.earned("q.status_miles", "q.segments")
+def _lifetime_candidates(rules: TierRules) -> str:
     return f"""
         SELECT id AS member_id FROM members
-        WHERE tier_valid_until < :d
-           OR (lifetime_status_miles >= :life_min
-               AND {rules.lifetime("lifetime_status_miles")} > {tier_rank_sql("lifetime_tier")})
-           OR (lifetime_tier <> 'BLUE' AND {tier_rank_sql("lifetime_tier")} >= {tier_rank_sql("tier")}
+        WHERE (lifetime_total >= :life_min AND {rules.lifetime("lifetime_total")} > {tier_rank_sql("lifetime_tier")})
+           OR ({tier_rank_sql("lifetime_tier")} > 0 AND {tier_rank_sql("lifetime_tier")} >= {tier_rank_sql("tier")}
                AND (tier <> lifetime_tier OR tier_valid_until IS NOT NULL))
-        UNION
-        SELECT q.member_id FROM qualifying_totals q JOIN members m ON m.id = q.member_id
-        WHERE q.year = ANY(CAST(:up_years AS smallint[])) AND {rules.reaches_a_tier("q.status_miles", "q.segments")}
-          AND ({earned} > {tier_rank_sql("m.tier")}
-               OR ({earned} = {tier_rank_sql("m.tier")} AND m.tier_valid_until < {feb_end_sql("q.year + 2")}))
     """
 
 
-def _requalify_sql(rules: TierRules) -> str:
-    earned = rules.earned("status_miles", "segments")
+def _candidates_sql(rules: TierRules) -> str:
+    """Every member whose standing the run may change: a tier expired before the run date (fixed
+    periods) or a rolling period that ended, a lifetime tier not applied (or not yet the floor), a
+    tier earned in a period still valid that is higher (or valid longer) than the one held. Read once
+    per run, set-based, when it is planned."""
+    earned = rules.earned("q.metrics")
+    if rules.programme.qualification.rolling:
+        return f"""
+        SELECT id AS member_id FROM members WHERE CAST(period_start + interval '12 months' AS date) <= :d
+        UNION {_lifetime_candidates(rules)}
+        UNION
+        SELECT q.member_id FROM qualifying_totals q JOIN members m ON m.id = q.member_id AND q.period_start = m.period_start
+        WHERE {rules.reaches_a_tier("q.metrics")} AND {earned} > {tier_rank_sql("m.tier")}
+        """
     return f"""
-    WITH q AS (
+        SELECT id AS member_id FROM members WHERE tier_valid_until < :d
+        UNION {_lifetime_candidates(rules)}
+        UNION
+        SELECT q.member_id FROM qualifying_totals q JOIN members m ON m.id = q.member_id
+        JOIN unnest(CAST(:up_starts AS date[]), CAST(:up_valid AS date[])) AS u(start, valid) ON u.start = q.period_start
+        WHERE {rules.reaches_a_tier("q.metrics")}
+          AND ({earned} > {tier_rank_sql("m.tier")}
+               OR ({earned} = {tier_rank_sql("m.tier")} AND m.tier_valid_until < u.valid))
+    """
+
+
+_CURRENT = """
+        SELECT m.id, m.tier AS old_tier, m.tier_valid_until AS old_valid, m.lifetime_tier AS old_lifetime,
+               m.period_start AS old_period, {rank_tier} AS r0, {rank_life} AS life0,
+               greatest({rank_life}, {lifetime}) AS life, m.lifetime_total
+"""
+
+
+def _fixed_steps(rules: TierRules) -> str:
+    """Requalification of a tier that expired before the run date, then an upgrade left unapplied."""
+    earned = rules.earned("metrics")
+    current = _CURRENT.format(
+        rank_tier=tier_rank_sql("m.tier"),
+        rank_life=tier_rank_sql("m.lifetime_tier"),
+        lifetime=rules.lifetime("m.lifetime_total"),
+    )
+    return f"""
+    q AS (
         SELECT member_id,
-               max(earned) FILTER (WHERE year = :last_year) AS earned_last,
-               max(earned * 10000 + year) FILTER (WHERE year = ANY(CAST(:up_years AS smallint[])) AND earned > 0)
-                   AS best
-        FROM (SELECT member_id, year, {earned} AS earned FROM qualifying_totals
-              WHERE member_id = ANY(CAST(:ids AS bigint[])) AND year BETWEEN :first_year AND :this_year) x
+               max(earned) FILTER (WHERE period_start = :last_start) AS earned_last,
+               max(earned) FILTER (WHERE period_start = ANY(CAST(:up_starts AS date[])) AND earned > 0) AS up_rank,
+               (array_agg(period_start ORDER BY earned DESC, period_start DESC)
+                   FILTER (WHERE period_start = ANY(CAST(:up_starts AS date[])) AND earned > 0))[1] AS up_start
+        FROM (SELECT member_id, period_start, {earned} AS earned FROM qualifying_totals
+              WHERE member_id = ANY(CAST(:ids AS bigint[])) AND period_start = ANY(CAST(:starts AS date[]))) x
         GROUP BY member_id
     ), cur AS MATERIALIZED (
-        SELECT m.id, m.tier AS old_tier, m.tier_valid_until AS old_valid, m.lifetime_tier AS old_lifetime,
-               {tier_rank_sql("m.tier")} AS r0, {tier_rank_sql("m.lifetime_tier")} AS life0,
-               greatest({tier_rank_sql("m.lifetime_tier")}, {rules.lifetime("m.lifetime_status_miles")}) AS life,
-               m.lifetime_status_miles, coalesce(q.earned_last, 0) AS earned_last,
-               q.best / 10000 AS up_rank, q.best % 10000 AS up_year
+        {current}, coalesce(q.earned_last, 0) AS earned_last, q.up_rank,
+               (SELECT u.valid FROM unnest(CAST(:up_starts AS date[]), CAST(:up_valid AS date[])) AS u(start, valid)
+                WHERE u.start = q.up_start) AS up_valid
         FROM members m LEFT JOIN q ON q.member_id = m.id
         WHERE m.id = ANY(CAST(:ids AS bigint[]))
-    ), s1 AS MATERIALIZED (                             -- requalification of a tier that expired before the run date
+    ), s1 AS MATERIALIZED (
         SELECT cur.*, (old_valid IS NOT NULL AND old_valid < :d) AS requalified,
-               CASE WHEN old_valid < :d THEN greatest(earned_last, r0 - 1, life) ELSE r0 END AS r1,
+               (old_valid IS NOT NULL AND old_valid < :d) AS expired, old_period AS p1,
+               CASE WHEN old_valid < :d THEN greatest(earned_last, {_soft("r0")}, life) ELSE r0 END AS r1,
                CASE WHEN old_valid < :d THEN CAST(:requal_valid AS date) ELSE old_valid END AS v1
         FROM cur
-    ), upgraded AS MATERIALIZED (                       -- an upgrade the accrual feed left unapplied
-        SELECT s1.*, (up_rank IS NOT NULL AND (up_rank > r1 OR (up_rank = r1 AND v1 IS NOT NULL
-                       AND {feb_end_sql("up_year + 2")} > v1))) AS up
+    ), upgraded AS MATERIALIZED (
+        SELECT s1.*, (up_rank IS NOT NULL AND (up_rank > r1 OR (up_rank = r1 AND v1 IS NOT NULL AND up_valid > v1))) AS up
         FROM s1
     ), s2 AS MATERIALIZED (
-        SELECT upgraded.*,
-               CASE WHEN up THEN up_rank ELSE r1 END AS r2,
-               CASE WHEN up THEN {feb_end_sql("up_year + 2")} ELSE v1 END AS v2
+        SELECT upgraded.*, CASE WHEN up THEN up_rank ELSE r1 END AS r2,
+               CASE WHEN up THEN up_valid ELSE v1 END AS v2, p1 AS p2
         FROM upgraded
-    ), s3 AS MATERIALIZED (                             -- the lifetime tier is a floor, for life
-        SELECT s2.*,
+    )"""
+
+
+def _rolling_steps(rules: TierRules) -> str:
+    """A rolling period that ended requalifies on its own totals and the next period starts the day
+    after; else a tier above the one held, earned in the current period, starts today with a new period."""
+    earned = rules.earned("q.metrics")
+    current = _CURRENT.format(
+        rank_tier=tier_rank_sql("m.tier"),
+        rank_life=tier_rank_sql("m.lifetime_tier"),
+        lifetime=rules.lifetime("m.lifetime_total"),
+    )
+    end = "CAST(old_period + interval '12 months' AS date)"
+    return f"""
+    cur AS MATERIALIZED (
+        {current}, coalesce({earned}, 0) AS earned_cur
+        FROM members m LEFT JOIN qualifying_totals q ON q.member_id = m.id AND q.period_start = m.period_start
+        WHERE m.id = ANY(CAST(:ids AS bigint[]))
+    ), s1 AS MATERIALIZED (
+        SELECT cur.*, {end} <= :d AS ended, {end} <= :d AS expired, ({end} <= :d AND r0 > 0) AS requalified,
+               CASE WHEN {end} <= :d THEN greatest(earned_cur, {_soft("r0")}, life) ELSE r0 END AS r1,
+               CASE WHEN {end} <= :d THEN {end} ELSE old_period END AS p1
+        FROM cur
+    ), s2 AS MATERIALIZED (
+        SELECT s1.*, NOT ended AND earned_cur > r0 AS up, earned_cur AS earned_last,
+               CASE WHEN NOT ended AND earned_cur > r0 THEN earned_cur ELSE r1 END AS r2,
+               CASE WHEN NOT ended AND earned_cur > r0 THEN CAST(:d AS date) ELSE p1 END AS p2
+        FROM s1
+    ), s2v AS MATERIALIZED (
+        SELECT s2.*, CASE WHEN ended OR up THEN CAST(p2 + interval '12 months' AS date) - 1 ELSE old_valid END AS v2
+        FROM s2
+    )"""
+
+
+def _soft(rank: str) -> str:
+    return f"CASE WHEN :soft > 0 THEN greatest({rank} - :soft, 0) ELSE 0 END"
+
+
+def _requalify_sql(rules: TierRules) -> str:
+    rolling = rules.programme.qualification.rolling
+    steps = _rolling_steps(rules) if rolling else _fixed_steps(rules)
+    last = "s2v" if rolling else "s2"
+    if rolling:
+        earned_in = "'in the period that ended'"
+    elif rules.programme.qualification.start_month == 1:
+        earned_in = "'in ' || CAST(extract(year FROM CAST(:last_start AS date)) AS int)"
+    else:
+        earned_in = "'in the year from ' || CAST(:last_start AS text)"
+    return f"""
+    WITH {steps}, s3 AS MATERIALIZED (                  -- the lifetime tier is a floor, for life
+        SELECT {last}.*,
                (life > 0 AND life >= r2 AND (r2 <> life OR v2 IS NOT NULL)) AS floor,
                CASE WHEN life > 0 AND life >= r2 THEN life ELSE r2 END AS r3
-        FROM s2
+        FROM {last}
     ), fin AS MATERIALIZED (
         SELECT s3.*, CASE WHEN floor OR r3 = 0 THEN NULL ELSE v2 END AS v3,
                CASE WHEN floor THEN 'lifetime'
                     WHEN up THEN 'upgrade'
-                    WHEN requalified AND r1 = r0 - 1 AND r0 - 1 > earned_last THEN 'soft_landing'
-                    WHEN requalified THEN 'requalified'
+                    WHEN expired AND r1 = {_soft("r0")} AND {_soft("r0")} > earned_last THEN 'soft_landing'
+                    WHEN expired THEN 'requalified'
                     ELSE 'lifetime' END AS reason
         FROM s3
     ), changed AS (
-        SELECT * FROM fin
-        WHERE r3 <> r0 OR v3 IS DISTINCT FROM old_valid OR life <> life0
+        SELECT *, (r3 <> r0 OR v3 IS DISTINCT FROM old_valid OR life <> life0) AS tier_changed FROM fin
+        WHERE r3 <> r0 OR v3 IS DISTINCT FROM old_valid OR life <> life0 OR p2 <> old_period
     ), upd AS (
-        UPDATE members m SET tier = {tier_name_sql("c.r3")}, tier_valid_until = c.v3, lifetime_tier = {tier_name_sql("c.life")}
+        UPDATE members m SET tier = {tier_name_sql("c.r3")}, tier_valid_until = c.v3,
+               lifetime_tier = {tier_name_sql("c.life")}, period_start = c.p2
         FROM changed c WHERE m.id = c.id
         RETURNING m.id
     ), history AS (
@@ -153,15 +243,14 @@ def _requalify_sql(rules: TierRules) -> str:
         SELECT id, old_tier, {tier_name_sql("r3")}, v3,
                CASE reason
                  WHEN 'lifetime' THEN 'lifetime: ' || {tier_name_sql("life")} || ' for life at '
-                      || CAST(lifetime_status_miles AS text) || ' lifetime status miles'
-                 WHEN 'upgrade' THEN 'upgrade: ' || {tier_name_sql("up_rank")} || ' earned in ' || CAST(up_year AS text)
-                      || ', not applied at accrual'
+                      || CAST(lifetime_total AS text) || ' lifetime credits'
+                 WHEN 'upgrade' THEN 'upgrade: ' || {tier_name_sql("r2")} || ' earned, not applied at accrual'
                  WHEN 'soft_landing' THEN 'soft landing: tier expired, earned ' || {tier_name_sql("earned_last")}
-                      || ' in ' || CAST(:last_year AS text) || ', one tier down'
-                 ELSE 'requalified: tier expired, earned ' || {tier_name_sql("earned_last")} || ' in ' || CAST(:last_year AS text)
+                      || ' ' || {earned_in} || ', down by the soft landing'
+                 ELSE 'requalified: tier expired, earned ' || {tier_name_sql("earned_last")} || ' ' || {earned_in}
                END || ' (nightly run ' || CAST(:d AS text) || ')',
                :run
-        FROM changed ORDER BY id
+        FROM changed WHERE tier_changed ORDER BY id
     )
     SELECT count(*) FILTER (WHERE requalified) AS requalified,
            count(*) FILTER (WHERE requalified AND r3 = r0) AS kept,
@@ -187,17 +276,22 @@ class RequalificationRepository:
         self.connection = connection
         self.rules = TierRules(programme)
         self.run_date = run_date
-        years = upgrade_years(run_date)
-        last = last_complete_year(run_date)
+        q = programme.qualification
         self.params: dict[str, Any] = self.rules.params() | {
             "d": run_date,
-            "up_years": years,
-            "last_year": last,
-            "first_year": min([*years, last]),
-            "this_year": max([*years, last]),
-            "requal_valid": requalified_valid_until(run_date),
+            "soft": q.soft_landing,
             "life_min": self.rules.lifetime_minimum(),
         }
+        if not q.rolling:
+            periods = q.upgrade_periods(run_date)
+            last = q.last_complete(run_date)
+            self.params |= {
+                "up_starts": [p.start for p in periods],
+                "up_valid": [q.valid_until(p) for p in periods],
+                "last_start": last.start,
+                "starts": sorted({last.start, *(p.start for p in periods)}),
+                "requal_valid": q.valid_until(last),
+            }
 
     def candidates_sql(self) -> str:
         return _candidates_sql(self.rules)
@@ -214,4 +308,4 @@ class RequalificationRepository:
         )
 
 
-__all__ = ["RequalificationCounts", "RequalificationRepository", "Tier", "TierRules", "tier_rank_sql"]
+__all__ = ["RequalificationCounts", "RequalificationRepository", "TierRules", "tier_rank_sql"]

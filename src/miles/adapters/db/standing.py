@@ -1,21 +1,41 @@
-"""Members' standing in bulk: status credits with their yearly totals, tiers, tier history."""
+"""Members' standing in bulk: status credits with their period totals, tiers, tier history.
+
+A status credit, a period's totals and an accrual hold one value per qualifying metric, in the
+programme's metric order (a later programme version only appends metrics); PostgreSQL adds them
+position by position (`miles_add_metrics`, `miles_sum_metrics`, migration 0012).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Connection, text
 
+ZERO = Decimal(0)
+
+
+def metric_values(codes: Sequence[str], metrics: Mapping[str, Decimal]) -> list[Decimal]:
+    """A metrics mapping as stored: one value per metric code, in the programme's order."""
+    return [metrics.get(code, ZERO) for code in codes]
+
+
+def metric_mapping(codes: Sequence[str], values: Sequence[Decimal] | None) -> dict[str, Decimal]:
+    """Stored values as a mapping by metric code (0 for a metric appended after they were stored)."""
+    stored = list(values or [])
+    return {
+        code: (stored[i] if i < len(stored) and stored[i] is not None else ZERO)
+        for i, code in enumerate(codes)
+    }
+
 
 @dataclass(frozen=True)
 class StatusCredit:
     member_id: int
-    year: int
-    status_miles: int
-    segments: int
-    spend_usd: Decimal
+    period_start: date
+    metrics: Sequence[Decimal]  # stored order; negative for a reversal
     accrual_id: int | None
     event_at: datetime
 
@@ -26,23 +46,19 @@ class StandingUpdate:
     tier: str
     tier_valid_until: date | None
     lifetime_tier: str
-    lifetime_delta: int
+    lifetime_delta: Decimal
     activity_date: date | None
+    period_start: date | None = None  # a new rolling period; None: unchanged
 
 
-_CREDITS = """
-    SELECT * FROM unnest(CAST(:m AS bigint[]), CAST(:y AS smallint[]), CAST(:s AS int[]), CAST(:g AS smallint[]),
-                         CAST(:p AS numeric[]), CAST(:a AS bigint[]), CAST(:at AS timestamptz[]))
-           AS s(member_id, year, status_miles, segments, spend_usd, accrual_id, event_at)
-"""
-
-
-# the members' standing from the rows of `u` (id, tier, valid_until, lifetime_tier, delta, activity): the
-# accrual statement writes it for its coupons (accrual_writes), `StandingRepository.update` for the others
+# the members' standing from the rows of `u` (id, tier, valid_until, lifetime_tier, delta, activity,
+# period): the accrual statement writes it for its coupons (accrual_writes), `StandingRepository.update`
+# for the others
 APPLY_STANDING = """
     UPDATE members m SET tier = u.tier, tier_valid_until = u.valid_until, lifetime_tier = u.lifetime_tier,
-           lifetime_status_miles = m.lifetime_status_miles + u.delta,
-           last_activity_date = greatest(m.last_activity_date, u.activity)
+           lifetime_total = m.lifetime_total + u.delta,
+           last_activity_date = greatest(m.last_activity_date, u.activity),
+           period_start = coalesce(u.period, m.period_start)
     FROM {standing}
     WHERE m.id = u.id
 """
@@ -53,48 +69,37 @@ class StandingRepository:
         self.connection = connection
 
     def credit(self, code: str, credits: list[StatusCredit]) -> None:
-        if not credits:
-            return
-        params = {
-            "code": code,
-            "m": [c.member_id for c in credits],
-            "y": [c.year for c in credits],
-            "s": [c.status_miles for c in credits],
-            "g": [c.segments for c in credits],
-            "p": [c.spend_usd for c in credits],
-            "a": [c.accrual_id for c in credits],
-            "at": [c.event_at for c in credits],
-        }
-        # a credit may be negative (a reversal): make sure the year's row exists, then add to it, so
-        # that the totals' CHECK (>= 0) judges the result, not the delta
-        self.connection.execute(
-            text(
-                f"""
-                WITH src AS ({_CREDITS}), c AS (
-                    INSERT INTO status_credits (member_id, year, status_miles, segments, spend_usd, code,
-                                                accrual_id, event_at)
-                    SELECT member_id, year, status_miles, segments, spend_usd, :code, accrual_id, event_at
-                    FROM src
-                )
-                INSERT INTO qualifying_totals (member_id, year)
-                SELECT DISTINCT member_id, year FROM src ORDER BY member_id, year
-                ON CONFLICT (member_id, year) DO NOTHING
-                """
-            ),
-            params,
-        )
-        self.connection.execute(
-            text(
-                f"""
-                UPDATE qualifying_totals q SET status_miles = q.status_miles + d.s, segments = q.segments + d.g,
-                       spend_usd = q.spend_usd + d.p
-                FROM (SELECT member_id, year, sum(status_miles) AS s, sum(segments) AS g, sum(spend_usd) AS p
-                      FROM ({_CREDITS}) src GROUP BY member_id, year) d
-                WHERE q.member_id = d.member_id AND q.year = d.year
-                """
-            ),
-            params,
-        )
+        """Record status credits and add them to their periods' totals (the totals' CHECK (>= 0) judges
+        the result of a negative credit, not the credit)."""
+        for c in credits:  # the period's row first, then the credit added to it (never a negative insert)
+            params = {
+                "m": c.member_id,
+                "p": c.period_start,
+                "v": list(c.metrics),
+                "code": code,
+                "a": c.accrual_id,
+                "at": c.event_at,
+            }
+            self.connection.execute(
+                text(
+                    """
+                    WITH c AS (
+                        INSERT INTO status_credits (member_id, period_start, metrics, code, accrual_id, event_at)
+                        VALUES (:m, :p, CAST(:v AS numeric[]), :code, :a, :at)
+                    )
+                    INSERT INTO qualifying_totals (member_id, period_start, metrics) VALUES (:m, :p, '{}')
+                    ON CONFLICT (member_id, period_start) DO NOTHING
+                    """
+                ),
+                params,
+            )
+            self.connection.execute(
+                text(
+                    "UPDATE qualifying_totals SET metrics = miles_add_metrics(metrics, CAST(:v AS numeric[])) "
+                    "WHERE member_id = :m AND period_start = :p"
+                ),
+                params,
+            )
 
     def update(self, updates: list[StandingUpdate]) -> None:
         if not updates:
@@ -103,8 +108,8 @@ class StandingRepository:
             text(
                 APPLY_STANDING.format(
                     standing="unnest(CAST(:id AS bigint[]), CAST(:tier AS text[]), CAST(:valid AS date[]), "
-                    "CAST(:lifetime AS text[]), CAST(:delta AS bigint[]), CAST(:activity AS date[])) "
-                    "AS u(id, tier, valid_until, lifetime_tier, delta, activity)"
+                    "CAST(:lifetime AS text[]), CAST(:delta AS numeric[]), CAST(:activity AS date[]), "
+                    "CAST(:period AS date[])) AS u(id, tier, valid_until, lifetime_tier, delta, activity, period)"
                 )
             ),
             {
@@ -114,5 +119,18 @@ class StandingRepository:
                 "lifetime": [u.lifetime_tier for u in updates],
                 "delta": [u.lifetime_delta for u in updates],
                 "activity": [u.activity_date for u in updates],
+                "period": [u.period_start for u in updates],
             },
+        )
+
+    def record_change(
+        self, member_id: int, from_tier: str, to_tier: str, valid_until: date | None, reason: str
+    ) -> None:
+        """A tier change outside the accrual feed and the nightly run (a grant)."""
+        self.connection.execute(
+            text(
+                "INSERT INTO tier_changes (member_id, from_tier, to_tier, valid_until, reason) "
+                "VALUES (:m, :f, :t, :v, :r)"
+            ),
+            {"m": member_id, "f": from_tier, "t": to_tier, "v": valid_until, "r": reason},
         )

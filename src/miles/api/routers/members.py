@@ -11,12 +11,15 @@ from fastapi.responses import Response
 from miles.api.deps import caller, container, key_owner, require
 from miles.api.encoding import body_doc, json_response, jsonable, parse_body, plain
 from miles.api.fields import IdempotencyKey, Line, StatementDay
-from miles.api.schemas import NewMemberRequest
+from miles.api.schemas import NewMemberRequest, TierGrantRequest
 from miles.bootstrap import Container
+from miles.domain.agents import Actor
 from miles.domain.errors import InvalidInput
 from miles.services import members as member_service
+from miles.services.apikeys import Principal
 from miles.services.idempotency import keyed_request
 from miles.services.statements import statement
+from miles.services.tier_grants import TierGrant, grant_tier
 
 router = APIRouter(prefix="/v1/members", tags=["members"])
 
@@ -46,6 +49,22 @@ async def enrol(
 async def read(member_number: str, request: Request) -> Response:
     view = await run_in_threadpool(member_service.member_summary, container(request), member_number)
     return json_response(plain(view))
+
+
+@router.post("/{member_number}/tier", openapi_extra=body_doc(TierGrantRequest), summary="Grant a tier")
+async def grant(
+    member_number: str,
+    request: Request,
+    principal: Annotated[Principal, Depends(require("admin"))],
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    body = await parse_body(request, TierGrantRequest)
+    grant = TierGrant(member_number, body.tier, body.reason, body.valid_until, body.comment)
+    actor = Actor(name=f"api:{principal.key_name}")
+    outcome = await run_in_threadpool(
+        grant_tier, container(request), actor, key_owner(principal), idempotency_key, grant
+    )
+    return json_response(jsonable(plain(outcome.value)))
 
 
 @router.get(

@@ -13,7 +13,9 @@ from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from miles.domain.calendar import end_of_month_after
+from miles.domain.coupons import FlightCoupon
 from miles.domain.distance import distance_miles, domestic
+from miles.domain.lots import check_not_born_expired
 from miles.domain.programme.carriers import (
     CarrierRule,
     ClassRule,
@@ -28,20 +30,6 @@ from miles.domain.programme.qualification import Period
 
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
-
-
-@dataclass(frozen=True)
-class Coupon:
-    """The facts of a flown coupon that earning reads (validated already)."""
-
-    ticket_number: str
-    carrier: str
-    origin: str
-    destination: str
-    departure_date: date
-    booking_class: str
-    fare_amount: Decimal | None = None
-    fare_currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,7 +84,7 @@ def _distance_credit(credit: MetricCredit, klass: ClassRule, distance: int) -> i
 
 
 def metric_credits(
-    programme: Programme, carrier: CarrierRule, coupon: Coupon, distance: int, fare: Decimal
+    programme: Programme, carrier: CarrierRule, coupon: FlightCoupon, distance: int, fare: Decimal
 ) -> dict[str, Decimal]:
     """What the coupon credits to each of the programme's metrics."""
     klass = carrier.classes[coupon.booking_class]
@@ -119,7 +107,7 @@ def metric_credits(
 def award_miles(
     programme: Programme,
     carrier: CarrierRule,
-    coupon: Coupon,
+    coupon: FlightCoupon,
     standing: MemberStanding,
     distance: int,
     fare: Decimal,
@@ -151,7 +139,7 @@ def award_miles(
 
 
 def earn(
-    programme: Programme, carrier: CarrierRule, coupon: Coupon, standing: MemberStanding, today: date
+    programme: Programme, carrier: CarrierRule, coupon: FlightCoupon, standing: MemberStanding, today: date
 ) -> FlightEarning:
     """The coupon's earning for a member in `standing`, posted on `today` (the programme's date)."""
     distance = distance_miles(coupon.origin, coupon.destination)
@@ -165,10 +153,12 @@ def earn(
             if promo.applies(carrier.code, coupon.origin, coupon.destination, coupon.departure_date):
                 promotion += _percent(base, promo.bonus_percent) + promo.fixed_miles
     credits = metric_credits(programme, carrier, coupon, distance, fare)
-    after = standing_after_credits(programme, standing, credits, today)
+    after, restarted = _after_credits(programme, standing, credits, today)
     expires = None
     if programme.expiry.kind is ExpiryKind.LOTS:
         expires = end_of_month_after(coupon.departure_date, programme.expiry.months)
+        if base + bonus + promotion > 0:
+            check_not_born_expired(expires, today)
     return FlightEarning(
         distance_miles=distance,
         base_miles=base,
@@ -184,7 +174,7 @@ def earn(
         tier_after=after.tier,
         tier_valid_until_after=after.tier_valid_until,
         lifetime_tier_after=after.lifetime_tier,
-        period_restarts_date=after.period.start if after.period != standing.period else None,
+        period_restarts_date=after.period.start if restarted else None,
     )
 
 
@@ -197,6 +187,15 @@ def standing_after_credits(
     (or the same, valid longer) and still valid today. Rolling periods: a higher tier applies at once,
     and a new period starts today with every counter at 0, the tier valid to its end. A lifetime
     milestone sets the lifetime tier, a floor held for life."""
+    return _after_credits(programme, standing, credits, today)[0]
+
+
+def _after_credits(
+    programme: Programme, standing: MemberStanding, credits: Mapping[str, Decimal], today: date
+) -> tuple[MemberStanding, bool]:
+    """`standing_after_credits`, and whether a new rolling period started (maybe on the day the old one
+    did, for a tier reached on a period's first day)."""
+    restarted = False
     ladder, rules = programme.ladder, programme.qualification
     totals = {
         code: standing.totals.get(code, ZERO) + credits.get(code, ZERO) for code in programme.metric_codes
@@ -206,7 +205,7 @@ def standing_after_credits(
     if earned.rank > 0:
         if rules.rolling:
             if earned.rank > ladder.rank(tier):
-                period = rules.rolling_period(today)
+                period, restarted = rules.rolling_period(today), True
                 tier, valid, totals = earned.code, period.end, {code: ZERO for code in totals}
         else:
             until = rules.valid_until(standing.period)
@@ -222,7 +221,7 @@ def standing_after_credits(
             lifetime = ladder.higher(lifetime, reached)
     if ladder.rank(lifetime) > 0 and ladder.rank(lifetime) >= ladder.rank(tier):
         tier, valid = lifetime, None
-    return replace(
+    after = replace(
         standing,
         tier=tier,
         tier_valid_until=valid,
@@ -231,3 +230,4 @@ def standing_after_credits(
         period=period,
         totals=totals,
     )
+    return after, restarted

@@ -29,7 +29,7 @@ from miles.domain.goodwill import (
 )
 from miles.domain.ledger import GOODWILL
 from miles.domain.member_numbers import validate_member_number
-from miles.domain.rules import Programme
+from miles.domain.programme.model import Programme
 from miles.domain.validation import Problems
 from miles.services import audit
 from miles.services.clock import Clock, start_of_day, today
@@ -135,7 +135,7 @@ def request_goodwill(
     problems.raise_any()
     comment = comment.strip()
     programme = _programme(uow, catalog, clock)
-    member = uow.members.lock(member_number, 0)
+    member = uow.members.lock(member_number)
     if member is None:
         raise NotFound(f"no member {member_number}", field="member_number", code="member_not_found")
     now = clock.now()
@@ -207,7 +207,7 @@ def _approve(
     record = _pending_for_decision(uow, actor, adjustment_id)
     text = decision_note(note, required=False, what="request")
     programme = _programme(uow, catalog, clock)
-    member = uow.members.lock(record.member_number, 0)
+    member = uow.members.lock(record.member_number)
     assert member is not None
     transfer_id = _post(uow, clock, programme, member, record.miles, memo(record.reason_code, record.comment))
     uow.goodwill.decide(adjustment_id, APPROVED, actor.name, actor.agent_id, clock.now(), text, transfer_id)

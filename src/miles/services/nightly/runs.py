@@ -21,8 +21,8 @@ from miles.adapters.db.nightly_runs import NightlyRunRepository, RunRow
 from miles.adapters.db.requalification import RequalificationRepository
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.errors import Conflict, InvalidInput
-from miles.domain.rules import Programme
-from miles.programme.loader import ProgrammeBook, load_reference, parse_document
+from miles.domain.programme.model import Programme
+from miles.programme.reading import ProgrammeBook, read_document, read_reference
 from miles.services.clock import Clock, today
 from miles.services.nightly.config import NightlyConfig
 from miles.services.runtime import Runtime, job
@@ -58,7 +58,7 @@ _BOOKS: dict[str, ProgrammeBook] = {}
 
 @cache
 def _reference() -> ProgrammeBook:
-    return load_reference()
+    return read_reference()
 
 
 def _book(uow: UnitOfWork, version_id: int | None) -> ProgrammeBook:
@@ -67,7 +67,7 @@ def _book(uow: UnitOfWork, version_id: int | None) -> ProgrammeBook:
     digest, document = uow.programmes.document(version_id)
     book = _BOOKS.get(digest)
     if book is None:
-        book = _BOOKS.setdefault(digest, parse_document(document))
+        book = _BOOKS.setdefault(digest, read_document(document))
     return book
 
 

@@ -122,7 +122,7 @@ def _refund(runtime: SagaRuntime, record: RedemptionRecord) -> CancellationView:
     now = runtime.clock.now()
     with runtime.uow() as uow:
         programme = runtime.catalog.current(uow).in_force(now.date())
-        member = uow.members.lock(record.member_number, 0)
+        member = uow.members.lock(record.member_number)
         current = uow.redemptions.lock(record.id)
         assert member is not None
         assert current is not None

@@ -47,7 +47,7 @@ def price_request(runtime: SagaRuntime, request: AwardRequest) -> PricedAward:
     validate_member_number(request.member_number)
     with runtime.uow() as uow:
         programme = runtime.catalog.current(uow).in_force(runtime.clock.now().date())
-        member = find_member(uow, request.member_number, 0)
+        member = find_member(uow, request.member_number)
     validate_items(programme.awards, request.items, today(runtime.clock, programme.timezone))
     fares: list[Fare | None] = []
     for index, item in enumerate(request.items):
@@ -75,7 +75,7 @@ def place_redemption(uow: UnitOfWork, clock: Clock, timing: HoldTiming, priced: 
     The member's row lock serialises every change to their account, and the balance and holds are read
     after taking it, so two requests can never both spend the same available miles."""
     now = clock.now()
-    member = uow.members.lock(priced.member_number, 0)
+    member = uow.members.lock(priced.member_number)
     if member is None:
         raise NotFound(f"no member {priced.member_number}", field="member_number", code="member_not_found")
     price = priced.price

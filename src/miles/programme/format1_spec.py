@@ -1,4 +1,5 @@
-"""The rules file's shape, validated with pydantic (an edge), then mapped to miles.domain.rules."""
+"""Rules format 1, the first rules files' shape, validated with pydantic (an edge); miles.programme.format1
+reads a format-1 file as format 2."""
 
 from __future__ import annotations
 
