@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
-from zoneinfo import available_timezones
 
 from pydantic import (
     BaseModel,
@@ -17,6 +16,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from miles.programme.spec import ClaimsSpec, PromotionSpec, known_zone
 
 NonNegative = Annotated[int, Field(ge=0)]
 Percent = Annotated[int, Field(ge=0, le=1000)]
@@ -72,23 +73,6 @@ class LifetimeSpec(Strict):
     tier: EliteName
 
 
-class PromotionSpec(Strict):
-    code: str
-    carriers: list[str] = Field(min_length=1)
-    from_date: date
-    to_date: date
-    bonus_percent: Percent = 0
-    fixed_miles: NonNegative = 0
-    origins: list[Airport] = Field(default_factory=list)
-    destinations: list[Airport] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _dates_in_order(self) -> PromotionSpec:
-        if self.to_date < self.from_date:
-            raise ValueError("to_date is before from_date")
-        return self
-
-
 class ExpirySpec(Strict):
     policy: Literal["lots", "inactivity"]
     months: PositiveInt
@@ -126,16 +110,6 @@ class AwardsSpec(Strict):
         return self
 
 
-class ClaimsSpec(Strict):
-    """The claims window, from `min_days` to `max_months` after departure. `max_months` is also the
-    accrual window: a coupon that departed longer ago earns on no path (`coupon_too_old`)."""
-
-    min_days: NonNegative
-    max_months: Annotated[int, Field(gt=0, le=120)]
-    # a claim earning more award miles than this waits for a supervisor; unset: goodwill_agent_limit
-    agent_limit: NonNegative | None = None
-
-
 class VersionSpec(Strict):
     effective_from: date
     timezone: str = "UTC"
@@ -160,9 +134,7 @@ class VersionSpec(Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        if value != "UTC" and value not in available_timezones():
-            raise ValueError(f"unknown time zone {value!r}")
-        return value
+        return known_zone(value)
 
     @field_validator("currencies")
     @classmethod

@@ -8,19 +8,18 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-import miles.programme
-from miles.domain.coupons import FlightCoupon
 from miles.domain.distance import distance_miles
 from miles.domain.programme.earning import FlightEarning, MemberStanding, earn, standing_after_credits
 from miles.domain.programme.model import ExpiryKind, Programme
 from miles.domain.programme.requalification import Standing, TierReason, nightly_standing
 from miles.programme.reading import read_file
+from tests.unit.programme.flights import EXAMPLES
+from tests.unit.programme.flights import coupon as flight
 
-FILE = Path(miles.programme.__file__).parent / "examples" / "alaska-partners.yaml"
+FILE = EXAMPLES / "alaska-partners.yaml"
 FLOWN = date(2026, 3, 1)
 TODAY = date(2026, 3, 2)  # the day coupons are posted
 YEAR_2026 = date(2026, 1, 1)
@@ -45,19 +44,7 @@ def standing(
 
 
 def fly(mp: Programme, carrier: str, route: str, booking_class: str, member: MemberStanding) -> FlightEarning:
-    origin, destination = route.split("-")
-    coupon = FlightCoupon(
-        member_number="1000000016",
-        ticket_number="1252345678901",
-        coupon_number=1,
-        marketing_carrier=carrier,
-        operating_carrier=carrier,
-        flight_number="1",
-        origin=origin,
-        destination=destination,
-        departure_date=FLOWN,
-        booking_class=booking_class,
-    )
+    coupon = flight(carrier, route, booking_class, FLOWN, "1252345678901")
     return earn(mp, mp.carriers[carrier], coupon, member, TODAY)
 
 

@@ -8,12 +8,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-import miles.programme
-from miles.domain.coupons import FlightCoupon
 from miles.domain.distance import distance_miles, domestic
 from miles.domain.programme.bands import BandTable
 from miles.domain.programme.earning import FlightEarning, MemberStanding, earn, standing_after_credits
@@ -21,8 +18,10 @@ from miles.domain.programme.model import ExpiryKind, Programme
 from miles.domain.programme.qualification import Period
 from miles.domain.programme.requalification import Standing, TierReason, nightly_standing
 from miles.programme.reading import read_file
+from tests.unit.programme.flights import EXAMPLES
+from tests.unit.programme.flights import coupon as flight
 
-FILE = Path(miles.programme.__file__).parent / "examples" / "flying-blue.yaml"
+FILE = EXAMPLES / "flying-blue.yaml"
 TODAY = date(2026, 6, 12)  # the day coupons are posted
 FLOWN = date(2026, 6, 10)
 PERIOD_START = date(2025, 9, 1)  # the member's rolling period: 2025-09-01 to 2026-08-31
@@ -56,21 +55,7 @@ def fly(
     fare: str | None = None,
     currency: str = "EUR",
 ) -> FlightEarning:
-    origin, destination = route.split("-")
-    coupon = FlightCoupon(
-        member_number="1000000016",
-        ticket_number="0571234567890",
-        coupon_number=1,
-        marketing_carrier=carrier,
-        operating_carrier=carrier,
-        flight_number="1",
-        origin=origin,
-        destination=destination,
-        departure_date=FLOWN,
-        booking_class=booking_class,
-        fare_amount=None if fare is None else Decimal(fare),
-        fare_currency=None if fare is None else currency,
-    )
+    coupon = flight(carrier, route, booking_class, FLOWN, "0571234567890", fare, currency)
     return earn(fb, fb.carriers[carrier], coupon, member, TODAY)
 
 

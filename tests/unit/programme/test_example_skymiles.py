@@ -7,19 +7,18 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-import miles.programme
-from miles.domain.coupons import FlightCoupon
 from miles.domain.distance import distance_miles
 from miles.domain.programme.earning import FlightEarning, MemberStanding, earn, standing_after_credits
 from miles.domain.programme.model import ExpiryKind, Programme
 from miles.domain.programme.requalification import Standing, TierReason, nightly_standing
 from miles.programme.reading import read_file
+from tests.unit.programme.flights import EXAMPLES
+from tests.unit.programme.flights import coupon as flight
 
-FILE = Path(miles.programme.__file__).parent / "examples" / "skymiles.yaml"
+FILE = EXAMPLES / "skymiles.yaml"
 FLOWN = date(2026, 5, 1)
 TODAY = date(2026, 5, 3)  # the day coupons are posted
 YEAR_2026 = date(2026, 1, 1)
@@ -60,21 +59,7 @@ def fly(
     flown: date = FLOWN,
     today: date = TODAY,
 ) -> FlightEarning:
-    origin, destination = route.split("-")
-    coupon = FlightCoupon(
-        member_number="1000000016",
-        ticket_number="0062345678901",
-        coupon_number=1,
-        marketing_carrier=carrier,
-        operating_carrier=carrier,
-        flight_number="1",
-        origin=origin,
-        destination=destination,
-        departure_date=flown,
-        booking_class=booking_class,
-        fare_amount=None if fare is None else Decimal(fare),
-        fare_currency=None if fare is None else currency,
-    )
+    coupon = flight(carrier, route, booking_class, flown, "0062345678901", fare, currency)
     return earn(sky, sky.carriers[carrier], coupon, member, today)
 
 
