@@ -15,8 +15,6 @@ from miles.domain.calendar import add_months, end_of_month_after
 from miles.domain.lots import LotBalance, plan_draws
 from miles.domain.programme.model import ExpiryKind, ExpiryPolicy, Programme
 
-# transfer codes that count as activity for the "inactivity" policy (an accrual or a redemption)
-ACTIVITY_CODES = ("flight_accrual", "redemption")
 
 
 def lot_expires_date(earned_date: date, months: int) -> date:

@@ -15,6 +15,7 @@ from miles.domain.programme.carriers import (
     TierBonusOn,
 )
 from miles.domain.programme.model import (
+    DEFAULT_ACTIVITIES,
     AwardRules,
     ExpiryKind,
     ExpiryPolicy,
@@ -71,6 +72,7 @@ def build_version(v: VersionSpec, name: str) -> Programme:
             months=v.expiry.months or 0,
             warning_days=v.expiry.warning_days,
             exempt_tiers=ladder.with_perk(Perk.MILES_NEVER_EXPIRE),
+            activities=frozenset(v.expiry.activities or DEFAULT_ACTIVITIES),
         ),
         awards=AwardRules(
             cabins=cabins,

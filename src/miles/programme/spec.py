@@ -180,10 +180,15 @@ class PromotionSpec(Strict):
         return self
 
 
+Activity = Literal["flight", "redemption", "goodwill"]
+
+
 class ExpirySpec(Strict):
     policy: Literal["lots", "inactivity", "never"]
     months: Annotated[int, Field(gt=0, le=600)] | None = None
     warning_days: NonNegative = 30
+    # inactivity: what keeps a member's miles alive (a flown coupon always does)
+    activities: list[Activity] | None = None
 
     @model_validator(mode="after")
     def _months(self) -> ExpirySpec:
@@ -191,6 +196,11 @@ class ExpirySpec(Strict):
             raise ValueError("policy never takes no months")
         if self.policy != "never" and self.months is None:
             raise ValueError(f"policy {self.policy} needs months")
+        if self.activities is not None:
+            if self.policy != "inactivity":
+                raise ValueError("activities only go with policy inactivity")
+            if "flight" not in self.activities:
+                raise ValueError("a flown coupon is always an activity: list flight")
         return self
 
 

@@ -77,3 +77,23 @@ def test_a_later_version_keeps_the_tiers_and_the_metrics_in_order() -> None:
     with pytest.raises(ProgrammeError) as caught:
         read_document(raw)
     assert sorted(where for where, _ in caught.value.problems) == ["versions[1].metrics", "versions[1].tiers"]
+
+
+def test_inactivity_counts_the_activities_the_file_lists_and_always_a_flown_coupon() -> None:
+    raw = yaml.safe_load((MISTAKES / "_valid.yaml").read_text())
+    version = raw["versions"][0]
+    version["expiry"] = {"policy": "inactivity", "months": 24, "activities": ["flight", "goodwill"]}
+    policy = read_document(raw).versions[0].expiry
+    assert policy.activity_codes == ["flight_accrual", "goodwill"]
+    del version["expiry"]["activities"]
+    assert read_document(raw).versions[0].expiry.activity_codes == ["flight_accrual", "redemption"]
+    for expiry, words in (
+        ({"policy": "inactivity", "months": 24, "activities": ["redemption"]}, "always an activity"),
+        ({"policy": "lots", "months": 36, "activities": ["flight"]}, "only go with policy inactivity"),
+    ):
+        version["expiry"] = expiry
+        with pytest.raises(ProgrammeError) as caught:
+            read_document(raw)
+        [(where, message)] = caught.value.problems
+        assert where == "versions[0].expiry"
+        assert words in message

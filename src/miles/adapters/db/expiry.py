@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, text
 
 from miles.domain.expiry import (
-    ACTIVITY_CODES,
     exempt_tier_names,
     inactivity_cutoff,
     warning_window,
@@ -200,7 +199,7 @@ class ExpiryRepository:
             self.params |= {
                 "cutoff": cutoff,
                 "cutoff_at": _start_of_day(cutoff, programme.timezone),
-                "activity": list(ACTIVITY_CODES),
+                "activity": self.policy.activity_codes,
             }
         self.event_at: datetime = _start_of_day(run_date, programme.timezone)
         never = self.policy.kind is ExpiryKind.NEVER

@@ -27,12 +27,23 @@ class ExpiryKind(StrEnum):
     NEVER = "never"
 
 
+# what may keep miles alive under `inactivity`, and the transfer each one is
+ACTIVITIES = {"flight": "flight_accrual", "redemption": "redemption", "goodwill": "goodwill"}
+DEFAULT_ACTIVITIES = ("flight", "redemption")
+
+
 @dataclass(frozen=True)
 class ExpiryPolicy:
     kind: ExpiryKind
     months: int = 0  # 0 with `never`
     warning_days: int = 30
     exempt_tiers: frozenset[str] = frozenset()  # tier codes with the perk miles_never_expire
+    activities: frozenset[str] = frozenset(DEFAULT_ACTIVITIES)  # inactivity: what keeps miles alive
+
+    @property
+    def activity_codes(self) -> list[str]:
+        """The transfer codes of the activities, sorted."""
+        return sorted(ACTIVITIES[a] for a in self.activities)
 
 
 @dataclass(frozen=True)
