@@ -1,6 +1,7 @@
 """Awards paid in miles: what may be asked for, what it costs, and the rules of cancelling it.
 
-Flights and extra bags are priced per segment by the distance band of the route; a flight is "saver"
+Flights and extra bags are priced per segment by the route's zone pair where the programme prices it,
+else by the distance band of the route; a flight is "saver"
 when the inventory has saver seats, otherwise "standard" at the programme's multiplier (rounded down).
 Hotel nights cost the category's price times the nights. A programme may offer no bag or no hotel awards:
 such items are refused (`not_offered`).
@@ -8,14 +9,14 @@ such items are refused (`not_offered`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_DOWN
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from miles.domain.distance import distance_miles, is_airport
+from miles.domain.distance import airport_country, distance_miles, is_airport
 from miles.domain.errors import InsufficientMiles, InvalidInput
 from miles.domain.programme.model import AwardRules
 
@@ -179,16 +180,22 @@ def validate_items(rules: AwardRules, items: Sequence[AwardItem], today: date) -
             _bookable(rules, i, "check_in_date", item.check_in_date, today)
 
 
+def _route_prices(rules: AwardRules, origin: str, destination: str) -> Mapping[str, int]:
+    return rules.prices(
+        airport_country(origin), airport_country(destination), distance_miles(origin, destination)
+    )
+
+
 def price_item(rules: AwardRules, item: AwardItem, fare: Fare | None) -> PricedItem:
     """The miles of one validated item; `fare` is the inventory's answer for a flight."""
     if isinstance(item, FlightAward):
         chosen = fare or Fare.STANDARD
-        miles = rules.bands.band(distance_miles(item.origin, item.destination)).values[item.cabin]
+        miles = _route_prices(rules, item.origin, item.destination)[item.cabin]
         if chosen is Fare.STANDARD:
             miles = int((miles * rules.standard_multiplier).to_integral_value(rounding=ROUND_DOWN))
         return PricedItem(item, miles, chosen)
     if isinstance(item, BaggageAward):
-        bag = rules.bands.band(distance_miles(item.origin, item.destination)).values[BAG]
+        bag = _route_prices(rules, item.origin, item.destination)[BAG]
         return PricedItem(item, bag * item.pieces, None)
     assert rules.hotel_night_by_category is not None  # validate_items refuses hotels where none are offered
     return PricedItem(item, rules.hotel_night_by_category[item.hotel_category] * item.nights, None)

@@ -16,7 +16,6 @@ from miles.domain.lots import LotBalance, plan_draws
 from miles.domain.programme.model import ExpiryKind, ExpiryPolicy, Programme
 
 
-
 def lot_expires_date(earned_date: date, months: int) -> date:
     """The last day a lot is good: the end of the `months`-th month after the month it was earned."""
     return end_of_month_after(earned_date, months)

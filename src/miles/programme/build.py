@@ -85,6 +85,10 @@ def build_version(v: VersionSpec, name: str) -> Programme:
             cancel_fee_waived_tiers=ladder.with_perk(Perk.CANCEL_FEE_WAIVED),
             cancel_cutoff_hours=awards.cancel_cutoff_hours,
             booking_horizon_days=awards.booking_horizon_days,
+            zones={
+                country: zone for zone, countries in (awards.zones or {}).items() for country in countries
+            },
+            zone_prices={frozenset(p.between): p.values() for p in awards.zone_prices},
         ),
         goodwill_agent_limit=v.goodwill_agent_limit,
         claim_min_days=v.claims.min_days,

@@ -58,6 +58,40 @@ def _version(at: str, v: VersionSpec) -> list[Problem]:
         if unknown:
             problems.append((f"{at}.promotions[{j}].carriers", f"carriers not in the programme: {unknown}"))
     problems += bands(f"{at}.awards.bands", v.awards.bands)
+    problems += _zones(f"{at}.awards", v)
+    return problems
+
+
+def _zones(at: str, v: VersionSpec) -> list[Problem]:
+    """Each country in one zone at most; zone prices between known zones, once per pair, for every
+    cabin sold (and bags when the bands price them)."""
+    problems: list[Problem] = []
+    awards = v.awards
+    zones = awards.zones or {}
+    seen: dict[str, str] = {}
+    for zone, countries in zones.items():
+        for k, country in enumerate(countries):
+            if country in seen and seen[country] != zone:
+                problems.append((f"{at}.zones.{zone}[{k}]", f"{country} is in zone {seen[country]} already"))
+            seen.setdefault(country, zone)
+    sold = awards.cabins or [
+        c for c in ("economy", "premium_economy", "business", "first") if c in awards.bands[0].values()
+    ]
+    pairs: set[frozenset[str]] = set()
+    for k, price in enumerate(awards.zone_prices):
+        here = f"{at}.zone_prices[{k}]"
+        unknown = [z for z in price.between if z not in zones]
+        if unknown:
+            problems.append((f"{here}.between", f"unknown zone {', '.join(unknown)}: list it under zones"))
+        pair = frozenset(price.between)
+        if pair in pairs:
+            problems.append((f"{here}.between", "this pair of zones is priced twice"))
+        pairs.add(pair)
+        missing: list[str] = [c for c in sold if not price.values().get(c)]
+        if "bag" in awards.bands[0].values() and "bag" not in price.values():
+            missing.append("bag")
+        if missing:
+            problems.append((here, f"no price for {', '.join(missing)}"))
     return problems
 
 

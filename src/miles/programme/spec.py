@@ -204,9 +204,31 @@ class ExpirySpec(Strict):
         return self
 
 
+ZoneCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]{0,11}$")]
+Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+
+
+class ZonePriceSpec(Strict):
+    """The prices of a flight between two zones, in either direction."""
+
+    between: list[ZoneCode] = Field(min_length=2, max_length=2)
+    economy: NonNegative | None = None
+    premium_economy: NonNegative | None = None
+    business: NonNegative | None = None
+    first: NonNegative | None = None
+    bag: NonNegative | None = None
+
+    def values(self) -> dict[str, int]:
+        return {k: v for k, v in self.model_dump(exclude={"between"}).items() if v is not None}
+
+
 class AwardsSpec(Strict):
     cabins: list[Cabin] | None = None
     bands: list[BandSpec] = Field(min_length=1)
+    # optional: prices by zone pair (zones of countries); a route between two zones with a price here
+    # costs that, any other route its distance band's price
+    zones: dict[ZoneCode, list[Country]] | None = None
+    zone_prices: list[ZonePriceSpec] = Field(default_factory=list)
     standard_multiplier: Annotated[Decimal, Field(ge=1, le=10, decimal_places=2)]
     hotel_night_by_category: dict[Annotated[int, Field(ge=1, le=9)], Miles] | None = None
     cancel_fee_miles: NonNegative

@@ -3,11 +3,14 @@ refused with the path of the mistake."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from miles.domain.awards import Fare, FlightAward, price_award
 from miles.domain.errors import ProgrammeError
 from miles.programme.reading import example_files, read_document, read_file, read_reference
 
@@ -97,3 +100,40 @@ def test_inactivity_counts_the_activities_the_file_lists_and_always_a_flown_coup
         [(where, message)] = caught.value.problems
         assert where == "versions[0].expiry"
         assert words in message
+
+
+def _zoned() -> dict[str, Any]:
+    raw = yaml.safe_load((MISTAKES / "_valid.yaml").read_text())
+    raw["versions"][0]["awards"]["zones"] = {"EUROPE": ["FR", "DE", "GB"], "NAMERICA": ["US", "CA"]}
+    raw["versions"][0]["awards"]["zone_prices"] = [{"between": ["EUROPE", "NAMERICA"], "economy": 30000}]
+    return dict(raw)
+
+
+def test_a_route_between_two_priced_zones_costs_the_zone_price_either_way_else_its_band() -> None:
+    awards = read_document(_zoned()).versions[0].awards
+    at = date(2027, 1, 10)
+    for origin, destination in (("CDG", "JFK"), ("JFK", "LHR")):
+        [priced] = price_award(awards, [FlightAward(origin, destination, at, "economy")], [Fare.SAVER]).items
+        assert priced.miles == 30000
+    # CDG-FRA: both in EUROPE, a pair with no price: the distance band (0-2,000 miles: 10,000)
+    [band] = price_award(awards, [FlightAward("CDG", "FRA", at, "economy")], [Fare.SAVER]).items
+    assert band.miles == 10000
+    # NRT is in no zone: the band (over 2,000 miles: 20,000)
+    [far] = price_award(awards, [FlightAward("NRT", "JFK", at, "economy")], [Fare.SAVER]).items
+    assert far.miles == 20000
+
+
+def test_zone_mistakes_are_refused_with_their_paths() -> None:
+    raw = _zoned()
+    awards = raw["versions"][0]["awards"]
+    awards["zones"]["ASIA"] = ["JP", "FR"]
+    awards["zone_prices"].append({"between": ["EUROPE", "OCEANIA"], "economy": 1})
+    awards["zone_prices"].append({"between": ["NAMERICA", "EUROPE"]})
+    with pytest.raises(ProgrammeError) as caught:
+        read_document(raw)
+    assert sorted(where for where, _ in caught.value.problems) == [
+        "versions[0].awards.zone_prices[1].between",
+        "versions[0].awards.zone_prices[2]",
+        "versions[0].awards.zone_prices[2].between",
+        "versions[0].awards.zones.ASIA[1]",
+    ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -78,10 +78,25 @@ class AwardRules:
     cancel_fee_waived_tiers: frozenset[str]
     cancel_cutoff_hours: int
     booking_horizon_days: int = 355
+    zones: Mapping[str, str] = field(default_factory=dict)  # country -> zone
+    zone_prices: Mapping[frozenset[str], Mapping[str, int]] = field(
+        default_factory=dict
+    )  # zone pair -> prices
 
     @property
     def bags(self) -> bool:
         return all("bag" in band.values for band in self.bands.bands)
+
+    def prices(
+        self, origin_country: str | None, destination_country: str | None, distance: int
+    ) -> Mapping[str, int]:
+        """A route's prices: its zone pair's, when the programme prices that pair, else its distance band's."""
+        a, b = self.zones.get(origin_country or ""), self.zones.get(destination_country or "")
+        if a is not None and b is not None:
+            priced = self.zone_prices.get(frozenset((a, b)))
+            if priced is not None:
+                return priced
+        return self.bands.band(distance).values
 
 
 @dataclass(frozen=True)
