@@ -34,7 +34,7 @@ ITEM_FIELD = re.compile(r"^items\[(\d+)\]\.?(\w*)$")
 
 
 def _choices(choices: AwardChoices) -> dict[str, Any]:
-    return {"cabins": choices.cabins, "hotel_categories": choices.hotel_categories}
+    return {"cabins": choices.cabins, "hotel_categories": choices.hotel_categories, "bags": choices.bags}
 
 
 def award_context(overview: MemberOverview) -> dict[str, Any]:

@@ -233,7 +233,11 @@ def _plan(
     stored = {(m.id, m.totals_period): m.totals for m in members.values()}
     if len(fixed) > 1 or (fixed and rolling):
         stored |= uow.members.totals([m.id for m in members.values()], sorted(fixed))
-    capped = {c.ticket_number for c in coupons if carriers[_index(fresh, c)].cap_per_ticket is not None}
+    capped = {
+        req.coupon.ticket_number
+        for req in fresh
+        if req.coupon is not None and carriers[req.index].cap_per_ticket is not None
+    }
     ticket_miles = uow.accruals.ticket_award_miles(sorted(capped)) if capped else {}
     states: dict[int, _Standing] = {}
     planned: list[_Planned] = []
@@ -280,10 +284,6 @@ def _plan(
         _post(state, programme, coupon, standing, earning)
         planned.append(_Planned(req, coupon, member, programme, earning, state.balance))
     return planned, states
-
-
-def _index(fresh: list[CouponRequest], coupon: FlightCoupon) -> int:
-    return next(req.index for req in fresh if req.coupon is coupon)
 
 
 def _post(

@@ -126,7 +126,8 @@ class AwardChoices:
     """What the award form offers under the programme in force: its cabins and hotel categories."""
 
     cabins: tuple[str, ...]
-    hotel_categories: tuple[int, ...]
+    hotel_categories: tuple[int, ...]  # none: the programme offers no hotel awards
+    bags: bool  # extra bags are offered
 
 
 def award_choices(runtime: Runtime) -> AwardChoices:
@@ -138,4 +139,4 @@ def award_choices(runtime: Runtime) -> AwardChoices:
 def choices_in_force(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock) -> AwardChoices:
     """The award form's choices, read in the caller's transaction (a step)."""
     awards = catalog.current(uow).in_force(clock.now().date()).awards
-    return AwardChoices(cabins(awards), tuple(sorted(awards.hotel_night_by_category or {})))
+    return AwardChoices(cabins(awards), tuple(sorted(awards.hotel_night_by_category or {})), awards.bags)
