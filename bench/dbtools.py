@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-from coupons import COLUMNS
+from coupons import COLUMNS, FARE_COLUMNS
 from psycopg import sql
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -105,21 +105,29 @@ def run_pgbench(url: str, clients: int, duration: int, scale: int) -> dict[str, 
 
 
 COPY_TABLE = "bench_copy_coupon"
-_COPY_DDL = f"""
-CREATE TABLE {COPY_TABLE} (
-    member_number text, ticket_number text, coupon_number integer, marketing_carrier text,
-    operating_carrier text, flight_number text, origin text, destination text,
-    departure_date date, booking_class text
-)"""
+_COPY_TYPES = {
+    "member_number": "text", "ticket_number": "text", "coupon_number": "integer", "marketing_carrier": "text",
+    "operating_carrier": "text", "flight_number": "text", "origin": "text", "destination": "text",
+    "departure_date": "date", "booking_class": "text", "fare_amount": "numeric(14, 2)", "fare_currency": "text",
+}  # fmt: skip
+
+
+def _copy_ddl(columns: Sequence[str]) -> str:
+    """The plain table (no keys, no indexes) with the coupons' columns: today's ten for the reference
+    programme's coupons, and the fare's two where a programme's coupons carry one."""
+    body = ",\n    ".join(f"{name} {_COPY_TYPES[name]}" for name in columns)
+    return f"CREATE TABLE {COPY_TABLE} (\n    {body}\n)"
 
 
 def copy_reference(url: str, chunks: Sequence[Sequence[tuple[Any, ...]]]) -> dict[str, Any]:
     """COPY the same coupon tuples into a plain table, one COPY and commit per chunk (as per batch)."""
-    columns = sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS)
+    width = max((len(row) for chunk in chunks for row in chunk), default=len(COLUMNS))
+    names = (*COLUMNS, *FARE_COLUMNS)[:width]
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in names)
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(COPY_TABLE), columns)
     with psycopg.connect(url) as conn:
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(COPY_TABLE)))
-        conn.execute(_COPY_DDL)
+        conn.execute(_copy_ddl(names))  # type: ignore[arg-type]
         conn.commit()
         rows = 0
         seconds: list[float] = []

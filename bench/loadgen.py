@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from coupons import CouponFactory, encode, encode_batch
+from coupons import CouponFactory, CouponMix, encode, encode_batch
 from httpclient import TRANSPORT_ERRORS, HttpConnection, run
 
 MAX_SAMPLES = 5
@@ -90,7 +90,9 @@ def create_members(host: str, port: int, key: str, count: int, concurrency: int,
 
 async def _single_stream(job: dict[str, Any]) -> dict[str, Any]:
     host, port, key = job["host"], job["port"], job["key"]
-    factory = CouponFactory(job["members"], phase=1, stream=job["stream"], seed=job["seed"])
+    factory = CouponFactory(
+        job["members"], phase=1, stream=job["stream"], seed=job["seed"], mix=job.get("mix")
+    )
     start_at, warm_end, end_at = job["start_at"], job["warm_end"], job["end_at"]
     latencies: list[float] = []
     errors = Errors()
@@ -157,9 +159,11 @@ def single_accruals(
     duration: float,
     warmup: float,
     seed: int = 0,
+    mix: CouponMix | None = None,
 ) -> dict[str, Any]:
     """POST /v1/accruals/flights from `concurrency` clients spread over `processes` processes.
 
+    `mix`: the programme's coupons (None: the reference programme's, as ever).
     Requests sent during the warm-up are checked but not timed; throughput is the number of 201s
     sent inside the measured window divided by the time from its start to the last of them.
     """
@@ -173,7 +177,7 @@ def single_accruals(
             {
                 "host": host, "port": port, "key": key, "members": members, "stream": stream,
                 "seed": seed, "connections": share, "start_at": start_at, "warm_end": warm_end,
-                "end_at": warm_end + duration,
+                "end_at": warm_end + duration, "mix": mix,
             }
         )  # fmt: skip
     with multiprocessing.get_context("spawn").Pool(processes) as pool:

@@ -22,8 +22,9 @@ def _num(value: float | None, digits: int = 0) -> str:
 
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per target in DESIGN.md's "Targets" that this runner measures."""
+    """One row per target in DESIGN.md's "Targets" that this runner measures, for the programme run."""
     rows: list[dict[str, Any]] = []
+    programme = results.get("programme", "aurora")
     pgbench, single = results.get("pgbench"), results.get("single")
     if single is not None:
         tps = pgbench["tps"] if pgbench else None
@@ -31,6 +32,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         errors = single["errors"]["count"]
         rows.append(
             {
+                "programme": programme,
                 "target": "single accruals over HTTP",
                 "measured": f"{_num(single['per_s'])} accruals/s "
                 f"(p50 {_num(single['p50_ms'], 1)} ms, p99 {_num(single['p99_ms'], 1)} ms, "
@@ -46,6 +48,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         errors = batch["errors"]["count"]
         rows.append(
             {
+                "programme": programme,
                 "target": "bulk accrual (batch endpoint)",
                 "measured": f"{_num(batch['per_s'])} coupons/s ({batch['items']:,} items, {errors} errors)",
                 "reference": "-",
@@ -58,6 +61,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         ratio = batch["per_s"] / copy_rate if copy_rate else None
         rows.append(
             {
+                "programme": programme,
                 "target": "bulk accrual vs raw COPY",
                 "measured": f"{_num(batch['per_s'])} coupons/s",
                 "reference": f"COPY {_num(copy_rate)} rows/s" if copy_rate else "COPY not run",
@@ -73,18 +77,28 @@ def print_table(results: dict[str, Any], console: Console) -> None:
     table = Table(
         title="miles benchmark" + (" (--quick: smoke test, not a measurement)" if results["quick"] else "")
     )
-    for name in ("target", "measured", "reference", "ratio", "goal", "met?"):
+    for name in ("programme", "target", "measured", "reference", "ratio", "goal", "met?"):
         table.add_column(name, justify="right" if name == "ratio" else "left")
     for row in results["targets"]:
         ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}"
         met = "[green]yes[/green]" if row["met"] else "[red]no[/red]"
-        table.add_row(row["target"], row["measured"], row["reference"], ratio, row["goal"], met)
+        table.add_row(
+            row["programme"], row["target"], row["measured"], row["reference"], ratio, row["goal"], met
+        )
     console.print(table)
 
 
 def print_details(results: dict[str, Any], console: Console) -> None:
     lines = []
-    if pgbench := results.get("pgbench"):
+    for part in results.get("programmes", [results]):
+        lines += _details(part, results.get("pgbench"), prefix="programmes" in results)
+    for line in lines:
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+def _details(results: dict[str, Any], pgbench: dict[str, Any] | None, prefix: bool) -> list[str]:
+    lines = []
+    if pgbench and not prefix:
         lines.append(
             f"pgbench: {pgbench['command']}, scale {pgbench['scale']}: {pgbench['tps']:,.0f} tps, "
             f"latency avg {_num(pgbench['latency_avg_ms'], 2)} ms"
@@ -102,17 +116,32 @@ def print_details(results: dict[str, Any], console: Console) -> None:
         )
     if copy := results.get("copy"):
         lines.append(f"COPY: {copy['rows']:,} rows in {copy['chunks']} chunks, {copy['seconds']} s")
-    for line in lines:
-        console.print(line, highlight=False, soft_wrap=True)
+    if prefix:
+        lines = [f"{results.get('programme')}: {line}" for line in lines]
+    return lines
 
 
 def print_errors(results: dict[str, Any], console: Console) -> None:
+    if pgbench := results.get("pgbench"):
+        if "programmes" in results:
+            console.print(
+                f"pgbench (once, shared): {pgbench['command']}, scale {pgbench['scale']}: "
+                f"{pgbench['tps']:,.0f} tps",
+                highlight=False,
+            )
+    for part in results.get("programmes", [results]):
+        _errors(part, console)
+
+
+def _errors(results: dict[str, Any], console: Console) -> None:
     for phase in ("members", "single", "batch"):
         section = results.get(phase)
         if not section or not section["errors"]["count"]:
             continue
         errors = section["errors"]
-        console.print(f"[red]{phase}: {errors['count']} errors[/red] by kind {errors['by_kind']}")
+        console.print(
+            f"[red]{results.get('programme')} {phase}: {errors['count']} errors[/red] by kind {errors['by_kind']}"
+        )
         for sample in errors["samples"]:
             line = json.dumps(sample, default=str)[:2000]
             console.print(line, markup=False, highlight=False, soft_wrap=True)

@@ -1,6 +1,6 @@
 """miles benchmark runner: the DESIGN.md accrual targets, as ratios against PostgreSQL in the same run.
 
-    .venv/bin/python bench/run.py [--quick]
+    .venv/bin/python bench/run.py [--quick] [--programme FILE | --all-programmes]
 
 Makes a throwaway database, measures pgbench and a raw COPY as the references, runs the real
 `miles serve` against it, drives single and batch accruals over HTTP, prints the targets table and
@@ -23,9 +23,10 @@ from typing import Any
 
 import dbtools
 import loadgen
+import programmes
 import report
 import service
-from coupons import CouponFactory
+from coupons import CouponFactory, mix_for
 from rich.console import Console
 
 HERE = Path(__file__).resolve().parent
@@ -57,9 +58,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="with --database-url: accrue to --members members drawn at random from the database "
         "instead of creating them over HTTP",
     )
+    programmes.add_arguments(p)
     p.add_argument("--strict", action="store_true", help="exit 2 when a target is not met")
     p.add_argument("--output", type=Path, default=RESULTS / "latest.json")
     args = p.parse_args(argv)
+    if args.all_programmes and (args.keep_db or args.database_url):
+        p.error("--all-programmes makes a database per programme: not with --keep-db or --database-url")
     quick = args.quick
     defaults = {
         "duration": 5.0 if quick else 20.0,
@@ -85,39 +89,58 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
-def run(args: argparse.Namespace, console: Console, results: dict[str, Any]) -> None:
+def measure_pgbench(args: argparse.Namespace, console: Console, admin_url: str) -> dict[str, Any]:
+    """pgbench in a throwaway database of its own, before any API runs (nothing competes with it)."""
+    pgbench_db = f"miles_pgbench_{os.getpid()}"
+    console.log(f"pgbench: -i -s {args.pgbench_scale}, then -c {args.concurrency} -T {args.pgbench_duration}")
+    pgbench_url = dbtools.create_database(admin_url, pgbench_db)
+    try:
+        result = dbtools.run_pgbench(pgbench_url, args.concurrency, args.pgbench_duration, args.pgbench_scale)
+    finally:
+        dbtools.drop_database(admin_url, pgbench_db)
+    console.log(f"pgbench: {result['tps']:,.0f} tps")
+    return result
+
+
+def run(
+    args: argparse.Namespace,
+    console: Console,
+    results: dict[str, Any],
+    choice: programmes.Choice | None = None,
+    server_log: Path = RESULTS / "server.log",
+) -> None:
+    """One programme's run (default: --programme, else the reference); pgbench first unless `results`
+    has it already (measured once for --all-programmes) or --skip-pgbench."""
+    if choice is None:
+        choice = programmes.chosen(args)[0]
+    results["programme"] = choice.label
     admin_url = os.environ.get("MILES_BENCH_DATABASE_URL", dbtools.DEFAULT_ADMIN_URL)
     pid = os.getpid()
-    bench_db, pgbench_db = f"miles_bench_{pid}", f"miles_pgbench_{pid}"
-    results["postgres"] = dbtools.server_info(admin_url)
+    bench_db = f"miles_bench_{pid}"
+    results.setdefault("postgres", dbtools.server_info(admin_url))
     server: service.MilesServer | None = None
     bench_url: str | None = None
     owned = args.database_url is None
+    # the reference programme's coupons stay today's (partner YY, no fare); others', the programme's
+    mix = None if choice.reference else mix_for(choice.book.in_force(dt.date.today()))
     try:
         if owned:
-            console.log(f"creating database {bench_db}")
+            console.log(f"[{choice.label}] creating database {bench_db}")
             bench_url = dbtools.create_database(admin_url, bench_db)
         else:
             bench_url = args.database_url
             console.log("on the database given by --database-url (neither created nor dropped)")
 
-        if not args.skip_pgbench:
-            console.log(
-                f"pgbench: -i -s {args.pgbench_scale}, then -c {args.concurrency} -T {args.pgbench_duration}"
-            )
-            pgbench_url = dbtools.create_database(admin_url, pgbench_db)
-            try:
-                results["pgbench"] = dbtools.run_pgbench(
-                    pgbench_url, args.concurrency, args.pgbench_duration, args.pgbench_scale
-                )
-            finally:
-                dbtools.drop_database(admin_url, pgbench_db)
-            console.log(f"pgbench: {results['pgbench']['tps']:,.0f} tps")
+        if not args.skip_pgbench and "pgbench" not in results:
+            results["pgbench"] = measure_pgbench(args, console, admin_url)
 
-        console.log("miles db upgrade; miles apikey create")
+        console.log("miles db upgrade; miles programme load; miles apikey create")
         service.migrate(bench_url)
+        if owned:
+            results["programme_loaded"] = service.load_programme(bench_url, choice.path)
+            console.log(results["programme_loaded"])
         key = service.create_api_key(bench_url)
-        server = service.MilesServer(bench_url, args.workers, RESULTS / "server.log")
+        server = service.MilesServer(bench_url, args.workers, server_log)
         server.start()
         ready = server.wait_healthy()
         console.log(
@@ -140,15 +163,16 @@ def run(args: argparse.Namespace, console: Console, results: dict[str, Any]) -> 
             f"{args.warmup:g} s warm-up + {args.duration:g} s"
         )
         results["single"] = loadgen.single_accruals(
-            host, port, key, members, args.concurrency, args.client_processes, args.duration, args.warmup
-        )
+            host, port, key, members, args.concurrency, args.client_processes, args.duration, args.warmup,
+            mix=mix,
+        )  # fmt: skip
         single = results["single"]
         console.log(
             f"single: {single['per_s']:,.0f}/s, p50 {single['p50_ms']:.1f} ms, p99 {single['p99_ms']:.1f} ms, "
             f"{single['errors']['count']} errors"
         )
 
-        factory = CouponFactory(members, phase=2, seed=pid)
+        factory = CouponFactory(members, phase=2, seed=pid, mix=mix)
         batches = [factory.batch(args.batch_size) for _ in range(args.batches)]
         console.log(f"batch: {args.batches} x {args.batch_size:,} items")
         results["batch"] = loadgen.post_batches(host, port, key, batches)
@@ -171,6 +195,38 @@ def run(args: argparse.Namespace, console: Console, results: dict[str, Any]) -> 
             console.log(f"kept database {bench_db}")
 
 
+def run_all(args: argparse.Namespace, console: Console, results: dict[str, Any]) -> bool:
+    """Every chosen programme in turn, each on its own fresh database, pgbench measured once and shared.
+    One programme's failure is recorded and the next one runs; False when any failed."""
+    choices = programmes.chosen(args)
+    admin_url = os.environ.get("MILES_BENCH_DATABASE_URL", dbtools.DEFAULT_ADMIN_URL)
+    results["postgres"] = dbtools.server_info(admin_url)
+    if len(choices) == 1:
+        run(args, console, results, choices[0])
+        results["targets"] = report.targets(results)
+        return True
+    if not args.skip_pgbench:
+        results["pgbench"] = measure_pgbench(args, console, admin_url)
+    results["programmes"] = []
+    ok = True
+    for choice in choices:
+        part: dict[str, Any] = {k: results[k] for k in ("postgres", "pgbench") if k in results}
+        try:
+            run(args, console, part, choice, RESULTS / f"server-{choice.label}.log")
+        except (Exception, KeyboardInterrupt) as exc:
+            ok = False
+            part["failure"] = "".join(traceback.format_exception(exc))
+            console.print(f"[red]{choice.label} failed:[/red] {exc}", highlight=False)
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+        part["targets"] = report.targets(part)
+        part.pop("postgres", None)
+        part.pop("pgbench", None)
+        results["programmes"].append(part)
+    results["targets"] = [row for part in results["programmes"] for row in part["targets"]]
+    return ok
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # Wide enough for the table when the output goes to a file or a pipe (rich would use 80 columns).
@@ -191,21 +247,26 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     failed = False
     try:
-        run(args, console, results)
+        failed = not run_all(args, console, results)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 (recorded with its traceback in the results)
         failed = True
         results["failure"] = "".join(traceback.format_exception(exc))
         console.print(f"[red]benchmark failed:[/red] {exc}", highlight=False)
     results["wall_seconds"] = round(time.perf_counter() - started, 1)
-    results["targets"] = report.targets(results)
+    if "programmes" not in results:
+        results["targets"] = report.targets(results)
     report.print_table(results, console)
     report.print_details(results, console)
     report.print_errors(results, console)
-    if (RESULTS / "server.log").exists():
-        console.print(f"server output (tracebacks, if any): {RESULTS / 'server.log'}")
+    console.print(f"server output (tracebacks, if any): {RESULTS}/server*.log")
     report.write_json(results, args.output)
     console.print(f"results written to {args.output}")
-    errors = sum(results[p]["errors"]["count"] for p in ("members", "single", "batch") if p in results)
+    errors = sum(
+        part[p]["errors"]["count"]
+        for part in results.get("programmes", [results])
+        for p in ("members", "single", "batch")
+        if p in part
+    )
     if failed or errors:
         return 1
     if args.strict and not all(row["met"] for row in results["targets"]):

@@ -50,6 +50,11 @@ def migrate(db_url: str) -> None:
     run_cli(["db", "upgrade"], db_url)
 
 
+def load_programme(db_url: str, path: Path) -> str:
+    """`miles programme load FILE`: the programme in force from now on (before any member exists)."""
+    return run_cli(["programme", "load", str(path)], db_url).strip()
+
+
 def create_api_key(db_url: str, name: str = "bench") -> str:
     args = ["apikey", "create", name]
     for scope in SCOPES:
