@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection
@@ -99,20 +100,36 @@ ACCRUAL_COLUMNS = (*(name for name, _ in _COLUMNS if name not in _NOT_IN_ACCRUAL
 _STANDING = "id, tier, valid_until, lifetime_tier, delta, activity, period"
 _STANDING_PARAMS = "%(u_id)b::int8{0}, %(u_tier)b::text{0}, %(u_valid)b::date{0}, %(u_lifetime)b::text{0}, \
 %(u_delta)b::numeric{0}, %(u_activity)b::date{0}, %(u_period)b::date{0}"
-# many coupons: one array per column; one coupon: scalars (no arrays to build and send)
-_MANY = (
-    "SELECT s.*, (%(credits)b::numeric[])[(s.n - 1) * %(width)b::int4 + 1 : s.n * %(width)b::int4] AS credits "
-    "FROM unnest({}) WITH ORDINALITY AS s({}, n)".format(
-        ", ".join(f"%({name})b::{kind}[]" for name, kind in _COLUMNS), _NAMES
-    ),
-    f"unnest({_STANDING_PARAMS.format('[]')}) AS u({_STANDING})",
-)
-_ONE = (
-    "SELECT {}, 1::bigint AS n, %(credits)b::numeric[] AS credits".format(
-        ", ".join(f"%({name})b::{kind} AS {name}" for name, kind in _COLUMNS)
-    ),
-    f"(VALUES ({_STANDING_PARAMS.format('')})) AS u({_STANDING})",
-)
+# a coupon's credits go over as one bigint of cents per metric (`c0`, `c1`, ...: no numeric to encode),
+# and become the row's `credits` array in the statement; the statement is made once per metric count
+
+
+def _many(width: int) -> tuple[str, str]:
+    """Many coupons: one array per column."""
+    cents = [f"c{i}" for i in range(width)]
+    arrays = [f"%({name})b::{kind}[]" for name, kind in _COLUMNS] + [f"%({c})b::int8[]" for c in cents]
+    return (
+        "SELECT s.*, {} AS credits FROM unnest({}) WITH ORDINALITY AS s({}, {}, n)".format(
+            _credits_array(cents, "s."), ", ".join(arrays), _NAMES, ", ".join(cents)
+        ),
+        f"unnest({_STANDING_PARAMS.format('[]')}) AS u({_STANDING})",
+    )
+
+
+def _one(width: int) -> tuple[str, str]:
+    """One coupon: scalars (no arrays to build and send)."""
+    cents = [f"%(c{i})b::int8" for i in range(width)]
+    return (
+        "SELECT {}, 1::bigint AS n, {} AS credits".format(
+            ", ".join(f"%({name})b::{kind} AS {name}" for name, kind in _COLUMNS), _credits_array(cents, "")
+        ),
+        f"(VALUES ({_STANDING_PARAMS.format('')})) AS u({_STANDING})",
+    )
+
+
+def _credits_array(cents: list[str], prefix: str) -> str:
+    return "CAST(ARRAY[{}] AS numeric(16, 2)[])".format(", ".join(f"{prefix}{c} * 0.01" for c in cents))
+
 
 _RECORD = """
 WITH src AS (
@@ -140,12 +157,12 @@ WITH src AS (
 ), sc AS (
     INSERT INTO status_credits (member_id, period_start, metrics, code, accrual_id, event_at)
     SELECT member_id, period_start, credits, 'flight', accrual_id, event_at
-    FROM j WHERE 0 < ANY(credits)
+    FROM j WHERE {any_credit}
 ), qt AS (
     INSERT INTO qualifying_totals AS q (member_id, period_start, metrics)
-    SELECT member_id, period_start, miles_sum_metrics(credits)
+    SELECT member_id, period_start, {sums}
     FROM j GROUP BY member_id, period_start ORDER BY member_id, period_start
-    ON CONFLICT (member_id, period_start) DO UPDATE SET metrics = miles_add_metrics(q.metrics, excluded.metrics)
+    ON CONFLICT (member_id, period_start) DO UPDATE SET metrics = {added}
 ), tc AS (
     INSERT INTO tier_changes (member_id, from_tier, to_tier, valid_until, reason, accrual_id)
     SELECT member_id, tier_before, tier_after, tier_valid_until, tier_change_reason, accrual_id
@@ -164,15 +181,33 @@ def _compact(sql: str) -> tuple[str, tuple[str, ...]]:
     return " ".join(re.sub(r"%\(\w+\)([sb])", r"%\1", sql).split()), names
 
 
-def _record_statement(src: str, standing: str) -> tuple[str, tuple[str, ...]]:
+def _record_statement(width: int, src: str, standing: str) -> tuple[str, tuple[str, ...]]:
     apply_standing = APPLY_STANDING.format(standing=standing)
+    positions = range(1, width + 1)
     return _compact(
-        _RECORD.format(src=src, apply_standing=apply_standing, accrual_columns=", ".join(ACCRUAL_COLUMNS))
+        _RECORD.format(
+            src=src,
+            apply_standing=apply_standing,
+            accrual_columns=", ".join(ACCRUAL_COLUMNS),
+            any_credit=" OR ".join(f"credits[{i}] > 0" for i in positions) or "false",
+            sums="CAST(ARRAY[{}] AS numeric(16, 2)[])".format(
+                ", ".join(f"sum(credits[{i}])" for i in positions)
+            ),
+            added="CAST(ARRAY[{}] AS numeric(16, 2)[])".format(
+                ", ".join(f"coalesce(q.metrics[{i}], 0) + excluded.metrics[{i}]" for i in positions)
+            ),
+        )
     )
 
 
-RECORD_MANY = _record_statement(*_MANY)
-RECORD_ONE = _record_statement(*_ONE)
+@cache
+def record_statement(width: int, many: bool) -> tuple[str, tuple[str, ...]]:
+    """The statement recording coupons whose credits hold `width` metrics (made once per width)."""
+    return _record_statement(width, *(_many(width) if many else _one(width)))
+
+
+def _cents(value: Decimal) -> int:
+    return int(value * 100)
 
 
 def record_accruals(
@@ -184,8 +219,9 @@ def record_accruals(
     params: dict[str, Any]
     if len(rows) == 1 and len(standing) == 1:
         [row], [u] = rows, standing
-        statement, order = RECORD_ONE
+        statement, order = record_statement(len(row.credits), False)
         params = {name: getattr(row, name) for name, _ in _COLUMNS}
+        params |= {f"c{i}": _cents(value) for i, value in enumerate(row.credits)}
         params |= {
             "u_id": u.member_id,
             "u_tier": u.tier,
@@ -194,11 +230,12 @@ def record_accruals(
             "u_delta": u.lifetime_delta,
             "u_activity": u.activity_date,
             "u_period": u.period_start,
-            "credits": row.credits,
         }
     else:
-        statement, order = RECORD_MANY
+        width = len(rows[0].credits)
+        statement, order = record_statement(width, True)
         params = {name: [getattr(r, name) for r in rows] for name, _ in _COLUMNS}
+        params |= {f"c{i}": [_cents(r.credits[i]) for r in rows] for i in range(width)}
         params |= {
             "u_id": [u.member_id for u in standing],
             "u_tier": [u.tier for u in standing],
@@ -207,8 +244,6 @@ def record_accruals(
             "u_delta": [u.lifetime_delta for u in standing],
             "u_activity": [u.activity_date for u in standing],
             "u_period": [u.period_start for u in standing],
-            "credits": [value for r in rows for value in r.credits],
-            "width": len(rows[0].credits),
         }
     params["source"] = source_account_id
     raw = connection.connection.driver_connection

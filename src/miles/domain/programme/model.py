@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 
 from miles.domain.programme.bands import BandTable
 from miles.domain.programme.carriers import CarrierRule
@@ -125,7 +126,7 @@ class Programme:
         """A claim earning more award miles than this waits for a supervisor."""
         return self.goodwill_agent_limit if self.claim_agent_limit is None else self.claim_agent_limit
 
-    @property
+    @cached_property
     def metric_codes(self) -> tuple[str, ...]:
         return tuple(m.code for m in self.metrics)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 
 from miles.domain.calendar import add_months, end_of_month
 
@@ -25,6 +26,12 @@ class Period:
 
     def holds(self, day: date) -> bool:
         return self.start <= day <= self.end
+
+
+@lru_cache(maxsize=1024)
+def _fixed_period(start_month: int, year: int) -> Period:
+    start = date(year, start_month, 1)
+    return Period(start, add_months(start, 12) - ONE_DAY)
 
 
 @dataclass(frozen=True)
@@ -55,9 +62,7 @@ class QualificationRules:
 
     def fixed_period(self, day: date) -> Period:
         """The fixed (calendar or from-month) period holding `day`."""
-        year = day.year if day.month >= self.start_month else day.year - 1
-        start = date(year, self.start_month, 1)
-        return Period(start, add_months(start, 12) - ONE_DAY)
+        return _fixed_period(self.start_month, day.year if day.month >= self.start_month else day.year - 1)
 
     def period_for(self, day: date, member_period_start: date | None) -> Period:
         """The period a coupon departing on `day` credits: the fixed period holding the day, or the

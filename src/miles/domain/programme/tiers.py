@@ -17,6 +17,9 @@ class Perk(StrEnum):
     CANCEL_FEE_WAIVED = "cancel_fee_waived"  # no fee when an award is cancelled
 
 
+ZERO = Decimal(0)
+
+
 @dataclass(frozen=True)
 class Requirement:
     """An AND of `metric >= value`."""
@@ -24,7 +27,10 @@ class Requirement:
     minimums: Mapping[str, Decimal]
 
     def met(self, totals: Totals) -> bool:
-        return all(totals.get(metric, Decimal(0)) >= value for metric, value in self.minimums.items())
+        for metric, value in self.minimums.items():
+            if totals.get(metric, ZERO) < value:
+                return False
+        return True
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,10 @@ class TierDef:
     perks: frozenset[Perk] = frozenset()
 
     def reached_by(self, totals: Totals) -> bool:
-        return any(requirement.met(totals) for requirement in self.requirements)
+        for requirement in self.requirements:
+            if requirement.met(totals):
+                return True
+        return False
 
 
 @dataclass(frozen=True)
