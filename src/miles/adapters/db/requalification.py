@@ -69,9 +69,10 @@ class TierRules:
         return f"(CASE {cases} ELSE 0 END)"
 
     def reaches_a_tier(self, metrics: str) -> str:
-        """SQL: the metrics reach a tier above the base tier (a cheap test before `earned`)."""
-        tiers = self.programme.ladder.tiers[1:]
-        return "(" + " OR ".join(self._reaches(metrics, t.rank) for t in tiers) + ")" if tiers else "false"
+        """SQL: the metrics reach a tier above the base tier (a cheap test before `earned`): the first
+        tier above the base is enough, as every set of a higher tier asks for more than one of the tier
+        below (the loader refuses tiers out of order)."""
+        return self._reaches(metrics, 1) if len(self.programme.ladder.tiers) > 1 else "false"
 
     def lifetime(self, total: str) -> str:
         """SQL: the lifetime tier rank a lifetime total reaches (0: none)."""
@@ -118,7 +119,7 @@ def _candidates_sql(rules: TierRules) -> str:
         UNION
         SELECT q.member_id FROM qualifying_totals q JOIN members m ON m.id = q.member_id
         JOIN unnest(CAST(:up_starts AS date[]), CAST(:up_valid AS date[])) AS u(start, valid) ON u.start = q.period_start
-        WHERE {rules.reaches_a_tier("q.metrics")}
+        WHERE q.period_start = ANY(CAST(:up_starts AS date[])) AND {rules.reaches_a_tier("q.metrics")}
           AND ({earned} > {tier_rank_sql("m.tier")}
                OR ({earned} = {tier_rank_sql("m.tier")} AND m.tier_valid_until < u.valid))
     """
