@@ -36,6 +36,11 @@ class ProgrammeBook:
     document: dict[str, Any]  # the validated file in format 2, JSON-ready, as stored in the database
     digest: str
 
+    @property
+    def metric_codes(self) -> tuple[str, ...]:
+        """The metrics in their stored order: the newest version's (a later version only appends)."""
+        return self.versions[-1].metric_codes
+
     def in_force(self, on: date) -> Programme:
         starts = [v.effective_from for v in self.versions]
         index = bisect.bisect_right(starts, on) - 1

@@ -14,7 +14,7 @@ from miles.services.ledger_views import SEGMENTS, STATUS_MILES, AccrualView, Met
 
 def accrual_view(book: ProgrammeBook, record: AccrualRecord) -> AccrualView:
     """A recorded accrual's view (its credits read in the stored metric order: the newest version's)."""
-    latest = book.versions[-1]
+    latest = book.versions[-1]  # its metrics are the stored order
     return AccrualView(
         accrual_id=record.id,
         member_number=record.member_number,
@@ -23,7 +23,7 @@ def accrual_view(book: ProgrammeBook, record: AccrualRecord) -> AccrualView:
         tier_bonus_miles=record.tier_bonus_miles,
         promotion_miles=record.promotion_miles,
         award_miles=record.award_miles,
-        **_qualifying(metric_values(latest, metric_mapping(latest.metric_codes, record.credits))),
+        **_qualifying(metric_values(latest, metric_mapping(book.metric_codes, record.credits))),
         tier_after=record.tier_after,
         balance_after=record.balance_after,
     )

@@ -185,7 +185,7 @@ def earn_coupons(
             fresh.append(req)
 
     planned, states = _plan(uow, book, clock, fresh, results, carriers, hold_above)
-    _write(uow, book.versions[-1].metric_codes, planned, states, channel)
+    _write(uow, book.metric_codes, planned, states, channel)
     for p in planned:
         results[p.request.index] = CouponResult(p.request.index, CREATED, accrual=p.view)
 
@@ -219,7 +219,7 @@ def _plan(
 ) -> tuple[list[_Planned], dict[int, _Standing]]:
     if not fresh:
         return [], {}
-    codes = book.versions[-1].metric_codes  # the stored order of every version's metrics
+    codes = book.metric_codes
     coupons = [req.coupon for req in fresh if req.coupon is not None]
     numbers = sorted({c.member_number for c in coupons})
     fixed = {

@@ -9,7 +9,6 @@ from datetime import date, datetime, timedelta
 from miles.adapters.db.audit import AuditRecord
 from miles.adapters.db.dated_statement import DatedStatementRepository
 from miles.adapters.db.member_search import ExpiringLot, TierChangeRecord
-from miles.adapters.db.standing import metric_mapping
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.ledger import describe
 from miles.domain.programme.model import Programme
@@ -20,7 +19,7 @@ from miles.services.claims import ClaimView, member_claims
 from miles.services.clock import Clock, today
 from miles.services.goodwill.adjustments import AdjustmentView, member_adjustments
 from miles.services.ledger_views import MemberView
-from miles.services.members import current_period, find_member, member_view
+from miles.services.members import current_period, find_member, member_view, period_totals
 from miles.services.programmes import ProgrammeCatalog
 from miles.services.redemptions.redemption_views import RedemptionView
 from miles.services.runtime import Runtime
@@ -132,14 +131,13 @@ def _overview(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock, member_n
     record = find_member(uow, member_number, current_period(programme, day))
     view = member_view(book, record, day)
     s = record.standing
-    totals = metric_mapping(book.versions[-1].metric_codes, record.totals)
     until = day + EXPIRY_HORIZON
     return MemberOverview(
         member=view,
         member_id=record.id,
         today=day,
         labels=standing_labels(programme, s.tier, view.qualifying.period_start, view.qualifying.period_end),
-        progress=tier_progress(programme, s.tier, totals),
+        progress=tier_progress(programme, s.tier, period_totals(book, record)),
         expiring=uow.member_search.expiring_lots(record.id, until),
         expiring_until=until,
         expiry_exempt=view.tier in programme.expiry.exempt_tiers,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from miles.adapters.db.members import MemberRecord
 from miles.adapters.db.standing import metric_mapping
@@ -91,12 +92,17 @@ def summary_of(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock, number:
     return member_view(book, find_member(uow, number, current_period(programme, day)), day)
 
 
+def period_totals(book: ProgrammeBook, record: MemberRecord) -> dict[str, Decimal]:
+    """The totals that came with the record, by metric code."""
+    return metric_mapping(book.metric_codes, record.totals)
+
+
 def member_view(book: ProgrammeBook, record: MemberRecord, day: date) -> MemberView:
     """The member's view on `day`, their qualifying totals those of the record's period."""
     programme = book.in_force(day)
     s = record.standing
     period = programme.qualification.period_for(record.totals_period, record.totals_period)
-    totals = metric_mapping(book.versions[-1].metric_codes, record.totals)
+    totals = period_totals(book, record)
     lifetime = programme.qualification.lifetime_metric
     return MemberView(
         member_number=record.member_number,

@@ -63,7 +63,7 @@ def check_compatible(uow: UnitOfWork, current: ProgrammeBook, new: ProgrammeBook
     held = [tier for tier in uow.members.tiers_held() if tier not in latest.ladder]
     if held:
         problems.append(("tiers", f"members hold tiers the programme does not have: {', '.join(held)}"))
-    stored = current.versions[-1].metric_codes
+    stored = current.metric_codes
     if uow.members.count() and latest.metric_codes[: len(stored)] != stored:
         problems.append(
             ("metrics", f"members have qualifying totals of {list(stored)}: keep them first, in that order")

@@ -56,8 +56,9 @@ def _reverse(
     accrual = uow.accruals.get(accrual_id)
     if accrual is None:
         raise NotFound(f"no accrual {accrual_id}", code="accrual_not_found")
-    latest = catalog.current(uow).versions[-1]  # the stored order of the metrics
-    credits = metric_mapping(latest.metric_codes, accrual.credits)
+    book = catalog.current(uow)
+    latest = book.versions[-1]
+    credits = metric_mapping(book.metric_codes, accrual.credits)
     status_miles = int(credits.get(STATUS_MILES, 0))
     existing = uow.accruals.reversal_of(accrual_id)
     if existing is not None:

@@ -10,7 +10,7 @@ from decimal import Decimal
 from miles.adapters.db.standing import StandingUpdate
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.agents import Actor
-from miles.domain.errors import InvalidInput
+from miles.domain.errors import InvalidInput, NotFound
 from miles.domain.member_numbers import validate_member_number
 from miles.domain.programme.model import Programme
 from miles.domain.validation import check_text
@@ -18,7 +18,7 @@ from miles.services import audit
 from miles.services.clock import Clock, today
 from miles.services.idempotency import Outcome, keyed_request, once
 from miles.services.ledger_views import MemberView
-from miles.services.members import find_member, summary_of
+from miles.services.members import summary_of
 from miles.services.programmes import ProgrammeCatalog
 from miles.services.runtime import Runtime
 
@@ -87,9 +87,9 @@ def _grant(
             code="unknown_tier",
         )
     valid = granted_validity(programme, grant.tier, day, grant.valid_until)
-    find_member(uow, grant.member_number)  # a mistyped or unknown number says so before any lock
     member = uow.members.lock(grant.member_number)
-    assert member is not None
+    if member is None:
+        raise NotFound(f"no member {grant.member_number}", field="member_number", code="member_not_found")
     s = member.standing
     if programme.ladder.rank(grant.tier) < programme.ladder.rank(s.lifetime_tier):
         raise InvalidInput(
