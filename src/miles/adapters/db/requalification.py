@@ -9,11 +9,12 @@ array in the programme's metric order; the tests hold the two to the same answer
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, text
 
+from miles.domain.calendar import add_months
 from miles.domain.programme.model import Programme
 
 TIERS = "CAST(:tiers AS text[])"
@@ -90,32 +91,30 @@ class TierRules:
         return min((life.at for life in self.programme.qualification.lifetime), default=10**15)
 
 
-def _lifetime_candidates(rules: TierRules) -> str:
-    return f"""
-        SELECT id AS member_id FROM members
-        WHERE (lifetime_total >= :life_min AND {rules.lifetime("lifetime_total")} > {tier_rank_sql("lifetime_tier")})
-           OR ({tier_rank_sql("lifetime_tier")} > 0 AND {tier_rank_sql("lifetime_tier")} >= {tier_rank_sql("tier")}
-               AND (tier <> lifetime_tier OR tier_valid_until IS NOT NULL))
-    """
+def _lifetime_candidate(rules: TierRules) -> str:
+    """SQL condition on a member row: a lifetime tier not applied, or not yet the floor."""
+    life = tier_rank_sql("lifetime_tier")
+    return f"""(lifetime_total >= :life_min AND {rules.lifetime("lifetime_total")} > {life})
+           OR (lifetime_tier <> :base_tier AND {life} >= {tier_rank_sql("tier")}
+               AND (tier <> lifetime_tier OR tier_valid_until IS NOT NULL))"""
 
 
 def _candidates_sql(rules: TierRules) -> str:
     """Every member whose standing the run may change: a tier expired before the run date (fixed
     periods) or a rolling period that ended, a lifetime tier not applied (or not yet the floor), a
     tier earned in a period still valid that is higher (or valid longer) than the one held. Read once
-    per run, set-based, when it is planned."""
+    per run, set-based, when it is planned: one pass over the members, and one over the periods'
+    totals that reach a tier, joined to their members."""
     earned = rules.earned("q.metrics")
     if rules.programme.qualification.rolling:
         return f"""
-        SELECT id AS member_id FROM members WHERE CAST(period_start + interval '12 months' AS date) <= :d
-        UNION {_lifetime_candidates(rules)}
+        SELECT id AS member_id FROM members WHERE period_start <= :last_ended_start OR {_lifetime_candidate(rules)}
         UNION
         SELECT q.member_id FROM qualifying_totals q JOIN members m ON m.id = q.member_id AND q.period_start = m.period_start
         WHERE {rules.reaches_a_tier("q.metrics")} AND {earned} > {tier_rank_sql("m.tier")}
         """
     return f"""
-        SELECT id AS member_id FROM members WHERE tier_valid_until < :d
-        UNION {_lifetime_candidates(rules)}
+        SELECT id AS member_id FROM members WHERE tier_valid_until < :d OR {_lifetime_candidate(rules)}
         UNION
         SELECT q.member_id FROM qualifying_totals q JOIN members m ON m.id = q.member_id
         JOIN unnest(CAST(:up_starts AS date[]), CAST(:up_valid AS date[])) AS u(start, valid) ON u.start = q.period_start
@@ -263,6 +262,15 @@ def _requalify_sql(rules: TierRules) -> str:
     """
 
 
+def _last_ended_start(run_date: date) -> date:
+    """The latest period start whose rolling 12 months have ended by the run date (start + 12 months
+    <= run date, months clamped to their last day as in SQL): a bound the member scan compares with."""
+    start = add_months(run_date, -12)
+    while add_months(start + timedelta(days=1), 12) <= run_date:
+        start += timedelta(days=1)
+    return start
+
+
 @dataclass(frozen=True)
 class RequalificationCounts:
     requalified: int
@@ -282,7 +290,10 @@ class RequalificationRepository:
             "d": run_date,
             "soft": q.soft_landing,
             "life_min": self.rules.lifetime_minimum(),
+            "base_tier": programme.ladder.codes[0],
         }
+        if q.rolling:
+            self.params["last_ended_start"] = _last_ended_start(run_date)
         if not q.rolling:
             periods = q.upgrade_periods(run_date)
             last = q.last_complete(run_date)
