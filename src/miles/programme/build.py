@@ -108,6 +108,8 @@ def build_version(v: VersionSpec, name: str) -> Programme:
         ),
         goodwill_member_daily_limit=v.goodwill_member_daily_limit,
         fare_ceiling=v.fare_ceiling,
+        promotion_ceiling_miles=v.promotion_ceiling_miles,
+        promotion_ceiling_metric=v.promotion_ceiling_metric,
         claim_agent_limit=v.claims.agent_limit,
     )
 

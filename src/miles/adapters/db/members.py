@@ -35,11 +35,13 @@ class MemberRecord:
     totals_period: date  # the period whose totals came with the record (the member's own if none asked)
     totals: tuple[Decimal, ...]  # that period's metrics, in the programme's order (() for none yet)
     created_at: datetime
+    last_activity_date: date | None = None
 
 
 _SELECT = """
     SELECT m.id, m.member_number, m.given_name, m.family_name, m.email, m.birth_date, m.tier,
            m.tier_valid_until, m.lifetime_tier, m.lifetime_total, m.period_start, m.created_at,
+           m.last_activity_date,
            a.id AS account_id, a.balance, a.pending,
            coalesce(CAST(:period AS date), m.period_start) AS q_period, q.metrics AS q_metrics
     FROM members m
@@ -70,6 +72,7 @@ def _record(row: Row) -> MemberRecord:  # type: ignore[type-arg]
         totals_period=row.q_period,
         totals=tuple(row.q_metrics or ()),
         created_at=row.created_at,
+        last_activity_date=row.last_activity_date,
     )
 
 

@@ -119,6 +119,8 @@ class Programme:
     promotions: tuple[Promotion, ...] = ()
     goodwill_member_daily_limit: int = 10_000
     fare_ceiling: Decimal = Decimal("50000")  # in the accounting currency
+    promotion_ceiling_miles: int = 100_000  # the most miles one promotion gives on one coupon or grant
+    promotion_ceiling_metric: Decimal = Decimal(10_000)  # the most of a qualifying metric one bonus gives
     claim_agent_limit: int | None = None  # None: goodwill_agent_limit
 
     @property

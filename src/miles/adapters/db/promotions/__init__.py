@@ -1,0 +1,1 @@
+"""Promotions in PostgreSQL: the campaigns, their members' use, and the bonuses awarded."""

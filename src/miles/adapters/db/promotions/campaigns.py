@@ -1,0 +1,179 @@
+"""The campaigns: create, read, end, register members, and each one's figures."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Connection, text
+
+from miles.adapters.db.promotions.documents import (
+    audience_json,
+    challenge_json,
+    conditions_json,
+    effect_json,
+    limits_json,
+    promotion_of,
+)
+from miles.domain.promotions.model import Promotion
+
+_COLUMNS = (
+    "id, code, name, trigger, starts_on, ends_on, registration_required, audience, conditions, effect, "
+    "limits, challenge, stacking_group, ended_at, budget_miles, budget_spent, request_digest, created_by, "
+    "created_at"
+)
+
+
+@dataclass(frozen=True)
+class CampaignRecord:
+    promotion: Promotion
+    budget_spent: int
+    request_digest: str
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CampaignFigures:
+    awarded_miles: int  # net of reversals
+    members_rewarded: int  # members with a bonus not reversed
+    bonuses: int
+
+
+@dataclass(frozen=True)
+class MemberProgressRecord:
+    promotion: Promotion
+    registered_on: date | None
+    miles: int
+    times: int
+    segments: int
+
+
+def _record(row: object) -> CampaignRecord:
+    m = row._mapping  # type: ignore[attr-defined]
+    return CampaignRecord(
+        promotion_of(**m), m["budget_spent"], m["request_digest"], m["created_by"], m["created_at"]
+    )
+
+
+class CampaignRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def create(self, p: Promotion, digest: str, created_by: str) -> int | None:
+        """Insert a new campaign; None when its code is taken (by a concurrent request too)."""
+        value = self.connection.execute(
+            text(
+                """
+                INSERT INTO promotions (code, name, trigger, starts_on, ends_on, registration_required,
+                    audience, conditions, effect, limits, challenge, stacking_group, budget_miles,
+                    request_digest, created_by)
+                VALUES (:code, :name, :trigger, :starts_on, :ends_on, :registration_required,
+                    CAST(:audience AS jsonb), CAST(:conditions AS jsonb), CAST(:effect AS jsonb),
+                    CAST(:limits AS jsonb), CAST(:challenge AS jsonb), :stacking_group, :budget,
+                    :digest, :created_by)
+                ON CONFLICT (code) DO NOTHING RETURNING id
+                """
+            ),
+            {
+                "code": p.code,
+                "name": p.name,
+                "trigger": p.trigger.value,
+                "starts_on": p.starts_on,
+                "ends_on": p.ends_on,
+                "registration_required": p.registration_required,
+                "audience": json.dumps(audience_json(p.audience)),
+                "conditions": json.dumps(conditions_json(p.conditions)),
+                "effect": json.dumps(effect_json(p.effect)),
+                "limits": json.dumps(limits_json(p.limits)),
+                "challenge": json.dumps(challenge_json(p.challenge)) if p.challenge else None,
+                "stacking_group": p.stacking_group,
+                "budget": p.limits.budget_miles,
+                "digest": digest,
+                "created_by": created_by,
+            },
+        ).scalar()
+        return None if value is None else int(value)
+
+    def by_code(self, code: str, lock: bool = False) -> CampaignRecord | None:
+        row = self.connection.execute(
+            text(f"SELECT {_COLUMNS} FROM promotions WHERE code = :code" + (" FOR UPDATE" if lock else "")),
+            {"code": code},
+        ).first()
+        return None if row is None else _record(row)
+
+    def listing(self, limit: int = 200) -> list[CampaignRecord]:
+        rows = self.connection.execute(
+            text(f"SELECT {_COLUMNS} FROM promotions ORDER BY starts_on DESC, id DESC LIMIT :n"), {"n": limit}
+        )
+        return [_record(row) for row in rows]
+
+    def live(self, first_day: date, last_day: date, at: datetime) -> list[Promotion]:
+        """The campaigns whose window meets [first_day, last_day] and that were not ended before `at`."""
+        rows = self.connection.execute(
+            text(
+                f"SELECT {_COLUMNS} FROM promotions WHERE ends_on >= :first AND starts_on <= :last "
+                "AND (ended_at IS NULL OR ended_at > :at) ORDER BY id"
+            ),
+            {"first": first_day, "last": last_day, "at": at},
+        )
+        return [_record(row).promotion for row in rows]
+
+    def end(self, promotion_id: int, at: datetime) -> None:
+        self.connection.execute(
+            text("UPDATE promotions SET ended_at = :at WHERE id = :id AND ended_at IS NULL"),
+            {"id": promotion_id, "at": at},
+        )
+
+    def figures(self, promotion_id: int) -> CampaignFigures:
+        row = self.connection.execute(
+            text(
+                """
+                SELECT coalesce(sum(miles), 0) AS miles, count(*) FILTER (WHERE reverses_award_id IS NULL)
+                       - count(*) FILTER (WHERE reverses_award_id IS NOT NULL) AS bonuses,
+                       (SELECT count(*) FROM promotion_members WHERE promotion_id = :id AND times > 0) AS members
+                FROM promotion_awards WHERE promotion_id = :id
+                """
+            ),
+            {"id": promotion_id},
+        ).one()
+        return CampaignFigures(int(row.miles), int(row.members), int(row.bonuses))
+
+    def register(self, promotion_id: int, member_id: int, day: date) -> date:
+        """Register the member on `day` (once: a second registration keeps the first day); the day."""
+        return self.connection.execute(  # type: ignore[no-any-return]
+            text(
+                """
+                INSERT INTO promotion_members (promotion_id, member_id, registered_on)
+                VALUES (:p, :m, :d)
+                ON CONFLICT (member_id, promotion_id)
+                DO UPDATE SET registered_on = coalesce(promotion_members.registered_on, excluded.registered_on)
+                RETURNING registered_on
+                """
+            ),
+            {"p": promotion_id, "m": member_id, "d": day},
+        ).scalar_one()
+
+    def of_member(self, member_id: int) -> list[MemberProgressRecord]:
+        rows = self.connection.execute(
+            text(
+                f"""
+                SELECT {", ".join("p." + c for c in _COLUMNS.split(", "))},
+                       pm.registered_on, pm.miles AS used_miles, pm.times AS used_times, pm.segments
+                FROM promotion_members pm JOIN promotions p ON p.id = pm.promotion_id
+                WHERE pm.member_id = :m ORDER BY p.starts_on DESC, p.id DESC
+                """
+            ),
+            {"m": member_id},
+        )
+        return [
+            MemberProgressRecord(
+                _record(row).promotion,
+                row.registered_on,
+                int(row.used_miles),
+                int(row.used_times),
+                int(row.segments),
+            )
+            for row in rows
+        ]
