@@ -277,7 +277,9 @@ class VersionSpec(Strict):
     goodwill_member_daily_limit: NonNegative = 10_000
     fare_ceiling: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)] = Decimal("50000")
     promotion_ceiling_miles: Annotated[int, Field(gt=0, le=10_000_000)] = 100_000
-    promotion_ceiling_metric: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)] = Decimal("10000")
+    promotion_ceiling_metric: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)] = Decimal(
+        "10000"
+    )
     claims: ClaimsSpec
 
     @field_validator("timezone")

@@ -125,7 +125,6 @@ FROM old ORDER BY 1;
 """
 
 
-
 def upgrade() -> None:
     op.execute(UPGRADE)
 
