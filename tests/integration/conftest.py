@@ -29,6 +29,7 @@ PROGRAMME_ACCOUNTS = [
     ("goodwill", True),
     ("redemption-clearing", False),
     ("expired", False),
+    ("promotion", True),
 ]
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -127,6 +128,22 @@ def ledger_problems(engine: Engine) -> list[str]:
             WHERE h.id IS NULL OR h.amount <> r.miles
                OR (r.status = 'PENDING') <> (h.status = 'OPEN')
                OR (r.status IN ('CONFIRMED', 'CANCELLED')) <> (h.status = 'POSTED')""",
+        "promotion budget spent != the miles its awards gave, net": """
+            SELECT p.code FROM promotions p
+            WHERE p.budget_miles IS NOT NULL
+              AND p.budget_spent <> coalesce((SELECT sum(miles) FROM promotion_awards WHERE promotion_id = p.id), 0)""",
+        "a member's promotion miles != their awards, net": """
+            SELECT pm.member_id::text FROM promotion_members pm
+            WHERE pm.miles <> coalesce((SELECT sum(miles) FROM promotion_awards a
+                                        WHERE a.promotion_id = pm.promotion_id AND a.member_id = pm.member_id), 0)""",
+        "promotion transfers != the promotion awards": """
+            SELECT t.id::text FROM transfers t LEFT JOIN promotion_awards a ON a.transfer_id = t.id
+            WHERE t.code IN ('promotion_bonus', 'promotion_bonus_reversal')
+              AND (a.id IS NULL OR abs(a.miles) <> t.amount OR a.promotion_id <> t.promotion_id)""",
+        "accrual promotion miles != its awards": """
+            SELECT ac.id::text FROM accruals ac
+            WHERE ac.promotion_miles <> coalesce((SELECT sum(miles) FROM promotion_awards a
+                                                  WHERE a.accrual_id = ac.id AND a.reverses_award_id IS NULL), 0)""",
         "lifetime total != sum of the lifetime metric's status credits": f"""
             SELECT m.member_number FROM members m LEFT JOIN status_credits s ON s.member_id = m.id
             GROUP BY m.id HAVING m.lifetime_total <> {lifetime}""",

@@ -15,9 +15,16 @@ from miles.api.metrics import metrics_registry
 from miles.api.middleware import EdgeMiddleware
 from miles.api.openapi import document
 from miles.api.operations_metrics import DatabaseCollector
+from miles.api.promotion_schemas import PromotionRequest, RegistrationRequest
 from miles.api.redemption_schemas import RedemptionRequest
-from miles.api.routers import accruals, adjustments, health, members, nightly, redemptions
-from miles.api.schemas import BatchAccrualRequest, FlightAccrualRequest, NewMemberRequest, ReversalRequest
+from miles.api.routers import accruals, adjustments, health, members, nightly, promotions, redemptions
+from miles.api.schemas import (
+    BatchAccrualRequest,
+    FlightAccrualRequest,
+    NewMemberRequest,
+    ReversalRequest,
+    TierGrantRequest,
+)
 from miles.bootstrap import Container
 from miles.console import install as install_console
 from miles.domain.awards import cabins as award_cabins
@@ -32,6 +39,9 @@ DOCUMENTED_BODIES = (
     RedemptionRequest,
     AdjustmentRequest,
     ClaimRequest,
+    TierGrantRequest,
+    PromotionRequest,
+    RegistrationRequest,
 )
 
 
@@ -62,6 +72,8 @@ def create_app(
     app.include_router(redemptions.awards)
     app.include_router(nightly.router)
     app.include_router(adjustments.router)
+    app.include_router(promotions.router)
+    app.include_router(promotions.members)
     install_console(app)  # the agents' console under /console
     install_docs(app)
 

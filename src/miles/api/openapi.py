@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
+from miles.api import promotion_schemas as p
 from miles.api import response_schemas as r
 from miles.domain.goodwill import REASONS
 
@@ -57,6 +58,20 @@ ACCRUAL_422 = (
 )
 IDEMPOTENCY_409 = (409, ("idempotency_key_reused", "idempotency_key_in_flight"))
 MEMBER_404 = (404, ("member_not_found",))
+PROMOTION_404 = (404, ("promotion_not_found",))
+PROMOTION_422 = (
+    422,
+    (
+        "unknown_tiers",
+        "unknown_carriers",
+        "unknown_cabins",
+        "unknown_airports",
+        "unknown_booking_classes",
+        "unknown_metric",
+        "invalid_date",
+        "invalid_text",
+    ),
+)
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/healthz"): Operation("health", None, {200: (r.Health, "the process is alive")}),
@@ -121,6 +136,51 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         description="Page with `cursor`: pass the `next_cursor` of a page to get the next one. "
         "`from` and `to` bound the days (the programme's time zone); a bound beyond the calendar "
         "(`to=9999-12-31`) means no bound.",
+    ),
+    ("POST", "/v1/promotions"): Operation(
+        "createPromotion",
+        "promotion:write",
+        {201: (p.PromotionAnswer, "created"), 200: (p.PromotionAnswer, REPLAYED)},
+        _keyed(IDEMPOTENCY_409, (409, ("promotion_exists",)), PROMOTION_422),
+        "optional",
+        "A campaign, checked against the programme in force (its tiers, metrics, carriers, cabins, "
+        "airports and ceilings). The same code again with the same body answers the campaign (200); "
+        "with another body a 409 `promotion_exists`.",
+    ),
+    ("GET", "/v1/promotions"): Operation(
+        "listPromotions", "member:read", {200: (p.PromotionList, "the promotions, newest first")}, _keyed()
+    ),
+    ("GET", "/v1/promotions/{code}"): Operation(
+        "getPromotion",
+        "member:read",
+        {200: (p.PromotionAnswer, "the promotion with its awarded miles, members rewarded and budget left")},
+        _keyed(PROMOTION_404),
+    ),
+    ("POST", "/v1/promotions/{code}/end"): Operation(
+        "endPromotion",
+        "promotion:write",
+        {200: (p.PromotionAnswer, "ended (again: answers the same)")},
+        _keyed(PROMOTION_404),
+        description="Coupons posted from now on earn it no more; what it gave stays (history is never rewritten).",
+    ),
+    ("POST", "/v1/promotions/{code}/registrations"): Operation(
+        "registerForPromotion",
+        "member:write",
+        {
+            201: (p.Registration, "registered"),
+            200: (p.Registration, "already registered: the first registration"),
+        },
+        _keyed(
+            PROMOTION_404,
+            MEMBER_404,
+            (422, ("registration_not_required", "promotion_ended", "invalid_member_number")),
+        ),
+    ),
+    ("GET", "/v1/members/{member_number}/promotions"): Operation(
+        "getMemberPromotions",
+        "member:read",
+        {200: (p.MemberPromotions, "the member's registrations and challenge progress")},
+        _keyed(MEMBER_404, (422, ("invalid_member_number",))),
     ),
     ("POST", "/v1/accruals/flights"): Operation(
         "accrueFlight",

@@ -79,6 +79,11 @@ class Member(Shape):
     created_at: datetime
 
 
+class AccrualPromotion(Shape):
+    code: str
+    miles: int = Field(description="0 for a qualifying-metric bonus (it is in `qualifying`)")
+
+
 class Accrual(Shape):
     accrual_id: int
     member_number: str
@@ -94,6 +99,9 @@ class Accrual(Shape):
     qualifying: MetricValues = Field(description="what the coupon credits: " + METRICS_DOC)
     tier_after: str
     balance_after: int
+    promotions: list[AccrualPromotion] = Field(
+        default_factory=list, description="the promotions the coupon earned; `promotion_miles` is their sum"
+    )
 
 
 class BatchItemError(ErrorDetail):

@@ -15,6 +15,8 @@ TRANSFER_CODES: dict[str, str] = {
     "redemption_refund": "Award cancelled: miles returned",
     "cancellation_fee": "Award cancellation fee",
     "expiry": "Miles expired",
+    "promotion_bonus": "Promotion bonus",
+    "promotion_bonus_reversal": "Promotion bonus taken back (flight reversed)",
 }
 
 

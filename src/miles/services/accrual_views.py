@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from miles.adapters.db.accruals import AccrualRecord
@@ -9,10 +10,20 @@ from miles.adapters.db.standing import metric_mapping
 from miles.domain.programme.earning import FlightEarning
 from miles.domain.programme.model import Programme
 from miles.programme.reading import ProgrammeBook
-from miles.services.ledger_views import SEGMENTS, STATUS_MILES, AccrualView, MetricValue, metric_values, whole
+from miles.services.ledger_views import (
+    SEGMENTS,
+    STATUS_MILES,
+    AccrualView,
+    MetricValue,
+    PromotionMiles,
+    metric_values,
+    whole,
+)
 
 
-def accrual_view(book: ProgrammeBook, record: AccrualRecord) -> AccrualView:
+def accrual_view(
+    book: ProgrammeBook, record: AccrualRecord, promotions: Sequence[PromotionMiles] = ()
+) -> AccrualView:
     """A recorded accrual's view (its credits read in the stored metric order: the newest version's)."""
     latest = book.versions[-1]  # its metrics are the stored order
     return AccrualView(
@@ -26,6 +37,7 @@ def accrual_view(book: ProgrammeBook, record: AccrualRecord) -> AccrualView:
         **_qualifying(metric_values(latest, metric_mapping(book.metric_codes, record.credits))),
         tier_after=record.tier_after,
         balance_after=record.balance_after,
+        promotions=list(promotions),
     )
 
 
@@ -38,7 +50,12 @@ def _qualifying(metrics: dict[str, MetricValue]) -> dict[str, Any]:
 
 
 def earned_view(
-    programme: Programme, accrual_id: int, member_number: str, e: FlightEarning, balance_after: int
+    programme: Programme,
+    accrual_id: int,
+    member_number: str,
+    e: FlightEarning,
+    balance_after: int,
+    promotions: Sequence[PromotionMiles] = (),
 ) -> AccrualView:
     return AccrualView(
         accrual_id=accrual_id,
@@ -51,4 +68,5 @@ def earned_view(
         **_qualifying(metric_values(programme, e.credits)),
         tier_after=e.tier_after,
         balance_after=balance_after,
+        promotions=list(promotions),
     )

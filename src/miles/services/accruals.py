@@ -26,14 +26,15 @@ from miles.domain.accrual import FlightCoupon, validate_coupon
 from miles.domain.errors import Conflict, CouponRaced, InvalidInput, MilesError, NotFound
 from miles.domain.ledger import ACCRUAL_FLIGHT
 from miles.domain.programme.carriers import CarrierRule
-from miles.domain.programme.earning import FlightEarning, MemberStanding, earn
+from miles.domain.programme.earning import FlightEarning, MemberStanding, earn, with_promotions
 from miles.domain.programme.model import Programme
 from miles.domain.programme.qualification import Period
 from miles.programme.reading import ProgrammeBook
 from miles.services.accrual_views import accrual_view, earned_view
-from miles.services.clock import Clock, start_of_day, today
-from miles.services.ledger_views import AccrualView
+from miles.services.clock import Clock, local_date, start_of_day, today
+from miles.services.ledger_views import AccrualView, PromotionMiles
 from miles.services.programmes import ProgrammeCatalog
+from miles.services.promotions.earning import PromotionDesk, coupon_facts
 from miles.services.runtime import Runtime
 
 CREATED, REPLAYED, CONFLICT, REJECTED = "created", "replayed", "conflict", "rejected"
@@ -84,12 +85,14 @@ def _conflict(ticket: str, coupon: int, accrual_id: int) -> Conflict:
     )
 
 
-def _replay(book: ProgrammeBook, index: int, record: AccrualRecord, digest: str) -> CouponResult:
+def _replay(
+    book: ProgrammeBook, index: int, record: AccrualRecord, digest: str, promotions: list[PromotionMiles]
+) -> CouponResult:
     if record.request_digest != digest:
         return CouponResult(
             index, CONFLICT, error=_conflict(record.ticket_number, record.coupon_number, record.id)
         )
-    return CouponResult(index, REPLAYED, accrual=accrual_view(book, record))
+    return CouponResult(index, REPLAYED, accrual=accrual_view(book, record, promotions))
 
 
 @dataclass
@@ -100,6 +103,7 @@ class _Planned:
     programme: Programme
     earning: FlightEarning
     balance_after: int
+    promotions: list[PromotionMiles]
     view: AccrualView | None = None
 
 
@@ -178,14 +182,16 @@ def earn_coupons(
     else:
         recorded = uow.accruals.find_many(list(first))
     fresh = []
+    bonuses = _bonuses(uow, [r.id for r in recorded.values() if r.promotion_miles or r.award_miles])
     for key, req in first.items():
         if key in recorded:
-            results[req.index] = _replay(book, req.index, recorded[key], req.digest)
+            record = recorded[key]
+            results[req.index] = _replay(book, req.index, record, req.digest, bonuses.get(record.id, []))
         else:
             fresh.append(req)
 
-    planned, states = _plan(uow, book, clock, fresh, results, carriers, hold_above)
-    _write(uow, book.metric_codes, planned, states, channel)
+    planned, states, desk = _plan(uow, book, clock, fresh, results, carriers, hold_above)
+    _write(uow, book.metric_codes, planned, states, desk, channel)
     for p in planned:
         results[p.request.index] = CouponResult(p.request.index, CREATED, accrual=p.view)
 
@@ -204,6 +210,12 @@ def earn_coupons(
     return [results[req.index] for req in requests]
 
 
+def _bonuses(uow: UnitOfWork, accrual_ids: list[int]) -> dict[int, list[PromotionMiles]]:
+    """The promotions recorded accruals earned, for their replays."""
+    awards = uow.promotion_awards.of_accruals(accrual_ids) if accrual_ids else {}
+    return {aid: [PromotionMiles(a.code, a.miles) for a in found] for aid, found in awards.items()}
+
+
 def _period(programme: Programme, coupon: FlightCoupon, state_period: date | None) -> Period:
     return programme.qualification.period_for(coupon.departure_date, state_period)
 
@@ -216,9 +228,9 @@ def _plan(
     results: dict[int, CouponResult],
     carriers: dict[int, CarrierRule],
     hold_above: int | None = None,
-) -> tuple[list[_Planned], dict[int, _Standing]]:
+) -> tuple[list[_Planned], dict[int, _Standing], PromotionDesk]:
     if not fresh:
-        return [], {}
+        return [], {}, PromotionDesk([], {})
     codes = book.metric_codes
     coupons = [req.coupon for req in fresh if req.coupon is not None]
     numbers = sorted({c.member_number for c in coupons})
@@ -239,6 +251,13 @@ def _plan(
         if req.coupon is not None and carriers[req.index].cap_per_ticket is not None
     }
     ticket_miles = uow.accruals.ticket_award_miles(sorted(capped)) if capped else {}
+    now = clock.now()
+    desk = PromotionDesk.open(
+        uow,
+        [(r.coupon, carriers[r.index]) for r in fresh if r.coupon is not None],
+        list(members.values()),
+        now,
+    )
     states: dict[int, _Standing] = {}
     planned: list[_Planned] = []
     for req in fresh:
@@ -273,17 +292,36 @@ def _plan(
             totals=totals,
             ticket_award_miles=state.tickets.get(ticket, ticket_miles.get(ticket, 0)),
         )
+        day = today(clock, programme.timezone)
         try:
-            earning = earn(programme, carriers[req.index], coupon, standing, today(clock, programme.timezone))
+            earning = earn(programme, carriers[req.index], coupon, standing, day)
         except InvalidInput as exc:
             results[req.index] = CouponResult(req.index, REJECTED, error=exc)
             continue
+        facts = coupon_facts(coupon, carriers[req.index], earning.distance_miles, earning.base_miles)
+        activity = max(
+            (d for d in (member.last_activity_date, state.activity) if d is not None), default=None
+        )
+        enrolled = local_date(member.created_at, programme.timezone)
+        evaluated = desk.evaluate(member, state.tier, enrolled, activity, facts, now)
+        if evaluated is not None and evaluated.outcome.awards:
+            metric_bonus: dict[str, Decimal] = {}
+            for award in evaluated.outcome.awards:
+                if award.metric is not None:
+                    metric_bonus[award.metric] = metric_bonus.get(award.metric, Decimal(0)) + award.amount
+            earning = with_promotions(
+                programme, earning, standing, evaluated.outcome.miles, metric_bonus, day
+            )
         if hold_above is not None and earning.award_miles > hold_above:
             results[req.index] = CouponResult(req.index, HELD, held_miles=earning.award_miles)
             continue
+        desk.accept(member, (coupon.ticket_number, coupon.coupon_number), evaluated)
         _post(state, programme, coupon, standing, earning)
-        planned.append(_Planned(req, coupon, member, programme, earning, state.balance))
-    return planned, states
+        lines = (
+            [PromotionMiles(a.promotion.code, a.miles) for a in evaluated.outcome.awards] if evaluated else []
+        )
+        planned.append(_Planned(req, coupon, member, programme, earning, state.balance, lines))
+    return planned, states, desk
 
 
 def _post(
@@ -318,6 +356,7 @@ def _write(
     codes: tuple[str, ...],
     planned: list[_Planned],
     states: dict[int, _Standing],
+    desk: PromotionDesk,
     channel: str,
 ) -> None:
     if not planned:
@@ -386,7 +425,16 @@ def _write(
     for p in planned:
         e = p.earning
         if e.award_miles > 0:
-            uow.ledger.add_balance_change(source, -e.award_miles)
+            uow.ledger.add_balance_change(source, -(e.award_miles - e.promotion_miles))
             uow.ledger.add_balance_change(p.member.account_id, e.award_miles)
         accrual_id = ids[(p.coupon.ticket_number, p.coupon.coupon_number)]
-        p.view = earned_view(p.programme, accrual_id, p.member.member_number, e, p.balance_after)
+        p.view = earned_view(
+            p.programme, accrual_id, p.member.member_number, e, p.balance_after, p.promotions
+        )
+    if desk.awards:
+        dates = {
+            (r.ticket_number, r.coupon_number): (r.event_at, r.departure_date, r.lot_expires_date)
+            for r in rows
+        }
+        accounts = {p.member.id: p.member.account_id for p in planned}
+        desk.write(uow, ids, accounts, dates)

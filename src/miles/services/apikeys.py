@@ -21,7 +21,15 @@ from miles.services.clock import Clock, SystemClock
 if TYPE_CHECKING:
     from miles.services.runtime import Runtime
 
-SCOPES = ("accrual:write", "member:read", "member:write", "redemption:write", "adjustment:write", "admin")
+SCOPES = (
+    "accrual:write",
+    "member:read",
+    "member:write",
+    "redemption:write",
+    "adjustment:write",
+    "promotion:write",
+    "admin",
+)
 MAX_CACHE_SECONDS = 2.0  # a revoked key is refused by every process within this (and a request's time)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -62,6 +62,14 @@ class MemberView:
 
 
 @dataclass(frozen=True)
+class PromotionMiles:
+    """A promotion an accrual earned, and its miles (0 for a qualifying-metric bonus)."""
+
+    code: str
+    miles: int
+
+
+@dataclass(frozen=True)
 class AccrualView:
     accrual_id: int
     member_number: str
@@ -75,6 +83,7 @@ class AccrualView:
     qualifying: dict[str, MetricValue]
     tier_after: str
     balance_after: int
+    promotions: list[PromotionMiles] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

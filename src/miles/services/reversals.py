@@ -14,6 +14,7 @@ from miles.domain.lots import plan_draws
 from miles.services.clock import Clock
 from miles.services.ledger_views import STATUS_MILES, ReversalView
 from miles.services.programmes import ProgrammeCatalog
+from miles.services.promotions.reversal import take_back_bonuses
 from miles.services.runtime import Runtime
 
 
@@ -72,13 +73,14 @@ def _reverse(
         assert raced is not None
         return _replay(raced, digest, accrual.member_number, status_miles)
     now = clock.now()
-    if accrual.award_miles > 0:
+    flight_miles = accrual.award_miles - accrual.promotion_miles
+    if flight_miles > 0:
         original = uow.accruals.transfer_of(accrual_id)
         transfer_id = uow.ledger.post(
             Posting(
                 from_account_id=member.account_id,
                 to_account_id=uow.ledger.programme_account(ACCRUAL_FLIGHT, member.id),
-                amount=accrual.award_miles,
+                amount=flight_miles,
                 code="flight_accrual_reversal",
                 event_at=now,
                 accrual_id=accrual_id,
@@ -88,9 +90,10 @@ def _reverse(
         )
         own_lot = uow.ledger.lot_of_transfer(original) if original is not None else None
         draws, _debt = plan_draws(
-            uow.ledger.open_lots(member.id), accrual.award_miles, own_lot.id if own_lot else None
+            uow.ledger.open_lots(member.id), flight_miles, own_lot.id if own_lot else None
         )
         uow.ledger.draw_lots(transfer_id, draws)
+    take_back_bonuses(uow, member, accrual_id, now)
     if any(accrual.credits):
         uow.standing.credit(
             "flight_reversal",

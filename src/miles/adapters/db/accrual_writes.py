@@ -144,8 +144,8 @@ WITH src AS (
     SELECT src.*, acc.id AS accrual_id FROM src JOIN acc USING (ticket_number, coupon_number)
 ), tr AS (
     INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, accrual_id)
-    SELECT %(source)s, account_id, award_miles, 'flight_accrual', event_at, accrual_id
-    FROM j WHERE award_miles > 0 ORDER BY n
+    SELECT %(source)s, account_id, award_miles - promotion_miles, 'flight_accrual', event_at, accrual_id
+    FROM j WHERE award_miles - promotion_miles > 0 ORDER BY n
     RETURNING id, to_account_id, amount, accrual_id
 ), en AS (
     INSERT INTO entries (transfer_id, account_id, amount)

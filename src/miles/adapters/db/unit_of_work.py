@@ -25,6 +25,8 @@ from miles.adapters.db.member_search import MemberSearchRepository
 from miles.adapters.db.members import MemberRepository
 from miles.adapters.db.outbox import OutboxRepository
 from miles.adapters.db.programmes import ProgrammeRepository
+from miles.adapters.db.promotions.awards import PromotionAwardRepository
+from miles.adapters.db.promotions.campaigns import CampaignRepository
 from miles.adapters.db.redemptions import RedemptionRepository
 from miles.adapters.db.standing import StandingRepository
 from miles.adapters.db.statements import StatementRepository
@@ -57,6 +59,8 @@ class UnitOfWork:
         self.goodwill = GoodwillRepository(self.connection)
         self.claims = ClaimRepository(self.connection)
         self.member_search = MemberSearchRepository(self.connection)
+        self.campaigns = CampaignRepository(self.connection)
+        self.promotion_awards = PromotionAwardRepository(self.connection)
         return self
 
     def __exit__(

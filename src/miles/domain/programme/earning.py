@@ -147,11 +147,7 @@ def earn(
     if coupon.fare_amount is not None and coupon.fare_currency is not None:
         fare = fare_value(programme, coupon.fare_amount, coupon.fare_currency)
     base, bonus = award_miles(programme, carrier, coupon, standing, distance, fare)
-    promotion = 0
-    if carrier.earns(coupon.booking_class):
-        for promo in programme.promotions:
-            if promo.applies(carrier.code, coupon.origin, coupon.destination, coupon.departure_date):
-                promotion += _percent(base, promo.bonus_percent) + promo.fixed_miles
+    promotion = 0  # promotions are added by `with_promotions`
     credits = metric_credits(programme, carrier, coupon, distance, fare)
     after, restarted = _after_credits(programme, standing, credits, today)
     expires = None
@@ -175,6 +171,37 @@ def earn(
         tier_valid_until_after=after.tier_valid_until,
         lifetime_tier_after=after.lifetime_tier,
         period_restarts_date=after.period.start if restarted else None,
+    )
+
+
+def with_promotions(
+    programme: Programme,
+    earning: FlightEarning,
+    standing: MemberStanding,
+    miles: int,
+    metric_bonus: Mapping[str, Decimal],
+    today: date,
+) -> FlightEarning:
+    """The earning with the promotion miles and qualifying-metric bonuses its coupon earned: the
+    metric bonuses count in the period's totals, so the tier after may be higher."""
+    if not miles and not metric_bonus:
+        return earning
+    credits = {code: value + metric_bonus.get(code, ZERO) for code, value in earning.credits.items()}
+    changed: dict[str, object] = {}
+    if metric_bonus:
+        after, restarted = _after_credits(programme, standing, credits, today)
+        changed = {
+            "tier_after": after.tier,
+            "tier_valid_until_after": after.tier_valid_until,
+            "lifetime_tier_after": after.lifetime_tier,
+            "period_restarts_date": after.period.start if restarted else None,
+        }
+    return replace(
+        earning,
+        promotion_miles=earning.promotion_miles + miles,
+        award_miles=earning.award_miles + miles,
+        credits=credits,
+        **changed,  # type: ignore[arg-type]
     )
 
 

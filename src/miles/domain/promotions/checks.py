@@ -37,7 +37,7 @@ def _unknown(values: Iterable[str], known: Callable[[str], bool], field: str, wh
         raise InvalidInput(
             f"{what} the programme does not have: {', '.join(missing)}",
             field=field,
-            code="unknown_" + what.split()[0],
+            code="unknown_" + what.replace(" ", "_"),
         )
 
 

@@ -62,6 +62,7 @@ class Award:
 class CouponOutcome:
     awards: tuple[Award, ...]
     counted: tuple[int, ...]  # the challenges whose count this coupon advanced
+    completed: tuple[int, ...] = ()  # the challenges whose run this coupon completed
 
     @property
     def miles(self) -> int:
@@ -162,6 +163,7 @@ def evaluate_coupon(
         return CouponOutcome((), ())
     candidates: list[Award] = []
     counted: list[int] = []
+    completed: list[int] = []
     day = coupon.departure_date
     for p in promotions:
         if p.trigger is Trigger.BIRTHDAY or not p.runs_at(posted_at) or not p.in_window(day):
@@ -177,6 +179,7 @@ def evaluate_coupon(
             if runs <= mine.runs or (not p.challenge.repeat and mine.runs > 0):
                 continue
             mine.runs = runs  # this coupon completes a run: settled, whatever the bonus becomes
+            completed.append(p.id)
         elif p.trigger is Trigger.ENROLMENT and (member.has_earned or mine.times > 0):
             continue
         award = cut(p, p.effect.miles_for(coupon.base_miles), mine, budgets.get(p.id))
@@ -185,7 +188,7 @@ def evaluate_coupon(
     winners = best_per_group(candidates)
     for award in winners:
         apply(award, progress, budgets)
-    return CouponOutcome(winners, tuple(counted))
+    return CouponOutcome(winners, tuple(counted), tuple(completed))
 
 
 def apply(award: Award, progress: dict[int, Progress], budgets: dict[int, int]) -> None:

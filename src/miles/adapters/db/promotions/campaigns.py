@@ -48,6 +48,7 @@ class MemberProgressRecord:
     miles: int
     times: int
     segments: int
+    runs: int
 
 
 def _record(row: object) -> CampaignRecord:
@@ -160,7 +161,7 @@ class CampaignRepository:
             text(
                 f"""
                 SELECT {", ".join("p." + c for c in _COLUMNS.split(", "))},
-                       pm.registered_on, pm.miles AS used_miles, pm.times AS used_times, pm.segments
+                       pm.registered_on, pm.miles AS used_miles, pm.times AS used_times, pm.segments, pm.runs
                 FROM promotion_members pm JOIN promotions p ON p.id = pm.promotion_id
                 WHERE pm.member_id = :m ORDER BY p.starts_on DESC, p.id DESC
                 """
@@ -174,6 +175,7 @@ class CampaignRepository:
                 int(row.used_miles),
                 int(row.used_times),
                 int(row.segments),
+                int(row.runs),
             )
             for row in rows
         ]

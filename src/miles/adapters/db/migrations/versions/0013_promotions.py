@@ -6,9 +6,11 @@
   ended early.
 - `promotion_members`: a member's registration, the promotion miles and bonuses they got (their
   per-member limits) and their challenge count (segments, and runs completed).
+- `promotion_segments`: the challenges an accrual counted in, so that its reversal takes them back.
 - `promotion_awards`: every bonus, linked to its promotion, its member, its transfer (none for a
   qualifying-metric bonus) and the accrual that earned it, or the birthday year it was granted for
   (once per member and year: a unique key). A reversal is a row of its own, never an edit.
+- API keys may carry the scope `promotion:write`.
 - The `promotion` programme account (64 shards, as the others): the source of promotion miles.
 - `transfers.promotion_id`: a `promotion_bonus` transfer names its promotion.
 - The rules file's route bonuses (format 1 and 2 `promotions` lists) become rows, from the stored
@@ -71,6 +73,15 @@ CREATE INDEX promotion_members_promotion_idx ON promotion_members (promotion_id)
 
 ALTER TABLE transfers ADD COLUMN promotion_id bigint REFERENCES promotions (id);
 
+-- the challenges each accrual counted in (and whether it completed a run): a reversal takes them back
+CREATE TABLE promotion_segments (
+    promotion_id bigint NOT NULL REFERENCES promotions (id),
+    accrual_id   bigint NOT NULL REFERENCES accruals (id),
+    member_id    bigint NOT NULL REFERENCES members (id),
+    completed    boolean NOT NULL,
+    PRIMARY KEY (accrual_id, promotion_id)
+);
+
 CREATE TABLE promotion_awards (
     id                bigserial PRIMARY KEY,
     promotion_id      bigint NOT NULL REFERENCES promotions (id),
@@ -84,7 +95,7 @@ CREATE TABLE promotion_awards (
     reverses_award_id bigint UNIQUE REFERENCES promotion_awards (id),
     event_at          timestamptz NOT NULL,
     created_at        timestamptz NOT NULL DEFAULT now(),
-    CHECK ((reverses_award_id IS NULL) = (miles >= 0)),
+    CHECK (CASE WHEN reverses_award_id IS NULL THEN miles >= 0 ELSE miles <= 0 END),
     CHECK ((metric IS NULL) = (amount IS NULL)),
     CHECK (accrual_id IS NOT NULL OR birthday_year IS NOT NULL)
 );
@@ -96,6 +107,12 @@ CREATE INDEX promotion_awards_promotion_idx ON promotion_awards (promotion_id, e
 CREATE INDEX promotion_awards_accrual_idx ON promotion_awards (accrual_id) WHERE accrual_id IS NOT NULL;
 CREATE TRIGGER promotion_awards_append_only BEFORE UPDATE OR DELETE ON promotion_awards
     FOR EACH ROW EXECUTE FUNCTION miles_forbid_change();
+
+-- the scope that creates and ends campaigns
+ALTER TABLE api_keys DROP CONSTRAINT api_keys_scopes_check;
+ALTER TABLE api_keys ADD CONSTRAINT api_keys_scopes_check CHECK (
+    scopes <@ ARRAY['accrual:write', 'member:read', 'member:write', 'redemption:write', 'adjustment:write',
+                    'promotion:write', 'admin']::text[] AND cardinality(scopes) > 0);
 
 INSERT INTO accounts (code, shard, allow_negative)
 SELECT 'promotion', s, true FROM generate_series(0, {SHARDS - 1}) s ORDER BY s;

@@ -1,0 +1,280 @@
+"""The bonuses: members' use of each promotion (limits, challenge counts), the budgets, and the awards
+with their transfers and lots, written set-based in the accrual's (or the nightly run's) transaction.
+
+Budgets are spent under the promotion row's lock (`lock_budgets`, in promotion id order, after the
+members' locks): concurrent transactions spending one budget queue on that row, and a CHECK keeps
+`budget_spent` within the budget whatever happens. A member's use is read and written under the
+member's lock, which every path that credits them takes first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Connection, text
+
+PROMOTION_BONUS = "promotion_bonus"
+PROMOTION_BONUS_REVERSAL = "promotion_bonus_reversal"
+
+
+@dataclass(frozen=True)
+class UseRow:
+    """A member's use of one promotion."""
+
+    promotion_id: int
+    member_id: int
+    registered_on: date | None = None
+    miles: int = 0
+    times: int = 0
+    segments: int = 0
+    runs: int = 0
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    """An accrual counted in a challenge (and completed a run of it, or not)."""
+
+    promotion_id: int
+    accrual_id: int
+    member_id: int
+    completed: bool
+
+
+@dataclass(frozen=True)
+class NewAward:
+    promotion_id: int
+    member_id: int
+    account_id: int  # the member's
+    source_account_id: int  # the promotion account's shard
+    accrual_id: int | None
+    birthday_year: int | None
+    miles: int
+    metric: str | None
+    amount: Decimal | None
+    event_at: datetime
+    earned_date: date
+    expires_date: date | None
+
+
+@dataclass(frozen=True)
+class AwardRecord:
+    id: int
+    promotion_id: int
+    code: str
+    member_id: int
+    transfer_id: int | None
+    accrual_id: int | None
+    miles: int
+    metric: str | None
+    amount: Decimal | None
+
+
+_RECORD = text(
+    """
+    WITH src AS (
+        SELECT * FROM unnest(CAST(:promotion AS bigint[]), CAST(:member AS bigint[]), CAST(:account AS bigint[]),
+                             CAST(:source AS bigint[]), CAST(:accrual AS bigint[]), CAST(:year AS smallint[]),
+                             CAST(:miles AS bigint[]), CAST(:metric AS text[]), CAST(:amount AS numeric[]),
+                             CAST(:event_at AS timestamptz[]), CAST(:earned AS date[]), CAST(:expires AS date[]))
+            WITH ORDINALITY AS s(promotion_id, member_id, account_id, source_id, accrual_id, birthday_year, miles,
+                                 metric, amount, event_at, earned_date, expires_date, n)
+    ), tr AS (
+        INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, accrual_id, promotion_id)
+        SELECT source_id, account_id, miles, 'promotion_bonus', event_at, accrual_id, promotion_id
+        FROM src WHERE miles > 0 ORDER BY n
+        RETURNING id, from_account_id, to_account_id, amount, accrual_id, promotion_id
+    ), j AS (
+        SELECT src.*, tr.id AS transfer_id FROM src LEFT JOIN tr
+            ON tr.promotion_id = src.promotion_id AND tr.to_account_id = src.account_id
+           AND tr.accrual_id IS NOT DISTINCT FROM src.accrual_id
+    ), en AS (
+        INSERT INTO entries (transfer_id, account_id, amount)
+        SELECT id, from_account_id, -amount FROM tr UNION ALL SELECT id, to_account_id, amount FROM tr
+    ), lo AS (
+        INSERT INTO lots (member_id, transfer_id, earned_date, expires_date, amount, remaining)
+        SELECT member_id, transfer_id, earned_date, expires_date, miles, miles FROM j WHERE transfer_id IS NOT NULL
+    )
+    INSERT INTO promotion_awards (promotion_id, member_id, transfer_id, accrual_id, birthday_year, miles,
+                                  metric, amount, event_at)
+    SELECT promotion_id, member_id, transfer_id, accrual_id, birthday_year, miles, metric, amount, event_at
+    FROM j ORDER BY n
+    """
+)
+
+
+class PromotionAwardRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def use(self, member_ids: list[int], promotion_ids: list[int]) -> dict[tuple[int, int], UseRow]:
+        """The members' use of the promotions, by (member id, promotion id): rows that exist only."""
+        if not member_ids or not promotion_ids:
+            return {}
+        rows = self.connection.execute(
+            text(
+                "SELECT promotion_id, member_id, registered_on, miles, times, segments, runs "
+                "FROM promotion_members WHERE member_id = ANY(:m) AND promotion_id = ANY(:p)"
+            ),
+            {"m": member_ids, "p": promotion_ids},
+        )
+        return {(r.member_id, r.promotion_id): UseRow(**r._mapping) for r in rows}
+
+    def lock_budgets(self, promotion_ids: list[int]) -> dict[int, int]:
+        """The miles left in each promotion's budget, the rows locked until commit (in id order)."""
+        if not promotion_ids:
+            return {}
+        rows = self.connection.execute(
+            text(
+                "SELECT id, budget_miles - budget_spent AS left FROM promotions "
+                "WHERE id = ANY(:ids) AND budget_miles IS NOT NULL ORDER BY id FOR UPDATE"
+            ),
+            {"ids": sorted(promotion_ids)},
+        )
+        return {int(r.id): int(r.left) for r in rows}
+
+    def earned_before(self, member_ids: list[int]) -> set[int]:
+        """The members who have an earning coupon already."""
+        rows = self.connection.execute(
+            text(
+                "SELECT m FROM unnest(CAST(:m AS bigint[])) m "
+                "WHERE EXISTS (SELECT 1 FROM accruals a WHERE a.member_id = m AND a.base_miles > 0)"
+            ),
+            {"m": member_ids},
+        )
+        return {int(r.m) for r in rows}
+
+    def record(self, awards: list[NewAward]) -> None:
+        """Write the awards: a `promotion_bonus` transfer with its entries and lot for each that gives miles."""
+        if not awards:
+            return
+        self.connection.execute(
+            _RECORD,
+            {
+                "promotion": [a.promotion_id for a in awards],
+                "member": [a.member_id for a in awards],
+                "account": [a.account_id for a in awards],
+                "source": [a.source_account_id for a in awards],
+                "accrual": [a.accrual_id for a in awards],
+                "year": [a.birthday_year for a in awards],
+                "miles": [a.miles for a in awards],
+                "metric": [a.metric for a in awards],
+                "amount": [a.amount for a in awards],
+                "event_at": [a.event_at for a in awards],
+                "earned": [a.earned_date for a in awards],
+                "expires": [a.expires_date for a in awards],
+            },
+        )
+
+    def record_segments(self, rows: list[SegmentRow]) -> None:
+        if not rows:
+            return
+        self.connection.execute(
+            text(
+                "INSERT INTO promotion_segments (promotion_id, accrual_id, member_id, completed) "
+                "SELECT * FROM unnest(CAST(:p AS bigint[]), CAST(:a AS bigint[]), CAST(:m AS bigint[]), "
+                "CAST(:c AS boolean[]))"
+            ),
+            {
+                "p": [r.promotion_id for r in rows],
+                "a": [r.accrual_id for r in rows],
+                "m": [r.member_id for r in rows],
+                "c": [r.completed for r in rows],
+            },
+        )
+
+    def segments_of(self, accrual_id: int) -> list[SegmentRow]:
+        rows = self.connection.execute(
+            text(
+                "SELECT promotion_id, accrual_id, member_id, completed FROM promotion_segments "
+                "WHERE accrual_id = :a ORDER BY promotion_id"
+            ),
+            {"a": accrual_id},
+        )
+        return [SegmentRow(**r._mapping) for r in rows]
+
+    def save_use(self, rows: list[UseRow]) -> None:
+        """Set the members' use of the promotions (computed under the members' locks)."""
+        if not rows:
+            return
+        self.connection.execute(
+            text(
+                """
+                INSERT INTO promotion_members (promotion_id, member_id, registered_on, miles, times, segments, runs)
+                SELECT * FROM unnest(CAST(:p AS bigint[]), CAST(:m AS bigint[]), CAST(:r AS date[]),
+                                     CAST(:miles AS bigint[]), CAST(:times AS int[]), CAST(:seg AS int[]),
+                                     CAST(:runs AS int[]))
+                ORDER BY 2, 1
+                ON CONFLICT (member_id, promotion_id) DO UPDATE
+                SET miles = excluded.miles, times = excluded.times, segments = excluded.segments,
+                    runs = excluded.runs
+                """
+            ),
+            {
+                "p": [r.promotion_id for r in rows],
+                "m": [r.member_id for r in rows],
+                "r": [r.registered_on for r in rows],
+                "miles": [r.miles for r in rows],
+                "times": [r.times for r in rows],
+                "seg": [r.segments for r in rows],
+                "runs": [r.runs for r in rows],
+            },
+        )
+
+    def spend(self, spent: dict[int, int]) -> None:
+        """Move the promotions' budgets by `spent` miles each (negative: given back), rows already locked."""
+        changes = {pid: miles for pid, miles in spent.items() if miles}
+        if not changes:
+            return
+        self.connection.execute(
+            text(
+                "UPDATE promotions p SET budget_spent = p.budget_spent + s.miles "
+                "FROM unnest(CAST(:ids AS bigint[]), CAST(:miles AS bigint[])) s(id, miles) "
+                "WHERE p.id = s.id AND p.budget_miles IS NOT NULL"
+            ),
+            {"ids": list(changes), "miles": list(changes.values())},
+        )
+
+    def of_accruals(self, accrual_ids: list[int]) -> dict[int, list[AwardRecord]]:
+        """The awards the accruals earned (reversed ones included), by accrual id, in promotion id order."""
+        if not accrual_ids:
+            return {}
+        rows = self.connection.execute(
+            text(
+                """
+                SELECT a.id, a.promotion_id, p.code, a.member_id, a.transfer_id, a.accrual_id, a.miles,
+                       a.metric, a.amount
+                FROM promotion_awards a JOIN promotions p ON p.id = a.promotion_id
+                WHERE a.accrual_id = ANY(:ids) AND a.reverses_award_id IS NULL
+                ORDER BY a.accrual_id, a.promotion_id
+                """
+            ),
+            {"ids": accrual_ids},
+        )
+        out: dict[int, list[AwardRecord]] = {}
+        for r in rows:
+            out.setdefault(int(r.accrual_id), []).append(AwardRecord(**r._mapping))
+        return out
+
+    def reverse(self, award: AwardRecord, transfer_id: int | None, at: datetime) -> None:
+        """Record that an award was taken back (by `transfer_id`, the reversing transfer, if it gave miles)."""
+        self.connection.execute(
+            text(
+                """
+                INSERT INTO promotion_awards (promotion_id, member_id, transfer_id, accrual_id, miles, metric,
+                                              amount, reverses_award_id, event_at)
+                VALUES (:p, :m, :t, :a, :miles, :metric, :amount, :id, :at)
+                """
+            ),
+            {
+                "p": award.promotion_id,
+                "m": award.member_id,
+                "t": transfer_id,
+                "a": award.accrual_id,
+                "miles": -award.miles,
+                "metric": award.metric,
+                "amount": -award.amount if award.amount is not None else None,
+                "id": award.id,
+                "at": at,
+            },
+        )

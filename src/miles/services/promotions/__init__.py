@@ -1,0 +1,1 @@
+"""Promotions: the campaigns the loyalty team runs, and the bonuses coupons and birthdays earn."""

@@ -1,0 +1,207 @@
+"""Promotions inside the accrual, in its transaction: the desk is opened once per request after the
+members are locked (their use of the live promotions read, the budgets those coupons may spend locked),
+evaluates each coupon as it is planned, and writes the bonuses once the accruals have their ids."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from miles.adapters.db.members import MemberRecord
+from miles.adapters.db.promotions.awards import NewAward, SegmentRow, UseRow
+from miles.adapters.db.unit_of_work import UnitOfWork
+from miles.domain.coupons import FlightCoupon
+from miles.domain.programme.carriers import CarrierRule
+from miles.domain.promotions.evaluation import (
+    CouponFacts,
+    CouponOutcome,
+    MemberFacts,
+    Progress,
+    evaluate_coupon,
+    matches,
+)
+from miles.domain.promotions.model import Promotion, Trigger
+
+PROMOTION = "promotion"  # the programme account promotion miles come from
+
+
+def coupon_facts(coupon: FlightCoupon, carrier: CarrierRule, distance: int, base_miles: int) -> CouponFacts:
+    return CouponFacts(
+        carrier=carrier.code,
+        origin=coupon.origin,
+        destination=coupon.destination,
+        cabin=carrier.classes[coupon.booking_class].cabin,
+        booking_class=coupon.booking_class,
+        distance_miles=distance,
+        departure_date=coupon.departure_date,
+        base_miles=base_miles,
+    )
+
+
+@dataclass
+class _MemberUse:
+    progress: dict[int, Progress]
+    registrations: dict[int, date]
+    has_earned: bool
+    touched: set[int] = field(default_factory=set)  # promotion ids whose use changed
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """A coupon's outcome, not yet counted: the member's use and the budgets as they would be after it."""
+
+    outcome: CouponOutcome
+    progress: dict[int, Progress]
+    budgets: dict[int, int]
+
+
+@dataclass
+class PromotionDesk:
+    promotions: list[Promotion]
+    budgets: dict[int, int]  # miles left, for the locked budgets
+    spent: dict[int, int] = field(default_factory=dict)
+    members: dict[int, _MemberUse] = field(default_factory=dict)
+    awards: list[tuple[int, tuple[str, int], CouponOutcome]] = field(default_factory=list)
+
+    @classmethod
+    def open(
+        cls,
+        uow: UnitOfWork,
+        coupons: list[tuple[FlightCoupon, CarrierRule]],
+        members: list[MemberRecord],
+        posted_at: datetime,
+    ) -> PromotionDesk:
+        """The desk for a request's coupons (the members already locked by this transaction)."""
+        if not coupons or not members:
+            return cls([], {})
+        days = [c.departure_date for c, _ in coupons]
+        live = [
+            p
+            for p in uow.campaigns.live(min(days), max(days), posted_at)
+            if p.trigger is not Trigger.BIRTHDAY
+        ]
+        if not live:
+            return cls([], {})
+        ids = sorted(m.id for m in members)
+        use = uow.promotion_awards.use(ids, [p.id for p in live])
+        enrolment = any(p.trigger is Trigger.ENROLMENT for p in live)
+        earned = uow.promotion_awards.earned_before(ids) if enrolment else set()
+        # only the budgets these coupons could spend are locked (their distance is not known yet: any
+        # min_distance passes, so a lock may be taken for nothing, never missed)
+        budgeted = [
+            p.id
+            for p in live
+            if p.limits.budget_miles is not None
+            and any(p.in_window(c.departure_date) and _may_match(p, c, r) for c, r in coupons)
+        ]
+        desk = cls(live, uow.promotion_awards.lock_budgets(budgeted))
+        for m in members:
+            progress, registrations = {}, {}
+            for p in live:
+                row = use.get((m.id, p.id))
+                if row is not None:
+                    progress[p.id] = Progress(row.miles, row.times, row.segments, row.runs)
+                    if row.registered_on is not None:
+                        registrations[p.id] = row.registered_on
+            desk.members[m.id] = _MemberUse(progress, registrations, m.id in earned)
+        return desk
+
+    def evaluate(
+        self,
+        member: MemberRecord,
+        tier: str,
+        enrolled_date: date,
+        last_activity: date | None,
+        facts: CouponFacts,
+        posted_at: datetime,
+    ) -> Evaluated | None:
+        """What the coupon earns, to `accept` (nothing is counted until then); None: no promotion runs."""
+        if not self.promotions or facts.base_miles <= 0:
+            return None
+        mine = self.members[member.id]
+        progress, budgets = copy.deepcopy(mine.progress), dict(self.budgets)
+        who = MemberFacts(tier, enrolled_date, last_activity, mine.has_earned, mine.registrations)
+        outcome = evaluate_coupon(self.promotions, facts, who, progress, budgets, posted_at)
+        return Evaluated(outcome, progress, budgets)
+
+    def accept(self, member: MemberRecord, key: tuple[str, int], evaluated: Evaluated | None) -> None:
+        """Count the coupon's outcome: the member's use and the budgets move; its awards wait for `write`."""
+        if evaluated is None:
+            return
+        outcome, progress, budgets = evaluated.outcome, evaluated.progress, evaluated.budgets
+        mine = self.members[member.id]
+        mine.has_earned = True
+        mine.touched |= {a.promotion.id for a in outcome.awards} | set(outcome.counted)
+        mine.progress = progress
+        for pid, left in budgets.items():
+            self.spent[pid] = self.spent.get(pid, 0) + self.budgets[pid] - left
+        self.budgets = budgets
+        if outcome.awards or outcome.counted:
+            self.awards.append((member.id, key, outcome))
+
+    def write(
+        self,
+        uow: UnitOfWork,
+        accrual_ids: dict[tuple[str, int], int],
+        accounts: dict[int, int],
+        dates: dict[tuple[str, int], tuple[datetime, date, date | None]],
+    ) -> None:
+        """Write the bonuses of the accepted coupons: transfers, lots, awards, use and budgets.
+        `accounts`: each member's account; `dates`: each coupon's event instant, earning and expiry dates."""
+        rows: list[NewAward] = []
+        counted: list[SegmentRow] = []
+        for member_id, key, outcome in self.awards:
+            counted += [
+                SegmentRow(pid, accrual_ids[key], member_id, pid in outcome.completed)
+                for pid in outcome.counted
+            ]
+            source = uow.ledger.programme_account(PROMOTION, member_id)
+            event_at, earned, expires = dates[key]
+            for a in outcome.awards:
+                rows.append(
+                    NewAward(
+                        promotion_id=a.promotion.id,
+                        member_id=member_id,
+                        account_id=accounts[member_id],
+                        source_account_id=source,
+                        accrual_id=accrual_ids[key],
+                        birthday_year=None,
+                        miles=a.miles,
+                        metric=a.metric,
+                        amount=a.amount if a.metric is not None else None,
+                        event_at=event_at,
+                        earned_date=earned,
+                        expires_date=expires,
+                    )
+                )
+                if a.miles:
+                    uow.ledger.add_balance_change(source, -a.miles)
+        uow.promotion_awards.record(rows)
+        uow.promotion_awards.record_segments(counted)
+        uow.promotion_awards.save_use(
+            [
+                UseRow(pid, mid, use.registrations.get(pid), p.miles, p.times, p.segments, p.runs)
+                for mid, use in sorted(self.members.items())
+                for pid in sorted(use.touched)
+                if (p := use.progress[pid]) is not None
+            ]
+        )
+        uow.promotion_awards.spend(self.spent)
+
+
+def _may_match(p: Promotion, coupon: FlightCoupon, carrier: CarrierRule) -> bool:
+    klass = carrier.classes.get(coupon.booking_class)
+    if klass is None:
+        return False
+    facts = CouponFacts(
+        carrier.code,
+        coupon.origin,
+        coupon.destination,
+        klass.cabin,
+        coupon.booking_class,
+        10**6,
+        coupon.departure_date,
+        1,
+    )
+    return matches(p, facts)
