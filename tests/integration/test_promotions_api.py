@@ -4,11 +4,17 @@ bad campaigns refused naming the field, reversals giving back miles, limits and 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from miles.bootstrap import Container
+from miles.domain.errors import ProgrammeError
+from miles.programme.reading import reference_text
+from miles.services.programmes import load_programme
 from tests.integration.factories import coupon, enrol, row_counts
 
 
@@ -170,3 +176,18 @@ def test_registration_is_required_and_dated(client: TestClient) -> None:
     refused = client.post("/v1/promotions/OPEN/registrations", json={"member_number": member})
     assert refused.status_code == 422
     assert refused.json()["error"]["code"] == "registration_not_required"
+
+
+def test_a_rules_file_that_still_lists_promotions_is_refused(container: Container, tmp_path: Path) -> None:
+    listed = reference_text().replace(
+        "promotions: []",
+        "promotions: [{code: SPRING, carriers: [YY], from_date: 2026-03-01, to_date: 2026-05-31, bonus_percent: 50}]",
+    )
+    assert listed != reference_text()
+    path = tmp_path / "listed.yaml"
+    path.write_text(listed, encoding="utf-8")
+    with pytest.raises(ProgrammeError) as refused:
+        load_programme(container, path)
+    assert refused.value.problems == [
+        ("versions[0].promotions", "promotions are campaigns now: create them with POST /v1/promotions")
+    ]

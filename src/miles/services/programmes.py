@@ -50,6 +50,17 @@ class ProgrammeCatalog:
 def load_programme(runtime: Runtime, path: str | Path | None) -> tuple[int, ProgrammeBook]:
     """Validate a rules file (None: the reference programme) and make it the programme in force."""
     book = read_reference() if path is None else read_file(path)
+    listed = [i for i, v in enumerate(book.versions) if v.promotions]
+    if listed:
+        raise ProgrammeError(
+            [
+                (
+                    f"versions[{i}].promotions",
+                    "promotions are campaigns now: create them with POST /v1/promotions",
+                )
+                for i in listed
+            ]
+        )
     with runtime.uow() as uow:
         check_compatible(uow, runtime.catalog.current(uow), book)
         return uow.programmes.add(book.name, book.digest, book.document), book

@@ -49,7 +49,9 @@ class ExpiryPolicy:
 
 @dataclass(frozen=True)
 class Promotion:
-    """A route bonus of the rules file (until promotions are data of their own)."""
+    """A route bonus of an older rules file. It earns nothing: promotions are campaigns in the database
+    (miles.domain.promotions); migration 0013 moved these, and `miles programme load` refuses a file that
+    still lists one."""
 
     code: str
     carriers: frozenset[str]
@@ -59,14 +61,6 @@ class Promotion:
     fixed_miles: int = 0
     origins: frozenset[str] = frozenset()
     destinations: frozenset[str] = frozenset()
-
-    def applies(self, carrier: str, origin: str, destination: str, departure_date: date) -> bool:
-        return (
-            carrier in self.carriers
-            and self.from_date <= departure_date <= self.to_date
-            and (not self.origins or origin in self.origins)
-            and (not self.destinations or destination in self.destinations)
-        )
 
 
 @dataclass(frozen=True)
