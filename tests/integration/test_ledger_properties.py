@@ -11,7 +11,8 @@ from sqlalchemy import Engine
 from miles.bootstrap import Container
 from miles.domain.accrual import FlightCoupon
 from miles.domain.errors import MilesError
-from miles.services.accruals import CouponRequest, accrue_coupons
+from miles.services.accrual_requests import CouponRequest
+from miles.services.accruals import accrue_coupons
 from miles.services.clock import FixedClock
 from miles.services.members import NewMember, enrol
 from miles.services.reversals import reverse_accrual

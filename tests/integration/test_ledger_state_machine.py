@@ -42,7 +42,8 @@ from miles.domain.awards import AwardItem, BaggageAward, FlightAward, HotelAward
 from miles.domain.calendar import local_date
 from miles.domain.distance import airport_zone
 from miles.domain.errors import InvalidInput
-from miles.services.accruals import CouponRequest, accrue_coupons
+from miles.services.accrual_requests import CouponRequest
+from miles.services.accruals import accrue_coupons
 from miles.services.clock import FixedClock
 from miles.services.members import NewMember, enrol
 from miles.services.redemptions.cancellation import cancel_redemption

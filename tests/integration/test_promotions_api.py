@@ -191,3 +191,26 @@ def test_a_rules_file_that_still_lists_promotions_is_refused(container: Containe
     assert refused.value.problems == [
         ("versions[0].promotions", "promotions are campaigns now: create them with POST /v1/promotions")
     ]
+
+
+def test_the_quote_is_the_accrual_that_follows_and_writes_nothing(client: TestClient, engine: Engine) -> None:
+    assert client.post("/v1/promotions", json=campaign()).status_code == 201
+    member = enrol(client)
+    body = coupon(member)
+    before = row_counts(engine)
+    quoted = client.post("/v1/accruals/flights/quote", json=body)
+    assert quoted.status_code == 200, quoted.text
+    assert row_counts(engine) == before
+    accrued = client.post("/v1/accruals/flights", json=body).json()
+    q = quoted.json()
+    assert q["promotions"] == accrued["promotions"] == [{"code": "DBL-LHR", "miles": accrued["base_miles"]}]
+    assert {k: v for k, v in accrued.items() if k not in ("accrual_id", "balance_after")} == q
+    again = client.post("/v1/accruals/flights/quote", json=body)
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "coupon_already_accrued"
+    ahead = client.post("/v1/accruals/flights/quote", json=coupon(member, departure_date="2027-06-01"))
+    assert ahead.status_code == 200, ahead.text
+    assert ahead.json()["promotion_miles"] == 0  # the campaign ends on 2026-12-31
+    too_far = client.post("/v1/accruals/flights/quote", json=coupon(member, departure_date="2028-06-01"))
+    assert too_far.status_code == 422
+    assert too_far.json()["error"]["field"] == "departure_date"

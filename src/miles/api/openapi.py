@@ -190,6 +190,15 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         description="A coupon is unique on (ticket_number, coupon_number): sending it again with the same "
         "body is a replay (200, the first answer); with another body a 409 `coupon_already_accrued`.",
     ),
+    ("POST", "/v1/accruals/flights/quote"): Operation(
+        "quoteFlight",
+        "accrual:write",
+        {200: (r.AccrualQuote, "what the coupon would earn if it were accrued now")},
+        _keyed(MEMBER_404, (409, ("coupon_already_accrued",)), ACCRUAL_422),
+        description="Writes nothing and locks nothing: the miles, the promotions, the qualifying credits "
+        "and the tier after, at the member's standing and the promotions running now. The departure may "
+        "be up to 366 days ahead (booking systems quote at sale).",
+    ),
     ("POST", "/v1/accruals/flights/batch"): Operation(
         "accrueFlights",
         "accrual:write",

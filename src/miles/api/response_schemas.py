@@ -104,6 +104,20 @@ class Accrual(Shape):
     )
 
 
+class AccrualQuote(Shape):
+    member_number: str
+    distance_miles: int
+    base_miles: int
+    tier_bonus_miles: int
+    promotion_miles: int
+    award_miles: int
+    status_miles: int
+    segments: int
+    qualifying: MetricValues = Field(description="what the coupon would credit: " + METRICS_DOC)
+    tier_after: str
+    promotions: list[AccrualPromotion]
+
+
 class BatchItemError(ErrorDetail):
     pass
 

@@ -72,11 +72,15 @@ def check_fare(programme: Programme, amount: Decimal, currency: str | None) -> N
         )
 
 
+QUOTE_HORIZON_DAYS = 366  # a quote is for a departure at most this far ahead
+
+
 def validate_coupon(
-    programme: Programme, coupon: FlightCoupon, today: date, now: datetime | None = None
+    programme: Programme, coupon: FlightCoupon, today: date, now: datetime | None = None, quote: bool = False
 ) -> CarrierRule:
     """Every rule a coupon must meet before it can earn; raises InvalidInput naming the field.
-    `today` is the programme's date; `now`, when given, the instant (for the departure airport's date)."""
+    `today` is the programme's date; `now`, when given, the instant (for the departure airport's date).
+    A `quote` is for a coupon sold, not yet flown: its departure may be up to a year ahead."""
     validate_member_number(coupon.member_number)
     if len(coupon.ticket_number) != 13 or not (
         coupon.ticket_number.isascii() and coupon.ticket_number.isdigit()
@@ -90,7 +94,14 @@ def validate_coupon(
             raise InvalidInput(f"unknown airport {code!r}", field=name, code="unknown_airport")
     if coupon.origin == coupon.destination:
         raise InvalidInput("origin and destination are the same airport", field="destination")
-    check_flown(programme, coupon, today, now)
+    if not quote:
+        check_flown(programme, coupon, today, now)
+    elif coupon.departure_date > today + timedelta(days=QUOTE_HORIZON_DAYS):
+        raise InvalidInput(
+            f"a quote is for a departure at most {QUOTE_HORIZON_DAYS} days ahead", field="departure_date"
+        )
+    elif today > add_months(coupon.departure_date, programme.claim_max_months):
+        check_flown(programme, coupon, today, now)  # too old: its own answer
     carrier = programme.carriers.get(coupon.marketing_carrier)
     if carrier is None:
         raise InvalidInput(

@@ -11,33 +11,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 
-from miles.adapters.db.accrual_writes import NewAccrual, record_accruals
 from miles.adapters.db.accruals import AccrualRecord
-from miles.adapters.db.members import MemberRecord
-from miles.adapters.db.standing import StandingUpdate, StatusCredit, metric_mapping
-from miles.adapters.db.standing import metric_values as stored_values
+from miles.adapters.db.standing import metric_mapping
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.accrual import FlightCoupon, validate_coupon
-from miles.domain.errors import Conflict, CouponRaced, InvalidInput, MilesError, NotFound
-from miles.domain.ledger import ACCRUAL_FLIGHT
+from miles.domain.errors import Conflict, CouponRaced, InvalidInput, NotFound
 from miles.domain.programme.carriers import CarrierRule
 from miles.domain.programme.earning import FlightEarning, MemberStanding, earn, with_promotions
 from miles.domain.programme.model import Programme
 from miles.domain.programme.qualification import Period
 from miles.programme.reading import ProgrammeBook
+from miles.services.accrual_requests import CouponRequest, CouponResult
 from miles.services.accrual_views import accrual_view, earned_view
+from miles.services.accrual_writing import Planned, Standing, write_accruals
 from miles.services.clock import Clock, local_date, start_of_day, today
-from miles.services.ledger_views import AccrualView, PromotionMiles
+from miles.services.ledger_views import PromotionMiles
 from miles.services.programmes import ProgrammeCatalog
 from miles.services.promotions.earning import PromotionDesk, coupon_facts
 from miles.services.runtime import Runtime
 
 CREATED, REPLAYED, CONFLICT, REJECTED = "created", "replayed", "conflict", "rejected"
+QUOTED = "quoted"  # a quote: what the coupon would earn now, nothing written
 HELD = "held"  # earned more than the caller's `hold_above`: nothing written, the miles are in `held_miles`
 ATTEMPTS = 3
 T = TypeVar("T")
@@ -61,23 +59,6 @@ def retry_raced(
     raise AssertionError("unreachable")
 
 
-@dataclass(frozen=True)
-class CouponRequest:
-    index: int
-    coupon: FlightCoupon | None  # None when the edge already refused the item
-    digest: str = ""
-    error: MilesError | None = None
-
-
-@dataclass(frozen=True)
-class CouponResult:
-    index: int
-    status: str
-    accrual: AccrualView | None = None
-    error: MilesError | None = None
-    held_miles: int | None = None
-
-
 def _conflict(ticket: str, coupon: int, accrual_id: int) -> Conflict:
     return Conflict(
         f"coupon {ticket}/{coupon} was already accrued (accrual {accrual_id}) with a different request",
@@ -95,36 +76,11 @@ def _replay(
     return CouponResult(index, REPLAYED, accrual=accrual_view(book, record, promotions))
 
 
-@dataclass
-class _Planned:
-    request: CouponRequest
-    coupon: FlightCoupon
-    member: MemberRecord
-    programme: Programme
-    earning: FlightEarning
-    balance_after: int
-    promotions: list[PromotionMiles]
-    view: AccrualView | None = None
-
-
-@dataclass
-class _Standing:
-    """A member's standing while the request's coupons post one after the other."""
-
-    tier: str
-    valid_until: date | None
-    lifetime_tier: str
-    lifetime_total: Decimal
-    period_start: date  # the member's rolling period
-    balance: int
-    activity: date | None = None
-    lifetime_delta: Decimal = Decimal(0)
-    period_changed: bool = False
-    # a new rolling period that starts the day the old one did (a tier reached on the first day): the
-    # old period's totals, taken back from that day's row so that the new period starts at 0
-    restarts: list[tuple[date, dict[str, Decimal], datetime]] = field(default_factory=list)
-    totals: dict[date, dict[str, Decimal]] = field(default_factory=dict)  # by period start
-    tickets: dict[str, int] = field(default_factory=dict)  # award miles (base and tier bonus) by ticket
+def quote_coupon(runtime: Runtime, request: CouponRequest) -> CouponResult:
+    """What a coupon would earn now (miles, promotions, credits, tier after), writing and locking nothing."""
+    with runtime.uow() as uow:
+        [result] = earn_coupons(uow, runtime.catalog, runtime.clock, [request], "api", quote=True)
+        return result
 
 
 def accrue_coupons(runtime: Runtime, requests: list[CouponRequest], channel: str) -> list[CouponResult]:
@@ -142,10 +98,13 @@ def earn_coupons(
     requests: list[CouponRequest],
     channel: str,
     hold_above: int | None = None,
+    quote: bool = False,
 ) -> list[CouponResult]:
     """One result per request, in order, in the caller's transaction (may raise CouponRaced: see
     `retry_raced`). With `hold_above`, a coupon that would earn more award miles than that is not
-    written: its result is HELD with the miles it would earn (a claim then waits)."""
+    written: its result is HELD with the miles it would earn (a claim then waits). A `quote` writes and
+    locks nothing: each result is QUOTED with what the coupon would earn now (departures up to a year
+    ahead are quoted)."""
     book = catalog.current(uow)
     now = clock.now()
     results: dict[int, CouponResult] = {}
@@ -158,7 +117,7 @@ def earn_coupons(
         programme = book.in_force(req.coupon.departure_date)
         try:
             carriers[req.index] = validate_coupon(
-                programme, req.coupon, today(clock, programme.timezone), now
+                programme, req.coupon, today(clock, programme.timezone), now, quote
             )
         except InvalidInput as exc:
             results[req.index] = CouponResult(req.index, REJECTED, error=exc)
@@ -184,16 +143,27 @@ def earn_coupons(
     fresh = []
     bonuses = _bonuses(uow, [r.id for r in recorded.values() if r.promotion_miles or r.award_miles])
     for key, req in first.items():
-        if key in recorded:
+        if key in recorded and quote:
+            error = Conflict(f"coupon {key[0]}/{key[1]} was accrued already", code="coupon_already_accrued")
+            results[req.index] = CouponResult(req.index, CONFLICT, error=error)
+        elif key in recorded:
             record = recorded[key]
             results[req.index] = _replay(book, req.index, record, req.digest, bonuses.get(record.id, []))
         else:
             fresh.append(req)
 
-    planned, states, desk = _plan(uow, book, clock, fresh, results, carriers, hold_above)
-    _write(uow, book.metric_codes, planned, states, desk, channel)
+    planned, states, desk = _plan(uow, book, clock, fresh, results, carriers, hold_above, lock=not quote)
+    if quote:
+        for p in planned:
+            view = earned_view(
+                p.programme, 0, p.member.member_number, p.earning, p.balance_after, p.promotions
+            )
+            results[p.request.index] = CouponResult(p.request.index, QUOTED, accrual=view)
+    else:
+        write_accruals(uow, book.metric_codes, planned, states, desk, channel)
     for p in planned:
-        results[p.request.index] = CouponResult(p.request.index, CREATED, accrual=p.view)
+        if not quote:
+            results[p.request.index] = CouponResult(p.request.index, CREATED, accrual=p.view)
 
     for req in repeats:  # the same coupon twice in one request: the second answers like a replay
         assert req.coupon is not None
@@ -228,7 +198,8 @@ def _plan(
     results: dict[int, CouponResult],
     carriers: dict[int, CarrierRule],
     hold_above: int | None = None,
-) -> tuple[list[_Planned], dict[int, _Standing], PromotionDesk]:
+    lock: bool = True,
+) -> tuple[list[Planned], dict[int, Standing], PromotionDesk]:
     if not fresh:
         return [], {}, PromotionDesk([], {})
     codes = book.metric_codes
@@ -241,7 +212,9 @@ def _plan(
     }
     rolling = any(book.in_force(c.departure_date).qualification.rolling for c in coupons)
     # the usual case, one period: the members' totals of it come with them
-    members = uow.members.lock_many(numbers, next(iter(fixed)) if len(fixed) == 1 and not rolling else None)
+    members = uow.members.lock_many(
+        numbers, next(iter(fixed)) if len(fixed) == 1 and not rolling else None, lock=lock
+    )
     stored = {(m.id, m.totals_period): m.totals for m in members.values()}
     if len(fixed) > 1 or (fixed and rolling):
         stored |= uow.members.totals([m.id for m in members.values()], sorted(fixed))
@@ -257,9 +230,10 @@ def _plan(
         [(r.coupon, carriers[r.index]) for r in fresh if r.coupon is not None],
         list(members.values()),
         now,
+        lock,
     )
-    states: dict[int, _Standing] = {}
-    planned: list[_Planned] = []
+    states: dict[int, Standing] = {}
+    planned: list[Planned] = []
     for req in fresh:
         coupon = req.coupon
         assert coupon is not None
@@ -273,7 +247,7 @@ def _plan(
         state = states.get(member.id)
         if state is None:
             s = member.standing
-            state = _Standing(
+            state = Standing(
                 s.tier, s.tier_valid_until, s.lifetime_tier, s.lifetime_total, s.period_start, member.balance
             )
             states[member.id] = state
@@ -320,12 +294,12 @@ def _plan(
         lines = (
             [PromotionMiles(a.promotion.code, a.miles) for a in evaluated.outcome.awards] if evaluated else []
         )
-        planned.append(_Planned(req, coupon, member, programme, earning, state.balance, lines))
+        planned.append(Planned(req, coupon, member, programme, earning, state.balance, lines))
     return planned, states, desk
 
 
 def _post(
-    state: _Standing, programme: Programme, coupon: FlightCoupon, standing: MemberStanding, e: FlightEarning
+    state: Standing, programme: Programme, coupon: FlightCoupon, standing: MemberStanding, e: FlightEarning
 ) -> None:
     """The member's standing once the coupon is posted, for the request's next coupons."""
     state.tier, state.valid_until, state.lifetime_tier = (
@@ -349,92 +323,3 @@ def _post(
         state.period_start, state.period_changed = e.period_restarts_date, True
         state.totals[e.period_restarts_date] = {code: Decimal(0) for code in e.credits}
     state.tickets[coupon.ticket_number] = standing.ticket_award_miles + e.base_miles + e.tier_bonus_miles
-
-
-def _write(
-    uow: UnitOfWork,
-    codes: tuple[str, ...],
-    planned: list[_Planned],
-    states: dict[int, _Standing],
-    desk: PromotionDesk,
-    channel: str,
-) -> None:
-    if not planned:
-        return
-    rows = []
-    for p in planned:
-        e, c = p.earning, p.coupon
-        reason = None
-        if e.tier_after != e.tier_before:
-            why = "lifetime" if e.tier_after == e.lifetime_tier_after else "qualified"
-            reason = f"{why}: coupon {c.ticket_number}/{c.coupon_number}"
-        rows.append(
-            NewAccrual(
-                member_id=p.member.id,
-                account_id=p.member.account_id,
-                ticket_number=c.ticket_number,
-                coupon_number=c.coupon_number,
-                request_digest=p.request.digest,
-                channel=channel,
-                marketing_carrier=c.marketing_carrier,
-                operating_carrier=c.operating_carrier,
-                flight_number=c.flight_number,
-                origin=c.origin,
-                destination=c.destination,
-                departure_date=c.departure_date,
-                booking_class=c.booking_class,
-                fare_amount=c.fare_amount,
-                fare_currency=c.fare_currency,
-                distance_miles=e.distance_miles,
-                base_miles=e.base_miles,
-                tier_bonus_miles=e.tier_bonus_miles,
-                promotion_miles=e.promotion_miles,
-                award_miles=e.award_miles,
-                credits=stored_values(codes, e.credits),
-                fare_value=e.fare_value,
-                period_start=e.period.start,
-                tier_before=e.tier_before,
-                tier_after=e.tier_after,
-                tier_valid_until=e.tier_valid_until_after,
-                tier_change_reason=reason,
-                balance_after=p.balance_after,
-                event_at=start_of_day(c.departure_date, p.programme.timezone),
-                lot_expires_date=e.lot_expires_date,
-            )
-        )
-    standing = [
-        StandingUpdate(
-            mid,
-            s.tier,
-            s.valid_until,
-            s.lifetime_tier,
-            s.lifetime_delta,
-            s.activity,
-            s.period_start if s.period_changed else None,
-        )
-        for mid, s in sorted(states.items())
-    ]
-    source = uow.ledger.programme_account(ACCRUAL_FLIGHT, planned[0].member.id)
-    ids = record_accruals(uow.connection, source, rows, standing)
-    if len(ids) != len(planned):
-        raise CouponRaced
-    for mid, s in sorted(states.items()):
-        for start, totals, event_at in s.restarts:
-            taken = [-value for value in stored_values(codes, totals)]
-            uow.standing.credit("period_restart", [StatusCredit(mid, start, taken, None, event_at)])
-    for p in planned:
-        e = p.earning
-        if e.award_miles > 0:
-            uow.ledger.add_balance_change(source, -(e.award_miles - e.promotion_miles))
-            uow.ledger.add_balance_change(p.member.account_id, e.award_miles)
-        accrual_id = ids[(p.coupon.ticket_number, p.coupon.coupon_number)]
-        p.view = earned_view(
-            p.programme, accrual_id, p.member.member_number, e, p.balance_after, p.promotions
-        )
-    if desk.awards:
-        dates = {
-            (r.ticket_number, r.coupon_number): (r.event_at, r.departure_date, r.lot_expires_date)
-            for r in rows
-        }
-        accounts = {p.member.id: p.member.account_id for p in planned}
-        desk.write(uow, ids, accounts, dates)

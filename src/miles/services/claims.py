@@ -26,7 +26,8 @@ from miles.domain.errors import Conflict, InvalidInput, NotFound
 from miles.domain.member_numbers import validate_member_number
 from miles.domain.validation import check_text
 from miles.services import audit
-from miles.services.accruals import CREATED, HELD, CouponRequest, earn_coupons, retry_raced
+from miles.services.accrual_requests import CouponRequest
+from miles.services.accruals import CREATED, HELD, earn_coupons, retry_raced
 from miles.services.accruals import REJECTED as ITEM_REJECTED
 from miles.services.clock import Clock, today
 from miles.services.programmes import ProgrammeCatalog

@@ -9,7 +9,8 @@ from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.accrual import FlightCoupon
 from miles.domain.programme.carriers import CarrierRule, Earning
 from miles.domain.programme.model import Programme
-from miles.services.accruals import CouponRequest, earn_coupons
+from miles.services.accrual_requests import CouponRequest
+from miles.services.accruals import earn_coupons
 from miles.services.clock import Clock, today
 from miles.services.digest import request_digest
 from miles.services.members import NewMember, enrol

@@ -136,13 +136,17 @@ class MemberRepository:
         """Lock a member whose record the caller already holds (its ids never change)."""
         self.connection.execute(text("SELECT id FROM members WHERE id = :id FOR UPDATE"), {"id": member_id})
 
-    def lock_many(self, member_numbers: list[str], period: date | None = None) -> dict[str, MemberRecord]:
+    def lock_many(
+        self, member_numbers: list[str], period: date | None = None, lock: bool = True
+    ) -> dict[str, MemberRecord]:
         """Lock the members in id order, then read them: a second statement, so that what it reads
-        (balances, totals) is what the previous lock holder committed, not a snapshot from before."""
-        self.connection.execute(
-            text("SELECT id FROM members WHERE member_number = ANY(:numbers) ORDER BY id FOR UPDATE"),
-            {"numbers": member_numbers},
-        )
+        (balances, totals) is what the previous lock holder committed, not a snapshot from before.
+        Without `lock`, only read them (a quote)."""
+        if lock:
+            self.connection.execute(
+                text("SELECT id FROM members WHERE member_number = ANY(:numbers) ORDER BY id FOR UPDATE"),
+                {"numbers": member_numbers},
+            )
         rows = self.connection.execute(
             text(_SELECT.replace("m.member_number = :number", "m.member_number = ANY(:numbers)")),
             {"numbers": member_numbers, "period": period},

@@ -15,7 +15,8 @@ from miles.api.errors import invalid_from_pydantic
 from miles.api.fields import RowId
 from miles.api.metrics import ACCRUALS
 from miles.api.schemas import BatchAccrualRequest, FlightAccrualRequest, ReversalRequest
-from miles.services.accruals import CouponRequest, accrue_coupons
+from miles.services.accrual_requests import CouponRequest
+from miles.services.accruals import accrue_coupons, quote_coupon
 from miles.services.digest import request_digest
 from miles.services.reversals import reverse_accrual
 
@@ -37,6 +38,25 @@ async def accrue_one(request: Request) -> Response:
     if result.error is not None:
         raise result.error
     return json_response(plain(result.accrual), 201 if result.status == "created" else 200)
+
+
+@router.post(
+    "/flights/quote",
+    openapi_extra=body_doc(FlightAccrualRequest),
+    summary="What a coupon would earn now, writing nothing",
+)
+async def quote(request: Request) -> Response:
+    body = await parse_body(request, FlightAccrualRequest)
+    result = await run_in_threadpool(
+        quote_coupon, container(request), CouponRequest(0, body.coupon(), body.digest())
+    )
+    if result.error is not None:
+        raise result.error
+    assert result.accrual is not None
+    view = plain(result.accrual)
+    for unknown in ("accrual_id", "balance_after"):
+        view.pop(unknown)
+    return json_response(view)
 
 
 @router.post(

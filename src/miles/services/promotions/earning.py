@@ -71,8 +71,10 @@ class PromotionDesk:
         coupons: list[tuple[FlightCoupon, CarrierRule]],
         members: list[MemberRecord],
         posted_at: datetime,
+        lock: bool = True,
     ) -> PromotionDesk:
-        """The desk for a request's coupons (the members already locked by this transaction)."""
+        """The desk for a request's coupons (the members already locked by this transaction; without
+        `lock`, for a quote, nothing is locked)."""
         if not coupons or not members:
             return cls([], {})
         days = [c.departure_date for c, _ in coupons]
@@ -95,7 +97,7 @@ class PromotionDesk:
             if p.limits.budget_miles is not None
             and any(p.in_window(c.departure_date) and _may_match(p, c, r) for c, r in coupons)
         ]
-        desk = cls(live, uow.promotion_awards.lock_budgets(budgeted))
+        desk = cls(live, uow.promotion_awards.lock_budgets(budgeted, lock))
         for m in members:
             progress, registrations = {}, {}
             for p in live:

@@ -120,14 +120,16 @@ class PromotionAwardRepository:
         )
         return {(r.member_id, r.promotion_id): UseRow(**r._mapping) for r in rows}
 
-    def lock_budgets(self, promotion_ids: list[int]) -> dict[int, int]:
-        """The miles left in each promotion's budget, the rows locked until commit (in id order)."""
+    def lock_budgets(self, promotion_ids: list[int], lock: bool = True) -> dict[int, int]:
+        """The miles left in each promotion's budget, the rows locked until commit (in id order);
+        without `lock`, only read (a quote)."""
         if not promotion_ids:
             return {}
         rows = self.connection.execute(
             text(
                 "SELECT id, budget_miles - budget_spent AS left FROM promotions "
-                "WHERE id = ANY(:ids) AND budget_miles IS NOT NULL ORDER BY id FOR UPDATE"
+                "WHERE id = ANY(:ids) AND budget_miles IS NOT NULL ORDER BY id"
+                + (" FOR UPDATE" if lock else "")
             ),
             {"ids": sorted(promotion_ids)},
         )
