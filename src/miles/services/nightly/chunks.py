@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict
+from datetime import datetime
 from enum import StrEnum
 
 from miles.adapters.db.expiry import ExpiryRepository
@@ -19,7 +20,9 @@ from miles.adapters.db.nightly_runs import ChunkResult, NightlyRunRepository
 from miles.adapters.db.requalification import RequalificationRepository
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.ledger import EXPIRED
+from miles.services.clock import start_of_day
 from miles.services.nightly.runs import CHUNK_JOB, WARNINGS_JOB, programme_of_run
+from miles.services.promotions.birthdays import grant_birthdays
 from miles.services.runtime import Runtime, job
 
 log = logging.getLogger("miles.nightly")
@@ -36,7 +39,9 @@ def _ms(since: float) -> int:
     return int((time.perf_counter() - since) * 1000)
 
 
-def work_chunk(uow: UnitOfWork, run_id: int, chunk_no: int, pause_seconds: float = 0.0) -> ChunkOutcome:
+def work_chunk(
+    uow: UnitOfWork, run_id: int, chunk_no: int, pause_seconds: float = 0.0, now: datetime | None = None
+) -> ChunkOutcome:
     """Do chunk `chunk_no` of run `run_id`, unless it is done or being done."""
     runs = NightlyRunRepository(uow.connection)
     chunk = runs.lock_chunk(run_id, chunk_no)
@@ -47,6 +52,7 @@ def work_chunk(uow: UnitOfWork, run_id: int, chunk_no: int, pause_seconds: float
     run = runs.get(run_id)
     assert run is not None
     programme = programme_of_run(uow, run)
+    now = now or start_of_day(run.run_date, programme.timezone)  # callers without a clock: the night's start
     requalification = RequalificationRepository(uow.connection, programme, run.run_date)
     expiry = ExpiryRepository(uow.connection, programme, run.run_date)
     runs.plan_for_the_arguments()
@@ -60,6 +66,8 @@ def work_chunk(uow: UnitOfWork, run_id: int, chunk_no: int, pause_seconds: float
     expired_account = uow.ledger.programme_account(EXPIRED, chunk_no)
     expired = expiry.expire(run_id, member_ids, expired_account)
     expiry_ms = _ms(started)
+
+    bonuses, bonus_miles = grant_birthdays(uow, programme, run.run_date, member_ids, now)
 
     started = time.perf_counter()
     warnings = expiry.queue_warnings(run_id, warned_ids)
@@ -88,14 +96,23 @@ def work_chunk(uow: UnitOfWork, run_id: int, chunk_no: int, pause_seconds: float
         runs.forget_candidates(run_id)
         uow.outbox.add(WARNINGS_JOB, {})  # the night is done: send its warnings now
         log.info("nightly run %s is done", run.run_date)
-    log.debug("nightly run %s chunk %d: %s", run.run_date, chunk_no, asdict(result))
+    log.debug(
+        "nightly run %s chunk %d: %s, %d birthday bonuses (%d miles)",
+        run.run_date,
+        chunk_no,
+        asdict(result),
+        bonuses,
+        bonus_miles,
+    )
     return ChunkOutcome.DONE
 
 
 @job(CHUNK_JOB)
 def chunk_job(runtime: Runtime, run_id: int, chunk_no: int) -> str:
     with runtime.uow() as uow:
-        outcome = work_chunk(uow, run_id, chunk_no, runtime.nightly.test_chunk_delay_seconds)
+        outcome = work_chunk(
+            uow, run_id, chunk_no, runtime.nightly.test_chunk_delay_seconds, runtime.clock.now()
+        )
     if outcome is not ChunkOutcome.DONE:
         log.info("nightly run %d chunk %d: %s, nothing to do", run_id, chunk_no, outcome.value)
     return outcome.value

@@ -25,6 +25,7 @@ from miles.domain.programme.model import Programme
 from miles.programme.reading import ProgrammeBook, read_document, read_reference
 from miles.services.clock import Clock, today
 from miles.services.nightly.config import NightlyConfig
+from miles.services.promotions.birthdays import birthday_candidates
 from miles.services.runtime import Runtime, job
 
 log = logging.getLogger("miles.nightly")
@@ -117,14 +118,15 @@ def _start_run(uow: UnitOfWork, clock: Clock, config: NightlyConfig, run_date: d
     requalification = RequalificationRepository(uow.connection, programme, run_date)
     expiry = ExpiryRepository(uow.connection, programme, run_date)
     warning = expiry.warning_candidates_sql()
+    birthdays, birthday_params = birthday_candidates(uow, run_date, clock.now())
     candidates = runs.plan_candidates(
         run_id,
         first_member_id,
         config.chunk_size,
         chunks,
-        standing=[requalification.candidates_sql(), expiry.candidates_sql()],
+        standing=[requalification.candidates_sql(), expiry.candidates_sql(), *birthdays],
         warning=[] if warning is None else [warning],
-        params=requalification.params | expiry.params,
+        params=requalification.params | expiry.params | birthday_params,
     )
     for chunk_no in range(chunks):
         uow.outbox.add(CHUNK_JOB, {"run_id": run_id, "chunk_no": chunk_no})

@@ -223,6 +223,24 @@ class PromotionAwardRepository:
             },
         )
 
+    def add_use(self, grants: list[tuple[int, int, int]]) -> None:
+        """Count bonuses granted outside an accrual (promotion id, member id, miles): one more each."""
+        if not grants:
+            return
+        self.connection.execute(
+            text(
+                """
+                INSERT INTO promotion_members (promotion_id, member_id, miles, times)
+                SELECT p, m, miles, 1 FROM unnest(CAST(:p AS bigint[]), CAST(:m AS bigint[]), CAST(:miles AS bigint[]))
+                    AS g(p, m, miles)
+                ORDER BY m, p
+                ON CONFLICT (member_id, promotion_id) DO UPDATE
+                SET miles = promotion_members.miles + excluded.miles, times = promotion_members.times + 1
+                """
+            ),
+            {"p": [g[0] for g in grants], "m": [g[1] for g in grants], "miles": [g[2] for g in grants]},
+        )
+
     def spend(self, spent: dict[int, int]) -> None:
         """Move the promotions' budgets by `spent` miles each (negative: given back), rows already locked."""
         changes = {pid: miles for pid, miles in spent.items() if miles}
