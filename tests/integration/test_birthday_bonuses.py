@@ -89,7 +89,9 @@ def test_a_birthday_bonus_is_granted_once_per_member_and_year(
     balance = api.get(f"/v1/members/{leap_born}").json()["award_miles"]
     assert [balance] == bonuses[leap_born]
     statement = api.get(f"/v1/members/{leap_born}/statement").json()
-    assert [line["code"] for line in statement["transfers"]] == ["promotion_bonus"]
+    assert [(line["code"], line["promotion"], line["description"]) for line in statement["transfers"]] == [
+        ("promotion_bonus", "HAPPY-BIRTHDAY", "Promotion bonus: Happy birthday (HAPPY-BIRTHDAY)")
+    ]
 
 
 def test_a_leap_day_birthday_is_celebrated_on_the_day_in_a_leap_year(

@@ -153,6 +153,7 @@ class StatementLine(Shape):
     event_at: datetime
     created_at: datetime
     accrual_id: int | None
+    promotion: str | None = Field(default=None, description="the promotion's code, on a bonus line")
 
 
 class Statement(BaseModel):

@@ -108,6 +108,7 @@ class StatementLine:
     event_at: datetime
     created_at: datetime
     accrual_id: int | None
+    promotion: str | None = None  # the promotion's code, on a bonus line
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from miles.adapters.db.audit import AuditRecord
 from miles.adapters.db.dated_statement import DatedStatementRepository
@@ -109,13 +110,18 @@ def _statement_slice(uow: UnitOfWork, member_number: str, cursor: str | None, li
             transfer_id=r.id,
             event_at=r.event_at,
             description=describe(r.code),
-            detail=memos.get(r.id) or (flights.get(r.accrual_id) if r.accrual_id else None),
+            detail=_promotion(r) or memos.get(r.id) or (flights.get(r.accrual_id) if r.accrual_id else None),
             miles=r.amount,
         )
         for r in rows
     ]
     more = len(fetched) > limit
     return StatementSlice(entries, encode_cursor(rows[-1].id) if more else None)
+
+
+def _promotion(row: Any) -> str | None:
+    """A bonus line's promotion, as the member knows it."""
+    return f"{row.promotion_name} ({row.promotion_code})" if row.promotion_code else None
 
 
 def member_overview(runtime: Runtime, member_number: str) -> MemberOverview:

@@ -60,12 +60,14 @@ def statement(
         StatementLine(
             transfer_id=r.id,
             code=r.code,
-            description=describe(r.code),
+            description=describe(r.code)
+            + (f": {r.promotion_name} ({r.promotion_code})" if r.promotion_code else ""),
             miles=r.amount,
             counterparty=r.counterparty,
             event_at=r.event_at,
             created_at=r.created_at,
             accrual_id=r.accrual_id,
+            promotion=r.promotion_code,
         )
         for r in rows[:limit]
     ]

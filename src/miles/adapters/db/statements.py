@@ -8,9 +8,11 @@ from sqlalchemy import Connection, Row, text
 
 _QUERY = text(
     """
-    SELECT t.id, t.code, e.amount, t.event_at, t.created_at, t.accrual_id, other.code AS counterparty
+    SELECT t.id, t.code, e.amount, t.event_at, t.created_at, t.accrual_id, other.code AS counterparty,
+           p.code AS promotion_code, p.name AS promotion_name
     FROM entries e
     JOIN transfers t ON t.id = e.transfer_id
+    LEFT JOIN promotions p ON p.id = t.promotion_id
     JOIN accounts other ON other.id = CASE WHEN t.from_account_id = e.account_id
                                            THEN t.to_account_id ELSE t.from_account_id END
     WHERE e.account_id = :account
