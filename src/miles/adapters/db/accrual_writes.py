@@ -131,6 +131,9 @@ def _credits_array(cents: list[str], prefix: str) -> str:
     return "CAST(ARRAY[{}] AS numeric(16, 2)[])".format(", ".join(f"{prefix}{c} * 0.01" for c in cents))
 
 
+# `ON CONFLICT DO NOTHING` names no key: the accruals' one key besides the id is (ticket_number,
+# coupon_number), and the statement must stay under psycopg's 4,096 bytes (see _compact). The flight
+# transfer carries the award miles but the promotion miles, which are transfers of their own.
 _RECORD = """
 WITH src AS (
     {src}
@@ -138,14 +141,14 @@ WITH src AS (
     INSERT INTO accruals ({accrual_columns})
     SELECT {accrual_columns}
     FROM src ORDER BY n
-    ON CONFLICT (ticket_number, coupon_number) DO NOTHING
+    ON CONFLICT DO NOTHING
     RETURNING id, ticket_number, coupon_number
 ), j AS (
     SELECT src.*, acc.id AS accrual_id FROM src JOIN acc USING (ticket_number, coupon_number)
 ), tr AS (
     INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, accrual_id)
     SELECT %(source)s, account_id, award_miles - promotion_miles, 'flight_accrual', event_at, accrual_id
-    FROM j WHERE award_miles - promotion_miles > 0 ORDER BY n
+    FROM j WHERE award_miles > promotion_miles ORDER BY n
     RETURNING id, to_account_id, amount, accrual_id
 ), en AS (
     INSERT INTO entries (transfer_id, account_id, amount)
