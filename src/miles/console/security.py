@@ -115,6 +115,12 @@ async def console_session(request: Request) -> ConsoleSession:
     return session
 
 
+async def manager_session(session: ConsoleSession = Depends(console_session)) -> ConsoleSession:
+    if not session.actor.is_manager:
+        raise Forbidden("This page is for the loyalty team's managers.", code="managers_only")
+    return session
+
+
 async def supervisor_session(session: ConsoleSession = Depends(console_session)) -> ConsoleSession:
     if not session.actor.is_supervisor:
         raise Forbidden("This page is for supervisors.", code="supervisors_only")

@@ -1,4 +1,5 @@
-"""Console users: agents and supervisors, what they may do, and the rules for their names and passwords."""
+"""Console users: agents, supervisors and the loyalty team's managers, what they may do, and the rules for
+their names and passwords."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ MAX_PASSWORD = 256
 class Role(StrEnum):
     AGENT = "agent"
     SUPERVISOR = "supervisor"
+    MANAGER = "manager"  # the loyalty team: creates, watches and ends promotions
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,14 @@ class Actor:
     def is_supervisor(self) -> bool:
         return self.role is Role.SUPERVISOR
 
+    @property
+    def is_manager(self) -> bool:
+        return self.role is Role.MANAGER
+
+    def require_manager(self) -> None:
+        if not self.is_manager:
+            raise Forbidden("only a manager may do this", code="managers_only")
+
     def require_supervisor(self) -> None:
         if not self.is_supervisor:
             raise Forbidden("only a supervisor may do this", code="supervisor_only")
@@ -39,7 +49,7 @@ def parse_role(value: str) -> Role:
     try:
         return Role(value.strip().lower())
     except ValueError as exc:
-        raise InvalidInput("a role is agent or supervisor", field="role") from exc
+        raise InvalidInput("a role is agent, supervisor or manager", field="role") from exc
 
 
 def validate_agent_name(name: str) -> str:

@@ -21,6 +21,7 @@ from miles.services.digest import request_digest
 from miles.services.idempotency import IdempotencyKey, Outcome, once
 from miles.services.members import find_member
 from miles.services.promotions.views import (
+    DailyAwards,
     MemberPromotionsView,
     PromotionView,
     RegistrationView,
@@ -97,6 +98,16 @@ def _view(uow: UnitOfWork, runtime: Runtime, code: str) -> PromotionView:
 def read_promotion(runtime: Runtime, code: str) -> PromotionView:
     with runtime.uow() as uow:
         return _view(uow, runtime, code)
+
+
+def awarded_per_day(runtime: Runtime, code: str) -> list[DailyAwards]:
+    """A promotion's miles awarded (net of reversals) and bonuses, per day (the programme's days)."""
+    with runtime.uow() as uow:
+        record = uow.campaigns.by_code(code)
+        if record is None:
+            raise NotFound(f"no promotion {code}", field="code", code="promotion_not_found")
+        tz = runtime.catalog.current(uow).versions[-1].timezone
+        return [DailyAwards(*row) for row in uow.campaigns.awarded_per_day(record.promotion.id, tz)]
 
 
 def list_promotions(runtime: Runtime) -> list[PromotionView]:

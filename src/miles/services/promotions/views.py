@@ -64,6 +64,13 @@ class MemberPromotionsView:
 
 
 @dataclass(frozen=True)
+class DailyAwards:
+    day: date
+    miles: int  # net of reversals
+    bonuses: int
+
+
+@dataclass(frozen=True)
 class RegistrationView:
     code: str
     member_number: str

@@ -141,6 +141,21 @@ class CampaignRepository:
         ).one()
         return CampaignFigures(int(row.miles), int(row.members), int(row.bonuses))
 
+    def awarded_per_day(self, promotion_id: int, timezone: str) -> list[tuple[date, int, int]]:
+        """Miles awarded (net of reversals) and bonuses given, per day of the programme's time zone."""
+        rows = self.connection.execute(
+            text(
+                """
+                SELECT CAST(event_at AT TIME ZONE :tz AS date) AS day, sum(miles) AS miles,
+                       count(*) FILTER (WHERE reverses_award_id IS NULL)
+                       - count(*) FILTER (WHERE reverses_award_id IS NOT NULL) AS bonuses
+                FROM promotion_awards WHERE promotion_id = :id GROUP BY 1 ORDER BY 1
+                """
+            ),
+            {"id": promotion_id, "tz": timezone},
+        )
+        return [(r.day, int(r.miles), int(r.bonuses)) for r in rows]
+
     def register(self, promotion_id: int, member_id: int, day: date) -> date:
         """Register the member on `day` (once: a second registration keeps the first day); the day."""
         return self.connection.execute(  # type: ignore[no-any-return]

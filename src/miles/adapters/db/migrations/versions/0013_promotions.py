@@ -10,7 +10,7 @@
 - `promotion_awards`: every bonus, linked to its promotion, its member, its transfer (none for a
   qualifying-metric bonus) and the accrual that earned it, or the birthday year it was granted for
   (once per member and year: a unique key). A reversal is a row of its own, never an edit.
-- API keys may carry the scope `promotion:write`.
+- API keys may carry the scope `promotion:write`; console users may be `manager`s (the loyalty team).
 - The `promotion` programme account (64 shards, as the others): the source of promotion miles.
 - `transfers.promotion_id`: a `promotion_bonus` transfer names its promotion.
 - The rules file's route bonuses (format 1 and 2 `promotions` lists) become rows, from the stored
@@ -107,6 +107,10 @@ CREATE INDEX promotion_awards_promotion_idx ON promotion_awards (promotion_id, e
 CREATE INDEX promotion_awards_accrual_idx ON promotion_awards (accrual_id) WHERE accrual_id IS NOT NULL;
 CREATE TRIGGER promotion_awards_append_only BEFORE UPDATE OR DELETE ON promotion_awards
     FOR EACH ROW EXECUTE FUNCTION miles_forbid_change();
+
+-- the loyalty team's managers sign in to the console to run campaigns
+ALTER TABLE agents DROP CONSTRAINT agents_role_check;
+ALTER TABLE agents ADD CONSTRAINT agents_role_check CHECK (role IN ('agent', 'supervisor', 'manager'));
 
 -- the scope that creates and ends campaigns
 ALTER TABLE api_keys DROP CONSTRAINT api_keys_scopes_check;
