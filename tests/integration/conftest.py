@@ -140,6 +140,13 @@ def ledger_problems(engine: Engine) -> list[str]:
             SELECT t.id::text FROM transfers t LEFT JOIN promotion_awards a ON a.transfer_id = t.id
             WHERE t.code IN ('promotion_bonus', 'promotion_bonus_reversal')
               AND (a.id IS NULL OR abs(a.miles) <> t.amount OR a.promotion_id <> t.promotion_id)""",
+        "a member's use of a promotion beyond its per-member limits": """
+            SELECT pm.member_id::text FROM promotion_members pm JOIN promotions p ON p.id = pm.promotion_id
+            WHERE pm.miles > coalesce(CAST(p.limits->>'per_member_miles' AS bigint), pm.miles)
+               OR pm.times > coalesce(CAST(p.limits->>'per_member_times' AS int), pm.times)""",
+        "promotion account != minus the promotion miles awarded, net": """
+            SELECT 'promotion' WHERE (SELECT coalesce(sum(balance), 0) FROM accounts WHERE code = 'promotion')
+                <> -(SELECT coalesce(sum(miles), 0) FROM promotion_awards)""",
         "accrual promotion miles != its awards": """
             SELECT ac.id::text FROM accruals ac
             WHERE ac.promotion_miles <> coalesce((SELECT sum(miles) FROM promotion_awards a

@@ -38,14 +38,17 @@ from miles.adapters.queue import InProcessDispatcher
 from miles.adapters.suppliers.simulated import write_settings
 from miles.bootstrap import Container
 from miles.domain.accrual import FlightCoupon
+from miles.domain.agents import Actor
 from miles.domain.awards import AwardItem, BaggageAward, FlightAward, HotelAward
 from miles.domain.calendar import local_date
 from miles.domain.distance import airport_zone
 from miles.domain.errors import InvalidInput
+from miles.domain.promotions.model import Effect, EffectKind, Limits, Promotion, Trigger
 from miles.services.accrual_requests import CouponRequest
 from miles.services.accruals import accrue_coupons
 from miles.services.clock import FixedClock
 from miles.services.members import NewMember, enrol
+from miles.services.promotions.campaigns import create_promotion, end_promotion
 from miles.services.redemptions.cancellation import cancel_redemption
 from miles.services.redemptions.saga_runtime import BOOK, SETTLE, SWEEP
 from miles.services.redemptions.submission import AwardRequest, place_redemption, price_request
@@ -156,6 +159,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.tickets = itertools.count(1)
         self.indebting = False  # the step was a reversal: the only one that may take available below 0
         self.states = member_states(engine)
+        self.promotions: list[str] = []  # codes, running or ended
 
     # -- helpers ---------------------------------------------------------------------------------------
 
@@ -273,6 +277,44 @@ class LedgerMachine(RuleBasedStateMachine):
     def accrue(self, flight: Flight) -> None:
         """A flown coupon posted by a booking system."""
         self.post_flights([flight])
+
+    @precondition(lambda self: len(self.promotions) < 4)
+    @rule(
+        kind=st.sampled_from([EffectKind.FIXED, EffectKind.MULTIPLIER, EffectKind.METRIC]),
+        budget=st.one_of(st.none(), st.integers(1, 3000)),
+        times=st.one_of(st.none(), st.integers(1, 3)),
+        group=st.sampled_from([None, "g"]),
+    )
+    def launch(self, kind: EffectKind, budget: int | None, times: int | None, group: str | None) -> None:
+        """The loyalty team starts a campaign on every coupon: after every step, the promotion account,
+        the budgets and the members' limits agree with the transfers (the ledger's checks)."""
+        effect = {
+            EffectKind.FIXED: Effect(kind, miles=300),
+            EffectKind.MULTIPLIER: Effect(kind, value=Decimal("1.5")),
+            EffectKind.METRIC: Effect(kind, metric="status_miles", amount=Decimal(2000)),
+        }[kind]
+        code = f"P{len(self.promotions)}"
+        promotion = Promotion(
+            id=0,
+            code=code,
+            name=code,
+            trigger=Trigger.FLIGHT,
+            starts_on=self.today() - timedelta(days=800),
+            ends_on=self.today() + timedelta(days=800),
+            effect=effect,
+            limits=Limits(per_member_times=times, budget_miles=budget),
+            stacking_group=group,
+        )
+        create_promotion(self.c, Actor("machine"), None, promotion, {"code": code})
+        self.promotions.append(code)
+
+    @precondition(lambda self: self.promotions)
+    @rule(data=st.data())
+    def end(self, data: st.DataObject) -> None:
+        """A campaign ended from now on."""
+        end_promotion(
+            self.c, Actor("machine"), data.draw(st.sampled_from(self.promotions), label="promotion")
+        )
 
     @precondition(lambda self: self.accruals)
     @rule(data=st.data())

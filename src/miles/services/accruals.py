@@ -19,6 +19,7 @@ from miles.adapters.db.accruals import AccrualRecord
 from miles.adapters.db.standing import metric_mapping
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.accrual import FlightCoupon, validate_coupon
+from miles.domain.calendar import local_date
 from miles.domain.errors import Conflict, CouponRaced, InvalidInput, NotFound
 from miles.domain.programme.carriers import CarrierRule
 from miles.domain.programme.earning import FlightEarning, MemberStanding, earn, with_promotions
@@ -28,7 +29,7 @@ from miles.programme.reading import ProgrammeBook
 from miles.services.accrual_requests import CouponRequest, CouponResult
 from miles.services.accrual_views import accrual_view, earned_view
 from miles.services.accrual_writing import Planned, Standing, write_accruals
-from miles.services.clock import Clock, local_date, start_of_day, today
+from miles.services.clock import Clock, start_of_day, today
 from miles.services.ledger_views import PromotionMiles
 from miles.services.programmes import ProgrammeCatalog
 from miles.services.promotions.earning import PromotionDesk, coupon_facts

@@ -36,11 +36,6 @@ def today(clock: Clock, timezone: str) -> date:
     return clock.now().astimezone(_zone(timezone)).date()
 
 
-def local_date(at: datetime, timezone: str) -> date:
-    """The date an instant falls on in a time zone."""
-    return at.astimezone(_zone(timezone)).date()
-
-
 @lru_cache(maxsize=4096)  # a batch of coupons has a few hundred departure dates at most
 def start_of_day(day: date, timezone: str) -> datetime:
     return datetime.combine(day, time.min, tzinfo=_zone(timezone))
