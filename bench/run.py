@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,7 @@ def run(
     results: dict[str, Any],
     choice: programmes.Choice | None = None,
     server_log: Path = RESULTS / "server.log",
+    before_load: Callable[[str, str, list[str]], dict[str, Any]] | None = None,
 ) -> None:
     """One programme's run (default: --programme, else the reference); pgbench first unless `results`
     has it already (measured once for --all-programmes) or --skip-pgbench."""
@@ -157,6 +159,9 @@ def run(
         console.log(f"{len(members)} members in {results['members']['seconds']} s")
         if not members:
             raise RuntimeError("no member could be created; see the errors below")
+        if before_load is not None:  # e.g. bench/promotions.py: campaigns and tiers before the load
+            results["prepared"] = before_load(server.base_url, bench_url, members)
+            console.log(f"prepared: {results['prepared']}")
 
         console.log(
             f"single accruals: {args.concurrency} clients in {args.client_processes} processes, "

@@ -1,0 +1,153 @@
+"""The promotions target of DESIGN.md: with 50 active promotions of every trigger and condition kind, on
+members spread over every tier, batch accrual keeps >= 0.8 x its throughput without promotions and single
+accruals' p99 grows by at most 20 %.
+
+    .venv/bin/python bench/promotions.py [--quick] [--promotions 50]
+
+Two runs of bench/run.py's accrual load, each on its own fresh database with the same members, coupons and
+pgbench reference: without promotions, then with them (created over the API before the load, the members'
+tiers spread over the programme's ladder). Prints both side by side with their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from typing import Any
+
+import httpx
+import psycopg
+import run
+from coupons import AIRPORTS
+from rich.console import Console
+from rich.table import Table
+
+BATCH_GOAL, P99_GOAL = 0.8, 1.2
+
+
+def campaigns(count: int, tiers: list[str], metric: str, carrier: str) -> list[dict[str, Any]]:
+    """`count` promotions cycling through every trigger, condition, audience and effect kind."""
+    routes = [f"{a}-{b}" for a, b in itertools.pairwise(AIRPORTS)]
+    conditions = [
+        {"carriers": [carrier]},
+        {"routes": routes[:10]},
+        {"origins": list(AIRPORTS[:8])},
+        {"destinations": list(AIRPORTS[8:16])},
+        {"cabins": ["business", "first"]},
+        {"booking_classes": ["Y", "B", "M"]},
+        {"min_distance": 2000},
+        {},
+    ]
+    audiences = [{}, {"tiers": tiers[1:]}, {"inactive_for_months": 1}, {}]
+    effects = [
+        {"kind": "multiplier", "value": "2"},
+        {"kind": "percent", "value": "25"},
+        {"kind": "fixed", "miles": 500},
+        {"kind": "metric", "metric": metric, "amount": "10"},
+    ]
+    out = []
+    for i in range(count):
+        trigger = ["flight", "flight", "flight", "challenge", "enrolment", "birthday"][i % 6]
+        body: dict[str, Any] = {
+            "code": f"BENCH-{i:03d}",
+            "name": f"Bench promotion {i}",
+            "trigger": trigger,
+            "starts_on": "2020-01-01",
+            "ends_on": "2035-12-31",
+            "effect": effects[i % len(effects)],
+            "limits": {"budget_miles": 10**11} if i % 5 == 0 else {"per_member_times": 1000},
+            "stacking_group": f"group-{i % 7}" if i % 3 else None,
+        }
+        if trigger == "birthday":
+            body["effect"] = {"kind": "fixed", "miles": 1000}
+        else:
+            body["conditions"] = conditions[i % len(conditions)]
+            body["audience"] = audiences[i % len(audiences)]
+        if trigger == "challenge":
+            body["challenge"] = {"segments": 3, "repeat": True}
+        if trigger == "enrolment":
+            body["audience"] = {"enrolled_within_days": 30}
+        out.append(body)
+    return out
+
+
+def prepare(count: int, tiers: list[str], metric: str, carrier: str, key: str) -> Any:
+    def before_load(base_url: str, db_url: str, members: list[str]) -> dict[str, Any]:
+        with psycopg.connect(db_url, autocommit=True) as conn:  # every tier held by some members
+            conn.execute(
+                "UPDATE members SET tier = (%s::text[])[1 + id %% %s], "
+                "tier_valid_until = CASE WHEN id %% %s = 0 THEN NULL ELSE DATE '2030-12-31' END",
+                (tiers, len(tiers), len(tiers)),
+            )
+        with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as c:
+            for body in campaigns(count, tiers, metric, carrier):
+                answer = c.post("/v1/promotions", json=body)
+                if answer.status_code != 201:
+                    raise RuntimeError(f"{body['code']}: {answer.status_code} {answer.text}")
+        return {"promotions": count, "tiers": tiers}
+
+    return before_load
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--promotions", type=int, default=50)
+    own, rest = p.parse_known_args(argv)
+    args = run.parse_args(rest)
+    console = Console(width=None if sys.stdout.isatty() else 150)
+    choice = run.programmes.chosen(args)[0]
+    programme = choice.book.versions[-1]
+    tiers = list(programme.ladder.codes)
+    carrier = sorted(programme.carriers)[0]
+    without: dict[str, Any] = {}
+    run.run(args, console, without, choice)
+    with_promotions: dict[str, Any] = {"pgbench": without.get("pgbench")}
+
+    def with_key(base_url: str, db_url: str, members: list[str]) -> dict[str, Any]:
+        created = run.service.run_cli(
+            ["apikey", "create", "bench-promotions", "--scope", "promotion:write"], db_url
+        )
+        key = created.strip().splitlines()[-1]
+        return prepare(own.promotions, tiers, programme.metric_codes[0], carrier, key)(
+            base_url, db_url, members
+        )
+
+    run.run(args, console, with_promotions, choice, before_load=with_key)
+    table = Table(title=f"promotions: {own.promotions} active vs none ({choice.label})")
+    for column in ("measure", "without", "with", "ratio", "goal", "met?"):
+        table.add_column(column)
+    batch = with_promotions["batch"]["per_s"] / without["batch"]["per_s"]
+    p99 = with_promotions["single"]["p99_ms"] / without["single"]["p99_ms"]
+    single = with_promotions["single"]["per_s"] / without["single"]["per_s"]
+    table.add_row(
+        "batch coupons/s",
+        f"{without['batch']['per_s']:,.0f}",
+        f"{with_promotions['batch']['per_s']:,.0f}",
+        f"{batch:.2f}",
+        f">= {BATCH_GOAL}",
+        "yes" if batch >= BATCH_GOAL else "NO",
+    )
+    table.add_row(
+        "single p99 ms",
+        f"{without['single']['p99_ms']:.1f}",
+        f"{with_promotions['single']['p99_ms']:.1f}",
+        f"{p99:.2f}",
+        f"<= {P99_GOAL}",
+        "yes" if p99 <= P99_GOAL else "NO",
+    )
+    table.add_row(
+        "single accruals/s",
+        f"{without['single']['per_s']:,.0f}",
+        f"{with_promotions['single']['per_s']:,.0f}",
+        f"{single:.2f}",
+        "-",
+        "-",
+    )
+    console.print(table)
+    errors = sum(r[k]["errors"]["count"] for r in (without, with_promotions) for k in ("single", "batch"))
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
