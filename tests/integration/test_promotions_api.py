@@ -214,3 +214,80 @@ def test_the_quote_is_the_accrual_that_follows_and_writes_nothing(client: TestCl
     too_far = client.post("/v1/accruals/flights/quote", json=coupon(member, departure_date="2028-06-01"))
     assert too_far.status_code == 422
     assert too_far.json()["error"]["field"] == "departure_date"
+
+
+def test_a_punch_card_pays_every_third_segment_and_a_reversal_takes_back_the_run_it_completed(
+    client: TestClient,
+) -> None:
+    card = campaign(
+        "PUNCH-3",
+        trigger="challenge",
+        challenge={"segments": 3, "repeat": True},
+        effect={"kind": "fixed", "miles": 1000},
+        conditions={},
+        limits={},
+        stacking_group=None,
+    )
+    assert client.post("/v1/promotions", json=card).status_code == 201
+    member = enrol(client)
+    earned = [client.post("/v1/accruals/flights", json=coupon(member)).json() for _ in range(6)]
+    assert [a["promotion_miles"] for a in earned] == [0, 0, 1000, 0, 0, 1000]
+    progress = client.get(f"/v1/members/{member}/promotions").json()["promotions"][0]
+    assert (progress["segments"], progress["times"], progress["segments_to_next"]) == (6, 2, 3)
+
+    # the coupon that completed the second run is refunded: its bonus goes, and the run is open again
+    assert (
+        client.post(f"/v1/accruals/{earned[5]['accrual_id']}/reversal", json={"reason": "refund"}).status_code
+        == 201
+    )
+    progress = client.get(f"/v1/members/{member}/promotions").json()["promotions"][0]
+    assert (progress["segments"], progress["times"], progress["miles"]) == (5, 1, 1000)
+    assert client.post("/v1/accruals/flights", json=coupon(member)).json()["promotion_miles"] == 1000
+    # a coupon that completed nothing is refunded: one segment less, no bonus taken back
+    assert (
+        client.post(f"/v1/accruals/{earned[0]['accrual_id']}/reversal", json={"reason": "refund"}).status_code
+        == 201
+    )
+    progress = client.get(f"/v1/members/{member}/promotions").json()["promotions"][0]
+    assert (progress["segments"], progress["times"], progress["miles"]) == (5, 2, 2000)
+    # the next coupon fills the gap (6 segments, two runs paid); the third run ends at the 9th
+    later = [client.post("/v1/accruals/flights", json=coupon(member)).json() for _ in range(4)]
+    assert [a["promotion_miles"] for a in later] == [0, 0, 0, 1000]
+
+
+def test_the_welcome_bonus_goes_with_the_first_earning_coupon_only(client: TestClient) -> None:
+    welcome = campaign(
+        "WELCOME",
+        trigger="enrolment",
+        audience={"enrolled_within_days": 30},
+        effect={"kind": "fixed", "miles": 2000},
+        conditions={},
+        limits={},
+        stacking_group=None,
+    )
+    assert client.post("/v1/promotions", json=welcome).status_code == 201
+    member = enrol(client)  # enrolled today, 2026-11-23
+    first = client.post("/v1/accruals/flights", json=coupon(member, departure_date="2026-11-20")).json()
+    second = client.post("/v1/accruals/flights", json=coupon(member, departure_date="2026-11-21")).json()
+    assert (first["promotion_miles"], second["promotion_miles"]) == (2000, 0)
+
+
+def test_a_qualifying_metric_bonus_counts_towards_the_tier(client: TestClient) -> None:
+    member = enrol(client)
+    plain_coupon = client.post("/v1/accruals/flights/quote", json=coupon(member)).json()
+    own = plain_coupon["qualifying"]["status_miles"]
+    boost = campaign(
+        "STATUS-BOOST",
+        effect={"kind": "metric", "metric": "status_miles", "amount": "10000"},
+        conditions={},
+        limits={"per_member_times": 2},
+        stacking_group=None,
+    )
+    assert client.post("/v1/promotions", json=boost).status_code == 201
+    first = client.post("/v1/accruals/flights", json=coupon(member)).json()
+    assert first["promotions"] == [{"code": "STATUS-BOOST", "miles": 0}]
+    assert first["promotion_miles"] == 0
+    assert first["qualifying"]["status_miles"] == own + 10000
+    second = client.post("/v1/accruals/flights", json=coupon(member)).json()
+    assert 2 * (own + 10000) >= 25000 > 2 * own  # SILVER's threshold, reached thanks to the bonus
+    assert (first["tier_after"], second["tier_after"]) == ("BLUE", "SILVER")
