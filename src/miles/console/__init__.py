@@ -23,6 +23,7 @@ def install(app: FastAPI) -> None:
         service_pages,
         supervisor_pages,
     )
+    from miles.console.promotions import pages as promotion_pages
     from miles.console.security import install_handlers
     from miles.console.state import ConsoleState
 
@@ -36,5 +37,6 @@ def install(app: FastAPI) -> None:
         award_pages,
         supervisor_pages,
         claim_approval_pages,
+        promotion_pages,
     ):
         app.include_router(module.router)

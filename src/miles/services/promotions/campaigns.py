@@ -3,8 +3,10 @@ end it from now on, register members, and a member's promotions with their chall
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from miles.adapters.db.promotions.campaigns import CampaignRecord
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.agents import Actor
 from miles.domain.distance import is_airport
@@ -30,6 +32,7 @@ from miles.services.promotions.views import (
 )
 from miles.services.runtime import Runtime
 
+CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,39}$")
 CREATE = "promotion.create"
 END = "promotion.end"
 REGISTER = "promotion.register"
@@ -86,10 +89,20 @@ def _create(
     return _view(uow, runtime, p.code)
 
 
-def _view(uow: UnitOfWork, runtime: Runtime, code: str) -> PromotionView:
-    record = uow.campaigns.by_code(code)
+def _find(uow: UnitOfWork, code: str, lock: bool = False) -> CampaignRecord:
+    """The campaign with this code; 404 when there is none (422 for what could be no code at all)."""
+    if not CODE.match(code):
+        raise InvalidInput(
+            "a promotion code is 1 to 40 capital letters, digits, dashes or underscores", field="code"
+        )
+    record = uow.campaigns.by_code(code, lock)
     if record is None:
         raise NotFound(f"no promotion {code}", field="code", code="promotion_not_found")
+    return record
+
+
+def _view(uow: UnitOfWork, runtime: Runtime, code: str) -> PromotionView:
+    record = _find(uow, code)
     now = runtime.clock.now()
     tz = runtime.catalog.current(uow).versions[-1].timezone
     return promotion_view(record, uow.campaigns.figures(record.promotion.id), today(runtime.clock, tz), now)
@@ -103,9 +116,7 @@ def read_promotion(runtime: Runtime, code: str) -> PromotionView:
 def awarded_per_day(runtime: Runtime, code: str) -> list[DailyAwards]:
     """A promotion's miles awarded (net of reversals) and bonuses, per day (the programme's days)."""
     with runtime.uow() as uow:
-        record = uow.campaigns.by_code(code)
-        if record is None:
-            raise NotFound(f"no promotion {code}", field="code", code="promotion_not_found")
+        record = _find(uow, code)
         tz = runtime.catalog.current(uow).versions[-1].timezone
         return [DailyAwards(*row) for row in uow.campaigns.awarded_per_day(record.promotion.id, tz)]
 
@@ -118,9 +129,7 @@ def list_promotions(runtime: Runtime) -> list[PromotionView]:
 def end_promotion(runtime: Runtime, actor: Actor, code: str) -> PromotionView:
     """End a campaign from now on: coupons posted from now earn it no more; what it gave stays."""
     with runtime.uow() as uow:
-        record = uow.campaigns.by_code(code, lock=True)
-        if record is None:
-            raise NotFound(f"no promotion {code}", field="code", code="promotion_not_found")
+        record = _find(uow, code, lock=True)
         if record.promotion.ended_at is None:
             uow.campaigns.end(record.promotion.id, runtime.clock.now())
             audit.record(uow, runtime.clock, actor, END, subject=code)
@@ -132,9 +141,7 @@ def register_member(
 ) -> Outcome[RegistrationView]:
     """Register a member for a campaign that asks for registration (once: again answers the first)."""
     with runtime.uow() as uow:
-        record = uow.campaigns.by_code(code)
-        if record is None:
-            raise NotFound(f"no promotion {code}", field="code", code="promotion_not_found")
+        record = _find(uow, code)
         p = record.promotion
         tz = runtime.catalog.current(uow).versions[-1].timezone
         day, now = today(runtime.clock, tz), runtime.clock.now()
