@@ -84,8 +84,9 @@ class AccrualPromotion(Shape):
     miles: int = Field(description="0 for a qualifying-metric bonus (it is in `qualifying`)")
 
 
-class Accrual(Shape):
-    accrual_id: int
+class AccrualQuote(Shape):
+    """What a coupon earns (or, quoted, would earn now)."""
+
     member_number: str
     distance_miles: int
     base_miles: int
@@ -98,24 +99,14 @@ class Accrual(Shape):
     segments: int = Field(description="`qualifying.segments`, 0 where the programme has no such metric")
     qualifying: MetricValues = Field(description="what the coupon credits: " + METRICS_DOC)
     tier_after: str
-    balance_after: int
     promotions: list[AccrualPromotion] = Field(
         default_factory=list, description="the promotions the coupon earned; `promotion_miles` is their sum"
     )
 
 
-class AccrualQuote(Shape):
-    member_number: str
-    distance_miles: int
-    base_miles: int
-    tier_bonus_miles: int
-    promotion_miles: int
-    award_miles: int
-    status_miles: int
-    segments: int
-    qualifying: MetricValues = Field(description="what the coupon would credit: " + METRICS_DOC)
-    tier_after: str
-    promotions: list[AccrualPromotion]
+class Accrual(AccrualQuote):
+    accrual_id: int
+    balance_after: int
 
 
 class BatchItemError(ErrorDetail):
