@@ -71,7 +71,9 @@ def test_fifty_concurrent_redemptions_for_miles_that_pay_three_confirm_exactly_t
             assert len(accepted) == 3, [r.text for r in responses[:5]]
             assert refused == ["insufficient_miles"] * 47
             for redemption_id in accepted:
-                wait_for(client, redemption_id, "CONFIRMED")
+                # on a loaded machine the simulated supplier may time out and be asked again a little
+                # later (the saga's retry): what matters here is that all three confirm, not how soon
+                wait_for(client, redemption_id, "CONFIRMED", timeout=120)
         finally:
             stop.set()
             watcher.join()
