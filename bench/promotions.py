@@ -12,7 +12,6 @@ tiers spread over the programme's ladder). Prints both side by side with their r
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 from typing import Any
 
@@ -27,36 +26,57 @@ BATCH_GOAL, P99_GOAL = 0.8, 1.2
 
 
 def campaigns(count: int, tiers: list[str], metric: str, carrier: str) -> list[dict[str, Any]]:
-    """`count` promotions cycling through every trigger, condition, audience and effect kind."""
-    routes = [f"{a}-{b}" for a, b in itertools.pairwise(AIRPORTS)]
-    conditions = [
-        {"carriers": [carrier]},
-        {"routes": routes[:10]},
-        {"origins": list(AIRPORTS[:8])},
-        {"destinations": list(AIRPORTS[8:16])},
-        {"cabins": ["business", "first"]},
-        {"booking_classes": ["Y", "B", "M"]},
-        {"min_distance": 2000},
-        {},
+    """`count` promotions cycling through every trigger, condition, audience and effect kind, as a
+    programme runs them: most are targeted (a route, a city, a cabin, a fare class, long hauls), so a coupon
+    earns a few; two run for everyone (a tier's double miles, a budgeted percent for all)."""
+    airports = list(AIRPORTS)
+    conditions: list[dict[str, Any]] = [
+        {"routes": [f"{airports[i % 40]}-{airports[(i + 1) % 40]}" for i in range(0, 6, 2)]},
+        {"origins": [airports[5], airports[11]]},
+        {"destinations": [airports[7], airports[13]]},
+        {"carriers": [carrier], "cabins": ["first"]},
+        {"cabins": ["business"], "min_distance": 3000},
+        {"booking_classes": ["J", "C"]},
+        {"min_distance": 6000},
+        {"carriers": [carrier], "origins": [airports[20]], "destinations": [airports[0]]},
     ]
-    audiences = [{}, {"tiers": tiers[1:]}, {"inactive_for_months": 1}, {}]
-    effects = [
+    audiences: list[dict[str, Any]] = [{}, {"tiers": tiers[1:]}, {"inactive_for_months": 6}, {}]
+    effects: list[dict[str, Any]] = [
         {"kind": "multiplier", "value": "2"},
         {"kind": "percent", "value": "25"},
         {"kind": "fixed", "miles": 500},
         {"kind": "metric", "metric": metric, "amount": "10"},
     ]
-    out = []
-    for i in range(count):
+    out: list[dict[str, Any]] = [
+        {  # everyone above the base tier: double miles
+            "code": "BENCH-ELITE",
+            "name": "Elite double miles",
+            "trigger": "flight",
+            "starts_on": "2025-01-01",
+            "ends_on": "2030-12-31",
+            "audience": {"tiers": tiers[1:]},
+            "effect": {"kind": "multiplier", "value": "2"},
+        },
+        {  # everyone: 10 % more, on a budget every accrual spends
+            "code": "BENCH-ALL",
+            "name": "Ten percent for all",
+            "trigger": "flight",
+            "starts_on": "2025-01-01",
+            "ends_on": "2030-12-31",
+            "effect": {"kind": "percent", "value": "10"},
+            "limits": {"budget_miles": 10**11},
+        },
+    ]
+    for i in range(count - len(out)):
         trigger = ["flight", "flight", "flight", "challenge", "enrolment", "birthday"][i % 6]
         body: dict[str, Any] = {
             "code": f"BENCH-{i:03d}",
             "name": f"Bench promotion {i}",
             "trigger": trigger,
-            "starts_on": "2020-01-01",
-            "ends_on": "2035-12-31",
+            "starts_on": "2025-01-01",
+            "ends_on": "2030-12-31",
             "effect": effects[i % len(effects)],
-            "limits": {"budget_miles": 10**11} if i % 5 == 0 else {"per_member_times": 1000},
+            "limits": {"budget_miles": 10**9} if i % 5 == 0 else {"per_member_times": 1000},
             "stacking_group": f"group-{i % 7}" if i % 3 else None,
         }
         if trigger == "birthday":
@@ -74,7 +94,9 @@ def campaigns(count: int, tiers: list[str], metric: str, carrier: str) -> list[d
 
 def prepare(count: int, tiers: list[str], metric: str, carrier: str, key: str) -> Any:
     def before_load(base_url: str, db_url: str, members: list[str]) -> dict[str, Any]:
-        with psycopg.connect(db_url, autocommit=True) as conn:  # every tier held by some members
+        with psycopg.connect(
+            db_url.replace("+psycopg", ""), autocommit=True
+        ) as conn:  # every tier held by some members
             conn.execute(
                 "UPDATE members SET tier = (%s::text[])[1 + id %% %s], "
                 "tier_valid_until = CASE WHEN id %% %s = 0 THEN NULL ELSE DATE '2030-12-31' END",

@@ -88,6 +88,17 @@ class CouponRaced(Conflict):
         super().__init__(message)
 
 
+class BudgetMoved(Conflict):
+    """A promotion budget this request read without a lock was spent by another meanwhile, below what
+    the request would spend: the use case runs again with the budgets locked from the start (the
+    service layer does it; a caller never sees this)."""
+
+    code = "budget_moved"
+
+    def __init__(self) -> None:
+        super().__init__("a promotion budget moved while this request was planned: run it again")
+
+
 class Unauthorized(MilesError):
     code = "unauthorized"
 

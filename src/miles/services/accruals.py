@@ -20,7 +20,7 @@ from miles.adapters.db.standing import metric_mapping
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.accrual import FlightCoupon, validate_coupon
 from miles.domain.calendar import local_date
-from miles.domain.errors import Conflict, CouponRaced, InvalidInput, NotFound
+from miles.domain.errors import BudgetMoved, Conflict, CouponRaced, InvalidInput, NotFound
 from miles.domain.programme.carriers import CarrierRule
 from miles.domain.programme.earning import FlightEarning, MemberStanding, earn, with_promotions
 from miles.domain.programme.model import Programme
@@ -86,10 +86,22 @@ def quote_coupon(runtime: Runtime, request: CouponRequest) -> CouponResult:
 
 def accrue_coupons(runtime: Runtime, requests: list[CouponRequest], channel: str) -> list[CouponResult]:
     """Accrue flown coupons for a channel ("api", "batch"): one result per request, in order, in one
-    transaction; run again from the start when a concurrent request recorded one of them meanwhile."""
-    return retry_raced(
-        runtime.uow, lambda uow: earn_coupons(uow, runtime.catalog, runtime.clock, requests, channel)
-    )
+    transaction; run again from the start when a concurrent request recorded one of them meanwhile.
+    Promotion budgets are read without a lock and locked only at the end for those spent; when one
+    moved meanwhile below what is spent, the request runs again with them locked from the start."""
+
+    def attempt(locked_budgets: bool) -> list[CouponResult]:
+        return retry_raced(
+            runtime.uow,
+            lambda uow: earn_coupons(
+                uow, runtime.catalog, runtime.clock, requests, channel, locked_budgets=locked_budgets
+            ),
+        )
+
+    try:
+        return attempt(False)
+    except BudgetMoved:
+        return attempt(True)
 
 
 def earn_coupons(
@@ -100,6 +112,7 @@ def earn_coupons(
     channel: str,
     hold_above: int | None = None,
     quote: bool = False,
+    locked_budgets: bool = True,
 ) -> list[CouponResult]:
     """One result per request, in order, in the caller's transaction (may raise CouponRaced: see
     `retry_raced`). With `hold_above`, a coupon that would earn more award miles than that is not
@@ -153,7 +166,9 @@ def earn_coupons(
         else:
             fresh.append(req)
 
-    planned, states, desk = _plan(uow, book, clock, fresh, results, carriers, hold_above, lock=not quote)
+    planned, states, desk = _plan(
+        uow, book, clock, fresh, results, carriers, hold_above, lock=not quote, lock_budgets=locked_budgets
+    )
     if quote:
         for p in planned:
             view = earned_view(
@@ -200,6 +215,7 @@ def _plan(
     carriers: dict[int, CarrierRule],
     hold_above: int | None = None,
     lock: bool = True,
+    lock_budgets: bool = True,
 ) -> tuple[list[Planned], dict[int, Standing], PromotionDesk]:
     if not fresh:
         return [], {}, PromotionDesk([], {})
@@ -231,7 +247,7 @@ def _plan(
         [(r.coupon, carriers[r.index]) for r in fresh if r.coupon is not None],
         list(members.values()),
         now,
-        lock,
+        lock and lock_budgets,
     )
     states: dict[int, Standing] = {}
     planned: list[Planned] = []

@@ -11,7 +11,7 @@ bonus, the earlier start, the smaller id); groups stack.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -40,14 +40,18 @@ class MemberFacts:
     registrations: Mapping[int, date] = field(default_factory=dict)  # promotion id -> registered on
 
 
-@dataclass
+@dataclass(frozen=True)
 class Progress:
-    """A member's use of one promotion so far."""
+    """A member's use of one promotion so far (replaced, never changed: a shallow copy of a member's
+    progress is a snapshot)."""
 
     miles: int = 0  # promotion miles awarded
     times: int = 0  # bonuses awarded
     segments: int = 0  # challenges: qualifying earning segments counted
     runs: int = 0  # challenges: runs completed, whether their bonus was paid, won its group or not
+
+
+NO_PROGRESS = Progress()
 
 
 @dataclass(frozen=True)
@@ -170,15 +174,16 @@ def evaluate_coupon(
             continue
         if not matches(p, coupon) or not in_audience(p, member, day):
             continue
-        mine = progress.setdefault(p.id, Progress())
+        mine = progress.get(p.id, NO_PROGRESS)
         if p.trigger is Trigger.CHALLENGE:
             assert p.challenge is not None
-            mine.segments += 1
+            mine = progress[p.id] = replace(mine, segments=mine.segments + 1)
             counted.append(p.id)
             runs = mine.segments // p.challenge.segments
             if runs <= mine.runs or (not p.challenge.repeat and mine.runs > 0):
                 continue
-            mine.runs = runs  # this coupon completes a run: settled, whatever the bonus becomes
+            # this coupon completes a run: settled, whatever the bonus becomes
+            mine = progress[p.id] = replace(mine, runs=runs)
             completed.append(p.id)
         elif p.trigger is Trigger.ENROLMENT and (member.has_earned or mine.times > 0):
             continue
@@ -194,9 +199,8 @@ def evaluate_coupon(
 def apply(award: Award, progress: dict[int, Progress], budgets: dict[int, int]) -> None:
     """Count an award against the member's limits and the promotion's budget."""
     pid = award.promotion.id
-    mine = progress.setdefault(pid, Progress())
-    mine.miles += award.miles
-    mine.times += 1
+    mine = progress.get(pid, NO_PROGRESS)
+    progress[pid] = replace(mine, miles=mine.miles + award.miles, times=mine.times + 1)
     if pid in budgets:
         budgets[pid] -= award.miles
 

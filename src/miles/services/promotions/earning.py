@@ -4,7 +4,6 @@ evaluates each coupon as it is planned, and writes the bonuses once the accruals
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -12,6 +11,7 @@ from miles.adapters.db.members import MemberRecord
 from miles.adapters.db.promotions.awards import NewAward, SegmentRow, UseRow
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.coupons import FlightCoupon
+from miles.domain.errors import BudgetMoved
 from miles.domain.programme.carriers import CarrierRule
 from miles.domain.promotions.evaluation import (
     CouponFacts,
@@ -61,6 +61,7 @@ class PromotionDesk:
     promotions: list[Promotion]
     budgets: dict[int, int]  # miles left, for the locked budgets
     spent: dict[int, int] = field(default_factory=dict)
+    locked: bool = True  # the budgets were locked when read; else `write` checks them under a lock
     members: dict[int, _MemberUse] = field(default_factory=dict)
     awards: list[tuple[int, tuple[str, int], CouponOutcome]] = field(default_factory=list)
 
@@ -97,7 +98,7 @@ class PromotionDesk:
             if p.limits.budget_miles is not None
             and any(p.in_window(c.departure_date) and _may_match(p, c, r) for c, r in coupons)
         ]
-        desk = cls(live, uow.promotion_awards.lock_budgets(budgeted, lock))
+        desk = cls(live, uow.promotion_awards.lock_budgets(budgeted, lock), locked=lock)
         for m in members:
             progress, registrations = {}, {}
             for p in live:
@@ -122,7 +123,7 @@ class PromotionDesk:
         if not self.promotions or facts.base_miles <= 0:
             return None
         mine = self.members[member.id]
-        progress, budgets = copy.deepcopy(mine.progress), dict(self.budgets)
+        progress, budgets = dict(mine.progress), dict(self.budgets)  # Progress values are immutable
         who = MemberFacts(tier, enrolled_date, last_activity, mine.has_earned, mine.registrations)
         outcome = evaluate_coupon(self.promotions, facts, who, progress, budgets, posted_at)
         return Evaluated(outcome, progress, budgets)
@@ -142,6 +143,19 @@ class PromotionDesk:
         if outcome.awards or outcome.counted:
             self.awards.append((member.id, key, outcome))
 
+    def _secure(self, uow: UnitOfWork) -> None:
+        """Budgets read without a lock: lock the ones this request spends (one statement, in id order,
+        held only until the commit that follows) and check each still holds what is spent; else
+        BudgetMoved (the use case runs again with the budgets locked from the start). What was planned
+        stands as long as it fits: an award cut by a budget spent it whole, so a budget spent meanwhile
+        no longer holds it."""
+        if self.locked:
+            return
+        spending = sorted(pid for pid, miles in self.spent.items() if miles > 0)
+        now = uow.promotion_awards.lock_budgets(spending)
+        if any(self.spent[pid] > now.get(pid, 0) for pid in spending):
+            raise BudgetMoved
+
     def write(
         self,
         uow: UnitOfWork,
@@ -151,6 +165,7 @@ class PromotionDesk:
     ) -> None:
         """Write the bonuses of the accepted coupons: transfers, lots, awards, use and budgets.
         `accounts`: each member's account; `dates`: each coupon's event instant, earning and expiry dates."""
+        self._secure(uow)
         rows: list[NewAward] = []
         counted: list[SegmentRow] = []
         for member_id, key, outcome in self.awards:
