@@ -55,7 +55,9 @@ def test_fifty_concurrent_accruals_against_a_budget_for_seven_bonuses_pay_seven_
 
         with ThreadPoolExecutor(50) as pool:
             responses = list(pool.map(post, members))
-        assert [r.status_code for r in responses] == [201] * 50
+        assert [r.status_code for r in responses] == [201] * 50, [
+            r.text for r in responses if r.status_code != 201
+        ][:2]
         bonuses = sorted((r.json()["promotion_miles"] for r in responses), reverse=True)
         figures = client.get("/v1/promotions/BUDGET-7").json()
     assert bonuses[:8] == [100] * 7 + [30]

@@ -70,13 +70,25 @@ class AwardRecord:
     amount: Decimal | None
 
 
-_RECORD = text(
+# binary parameters (%b): thousands of awards go over without text quoting; positional, in this order
+_RECORD_PARAMS = (
+    ("promotion", "int8"),
+    ("member", "int8"),
+    ("account", "int8"),
+    ("source", "int8"),
+    ("accrual", "int8"),
+    ("year", "int2"),
+    ("miles", "int8"),
+    ("metric", "text"),
+    ("amount", "numeric"),
+    ("event_at", "timestamptz"),
+    ("earned", "date"),
+    ("expires", "date"),
+)
+_RECORD = " ".join(
     """
     WITH src AS (
-        SELECT * FROM unnest(CAST(:promotion AS bigint[]), CAST(:member AS bigint[]), CAST(:account AS bigint[]),
-                             CAST(:source AS bigint[]), CAST(:accrual AS bigint[]), CAST(:year AS smallint[]),
-                             CAST(:miles AS bigint[]), CAST(:metric AS text[]), CAST(:amount AS numeric[]),
-                             CAST(:event_at AS timestamptz[]), CAST(:earned AS date[]), CAST(:expires AS date[]))
+        SELECT * FROM unnest({arrays})
             WITH ORDINALITY AS s(promotion_id, member_id, account_id, source_id, accrual_id, birthday_year, miles,
                                  metric, amount, event_at, earned_date, expires_date, n)
     ), tr AS (
@@ -99,7 +111,7 @@ _RECORD = text(
                                   metric, amount, event_at)
     SELECT promotion_id, member_id, transfer_id, accrual_id, birthday_year, miles, metric, amount, event_at
     FROM j ORDER BY n
-    """
+    """.format(arrays=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS)).split()
 )
 
 
@@ -150,23 +162,24 @@ class PromotionAwardRepository:
         """Write the awards: a `promotion_bonus` transfer with its entries and lot for each that gives miles."""
         if not awards:
             return
-        self.connection.execute(
-            _RECORD,
-            {
-                "promotion": [a.promotion_id for a in awards],
-                "member": [a.member_id for a in awards],
-                "account": [a.account_id for a in awards],
-                "source": [a.source_account_id for a in awards],
-                "accrual": [a.accrual_id for a in awards],
-                "year": [a.birthday_year for a in awards],
-                "miles": [a.miles for a in awards],
-                "metric": [a.metric for a in awards],
-                "amount": [a.amount for a in awards],
-                "event_at": [a.event_at for a in awards],
-                "earned": [a.earned_date for a in awards],
-                "expires": [a.expires_date for a in awards],
-            },
-        )
+        columns = {
+            "promotion": [a.promotion_id for a in awards],
+            "member": [a.member_id for a in awards],
+            "account": [a.account_id for a in awards],
+            "source": [a.source_account_id for a in awards],
+            "accrual": [a.accrual_id for a in awards],
+            "year": [a.birthday_year for a in awards],
+            "miles": [a.miles for a in awards],
+            "metric": [a.metric for a in awards],
+            "amount": [a.amount for a in awards],
+            "event_at": [a.event_at for a in awards],
+            "earned": [a.earned_date for a in awards],
+            "expires": [a.expires_date for a in awards],
+        }
+        raw = self.connection.connection.driver_connection
+        assert raw is not None
+        with raw.cursor(binary=True) as cursor:
+            cursor.execute(_RECORD, [columns[name] for name, _ in _RECORD_PARAMS])
 
     def record_segments(self, rows: list[SegmentRow]) -> None:
         if not rows:

@@ -50,7 +50,7 @@ _DUE = text(
                registration_required
         FROM promotions
         WHERE trigger = 'birthday' AND starts_on <= :d AND ends_on >= :d AND (ended_at IS NULL OR ended_at > :now)
-        ORDER BY id FOR UPDATE
+        ORDER BY id FOR NO KEY UPDATE
     ), due AS (
         SELECT p.id AS promotion_id, p.starts_on, p.grp, m.id AS member_id, a.id AS account_id,
                least(p.miles,

@@ -99,7 +99,10 @@ class CampaignRepository:
 
     def by_code(self, code: str, lock: bool = False) -> CampaignRecord | None:
         row = self.connection.execute(
-            text(f"SELECT {_COLUMNS} FROM promotions WHERE code = :code" + (" FOR UPDATE" if lock else "")),
+            text(
+                f"SELECT {_COLUMNS} FROM promotions WHERE code = :code"
+                + (" FOR NO KEY UPDATE" if lock else "")
+            ),
             {"code": code},
         ).first()
         return None if row is None else _record(row)

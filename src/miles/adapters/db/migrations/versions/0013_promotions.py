@@ -86,25 +86,29 @@ CREATE TABLE promotion_awards (
     id                bigserial PRIMARY KEY,
     promotion_id      bigint NOT NULL REFERENCES promotions (id),
     member_id         bigint NOT NULL REFERENCES members (id),
-    transfer_id       bigint UNIQUE REFERENCES transfers (id),
+    transfer_id       bigint REFERENCES transfers (id),
     accrual_id        bigint REFERENCES accruals (id),
     birthday_year     smallint,
     miles             bigint NOT NULL,
     metric            text,
     amount            numeric(16, 2),
-    reverses_award_id bigint UNIQUE REFERENCES promotion_awards (id),
+    reverses_award_id bigint REFERENCES promotion_awards (id),
     event_at          timestamptz NOT NULL,
     created_at        timestamptz NOT NULL DEFAULT now(),
     CHECK (CASE WHEN reverses_award_id IS NULL THEN miles >= 0 ELSE miles <= 0 END),
     CHECK ((metric IS NULL) = (amount IS NULL)),
     CHECK (accrual_id IS NOT NULL OR birthday_year IS NOT NULL)
 );
-CREATE UNIQUE INDEX promotion_awards_accrual_key ON promotion_awards (promotion_id, accrual_id)
+-- partial indexes (an award row pays for few): each bonus once per accrual (and, in accrual order, the
+-- replays' and reversals' lookup), once per birthday, a transfer and an award reversed once
+CREATE UNIQUE INDEX promotion_awards_accrual_key ON promotion_awards (accrual_id, promotion_id)
     WHERE reverses_award_id IS NULL AND accrual_id IS NOT NULL;
+CREATE UNIQUE INDEX promotion_awards_transfer_key ON promotion_awards (transfer_id) WHERE transfer_id IS NOT NULL;
+CREATE UNIQUE INDEX promotion_awards_reverses_key ON promotion_awards (reverses_award_id)
+    WHERE reverses_award_id IS NOT NULL;
 CREATE UNIQUE INDEX promotion_awards_birthday_key ON promotion_awards (promotion_id, member_id, birthday_year)
     WHERE reverses_award_id IS NULL AND birthday_year IS NOT NULL;
 CREATE INDEX promotion_awards_promotion_idx ON promotion_awards (promotion_id, event_at);
-CREATE INDEX promotion_awards_accrual_idx ON promotion_awards (accrual_id) WHERE accrual_id IS NOT NULL;
 CREATE TRIGGER promotion_awards_append_only BEFORE UPDATE OR DELETE ON promotion_awards
     FOR EACH ROW EXECUTE FUNCTION miles_forbid_change();
 
