@@ -25,7 +25,9 @@ from rich.table import Table
 BATCH_GOAL, P99_GOAL = 0.8, 1.2
 
 
-def campaigns(count: int, tiers: list[str], metric: str, carrier: str) -> list[dict[str, Any]]:
+def campaigns(
+    count: int, tiers: list[str], metric: str, carrier: str, shared_budget: bool = True
+) -> list[dict[str, Any]]:
     """`count` promotions cycling through every trigger, condition, audience and effect kind, as a
     programme runs them: most are targeted (a route, a city, a cabin, a fare class, long hauls), so a coupon
     earns a few; two run for everyone (a tier's double miles, a budgeted percent for all)."""
@@ -64,7 +66,7 @@ def campaigns(count: int, tiers: list[str], metric: str, carrier: str) -> list[d
             "starts_on": "2025-01-01",
             "ends_on": "2030-12-31",
             "effect": {"kind": "percent", "value": "10"},
-            "limits": {"budget_miles": 10**11},
+            "limits": {"budget_miles": 10**11} if shared_budget else {},
         },
     ]
     for i in range(count - len(out)):
@@ -92,7 +94,7 @@ def campaigns(count: int, tiers: list[str], metric: str, carrier: str) -> list[d
     return out
 
 
-def prepare(count: int, tiers: list[str], metric: str, carrier: str, key: str) -> Any:
+def prepare(count: int, tiers: list[str], metric: str, carrier: str, key: str, shared_budget: bool) -> Any:
     def before_load(base_url: str, db_url: str, members: list[str]) -> dict[str, Any]:
         with psycopg.connect(
             db_url.replace("+psycopg", ""), autocommit=True
@@ -103,7 +105,7 @@ def prepare(count: int, tiers: list[str], metric: str, carrier: str, key: str) -
                 (tiers, len(tiers), len(tiers)),
             )
         with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as c:
-            for body in campaigns(count, tiers, metric, carrier):
+            for body in campaigns(count, tiers, metric, carrier, shared_budget):
                 answer = c.post("/v1/promotions", json=body)
                 if answer.status_code != 201:
                     raise RuntimeError(f"{body['code']}: {answer.status_code} {answer.text}")
@@ -115,6 +117,11 @@ def prepare(count: int, tiers: list[str], metric: str, carrier: str, key: str) -
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--promotions", type=int, default=50)
+    p.add_argument(
+        "--no-shared-budget",
+        action="store_true",
+        help="the promotion every coupon earns has no budget (shows what its one budget row costs)",
+    )
     own, rest = p.parse_known_args(argv)
     args = run.parse_args(rest)
     console = Console(width=None if sys.stdout.isatty() else 150)
@@ -131,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
             ["apikey", "create", "bench-promotions", "--scope", "promotion:write"], db_url
         )
         key = created.strip().splitlines()[-1]
-        return prepare(own.promotions, tiers, programme.metric_codes[0], carrier, key)(
+        shared = not own.no_shared_budget
+        return prepare(own.promotions, tiers, programme.metric_codes[0], carrier, key, shared)(
             base_url, db_url, members
         )
 

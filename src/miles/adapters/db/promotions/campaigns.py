@@ -25,6 +25,10 @@ _COLUMNS = (
 )
 
 
+# the campaigns by database, with the stamp of the table they were read at (CampaignRepository.live)
+_LIVE: dict[str, tuple[tuple[object, ...], list[Promotion]]] = {}
+
+
 @dataclass(frozen=True)
 class CampaignRecord:
     promotion: Promotion
@@ -114,15 +118,30 @@ class CampaignRepository:
         return [_record(row) for row in rows]
 
     def live(self, first_day: date, last_day: date, at: datetime) -> list[Promotion]:
-        """The campaigns whose window meets [first_day, last_day] and that were not ended before `at`."""
-        rows = self.connection.execute(
-            text(
-                f"SELECT {_COLUMNS} FROM promotions WHERE ends_on >= :first AND starts_on <= :last "
-                "AND (ended_at IS NULL OR ended_at > :at) ORDER BY id"
-            ),
-            {"first": first_day, "last": last_day, "at": at},
+        """The campaigns whose window meets [first_day, last_day] and that were not ended before `at`.
+
+        Every accrual asks, so the decoded campaigns are kept per database and read again only when the
+        table's stamp moved (a campaign created or ended: its rows change in no other way that matters
+        here; its creation instants tell a table emptied and filled again); the stamp is read in the caller's
+        transaction, so what it sees is never older than it."""
+        stamp = tuple(
+            self.connection.execute(
+                text(
+                    "SELECT count(*), coalesce(max(id), 0), max(created_at), max(ended_at), count(ended_at) "
+                    "FROM promotions"
+                )
+            ).one()
         )
-        return [_record(row).promotion for row in rows]
+        key = str(self.connection.engine.url)
+        held = _LIVE.get(key)
+        if held is None or held[0] != stamp:
+            rows = self.connection.execute(text(f"SELECT {_COLUMNS} FROM promotions ORDER BY id"))
+            held = _LIVE[key] = (stamp, [_record(row).promotion for row in rows])
+        return [
+            p
+            for p in held[1]
+            if p.ends_on >= first_day and p.starts_on <= last_day and (p.ended_at is None or p.ended_at > at)
+        ]
 
     def end(self, promotion_id: int, at: datetime) -> None:
         self.connection.execute(
