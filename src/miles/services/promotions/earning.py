@@ -87,18 +87,20 @@ class PromotionDesk:
         if not live:
             return cls([], {})
         ids = sorted(m.id for m in members)
-        use = uow.promotion_awards.use(ids, [p.id for p in live])
         enrolment = any(p.trigger is Trigger.ENROLMENT for p in live)
-        earned = uow.promotion_awards.earned_before(ids) if enrolment else set()
-        # only the budgets these coupons could spend are locked (their distance is not known yet: any
-        # min_distance passes, so a lock may be taken for nothing, never missed)
+        # only the budgets these coupons could spend are read (and, with `lock`, locked): their distance
+        # is not known yet, so any min_distance passes: a lock may be taken for nothing, never missed
         budgeted = [
             p.id
             for p in live
             if p.limits.budget_miles is not None
             and any(p.in_window(c.departure_date) and _may_match(p, c, r) for c, r in coupons)
         ]
-        desk = cls(live, uow.promotion_awards.lock_budgets(budgeted, lock), locked=lock)
+        locked_budgets = uow.promotion_awards.lock_budgets(budgeted) if lock else {}
+        use, budgets, earned = uow.promotion_awards.desk_state(
+            ids, [p.id for p in live], [] if lock else budgeted, enrolment
+        )
+        desk = cls(live, locked_budgets if lock else budgets, locked=lock)
         for m in members:
             progress, registrations = {}, {}
             for p in live:
@@ -194,17 +196,13 @@ class PromotionDesk:
                 )
                 if a.miles:
                     uow.ledger.add_balance_change(source, -a.miles)
-        uow.promotion_awards.record(rows)
-        uow.promotion_awards.record_segments(counted)
-        uow.promotion_awards.save_use(
-            [
-                UseRow(pid, mid, use.registrations.get(pid), p.miles, p.times, p.segments, p.runs)
-                for mid, use in sorted(self.members.items())
-                for pid in sorted(use.touched)
-                if (p := use.progress[pid]) is not None
-            ]
-        )
-        uow.promotion_awards.spend(self.spent)
+        use = [
+            UseRow(pid, mid, mine.registrations.get(pid), p.miles, p.times, p.segments, p.runs)
+            for mid, mine in sorted(self.members.items())
+            for pid in sorted(mine.touched)
+            if (p := mine.progress[pid]) is not None
+        ]
+        uow.promotion_awards.record(rows, counted, use, self.spent)
 
 
 def _may_match(p: Promotion, coupon: FlightCoupon, carrier: CarrierRule) -> bool:

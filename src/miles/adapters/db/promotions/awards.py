@@ -84,6 +84,19 @@ _RECORD_PARAMS = (
     ("event_at", "timestamptz"),
     ("earned", "date"),
     ("expires", "date"),
+    ("seg_promotion", "int8"),
+    ("seg_accrual", "int8"),
+    ("seg_member", "int8"),
+    ("seg_completed", "bool"),
+    ("use_promotion", "int8"),
+    ("use_member", "int8"),
+    ("use_registered", "date"),
+    ("use_miles", "int8"),
+    ("use_times", "int4"),
+    ("use_segments", "int4"),
+    ("use_runs", "int4"),
+    ("spend_promotion", "int8"),
+    ("spend_miles", "int8"),
 )
 _RECORD = " ".join(
     """
@@ -106,12 +119,29 @@ _RECORD = " ".join(
     ), lo AS (
         INSERT INTO lots (member_id, transfer_id, earned_date, expires_date, amount, remaining)
         SELECT member_id, transfer_id, earned_date, expires_date, miles, miles FROM j WHERE transfer_id IS NOT NULL
+    ), aw AS (
+        INSERT INTO promotion_awards (promotion_id, member_id, transfer_id, accrual_id, birthday_year, miles,
+                                      metric, amount, event_at)
+        SELECT promotion_id, member_id, transfer_id, accrual_id, birthday_year, miles, metric, amount, event_at
+        FROM j ORDER BY n
+    ), sg AS (
+        INSERT INTO promotion_segments (promotion_id, accrual_id, member_id, completed)
+        SELECT * FROM unnest({segments})
+    ), us AS (
+        INSERT INTO promotion_members (promotion_id, member_id, registered_on, miles, times, segments, runs)
+        SELECT * FROM unnest({use}) ORDER BY 2, 1
+        ON CONFLICT (member_id, promotion_id) DO UPDATE
+        SET miles = excluded.miles, times = excluded.times, segments = excluded.segments, runs = excluded.runs
     )
-    INSERT INTO promotion_awards (promotion_id, member_id, transfer_id, accrual_id, birthday_year, miles,
-                                  metric, amount, event_at)
-    SELECT promotion_id, member_id, transfer_id, accrual_id, birthday_year, miles, metric, amount, event_at
-    FROM j ORDER BY n
-    """.format(arrays=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS)).split()
+    UPDATE promotions p SET budget_spent = p.budget_spent + s.miles
+    FROM unnest({spend}) AS s(id, miles)
+    WHERE p.id = s.id AND p.budget_miles IS NOT NULL
+    """.format(
+        arrays=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS[:12]),
+        segments=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS[12:16]),
+        use=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS[16:23]),
+        spend=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS[23:]),
+    ).split()
 )
 
 
@@ -132,6 +162,40 @@ class PromotionAwardRepository:
         )
         return {(r.member_id, r.promotion_id): UseRow(**r._mapping) for r in rows}
 
+    def desk_state(
+        self, member_ids: list[int], promotion_ids: list[int], budget_ids: list[int], earning: bool
+    ) -> tuple[dict[tuple[int, int], UseRow], dict[int, int], set[int]]:
+        """In one round trip, without locks: the members' use of the promotions, the miles left in the
+        budgets, and (with `earning`) the members who have an earning coupon already."""
+        rows = self.connection.execute(
+            text(
+                """
+                SELECT 0 AS kind, promotion_id, member_id, registered_on, miles, times, segments, runs
+                FROM promotion_members WHERE member_id = ANY(:m) AND promotion_id = ANY(:p)
+                UNION ALL
+                SELECT 1, id, NULL, NULL, budget_miles - budget_spent, 0, 0, 0
+                FROM promotions WHERE id = ANY(:b) AND budget_miles IS NOT NULL
+                UNION ALL
+                SELECT 2, NULL, m, NULL, 0, 0, 0, 0 FROM unnest(CAST(:e AS bigint[])) m
+                WHERE EXISTS (SELECT 1 FROM accruals a WHERE a.member_id = m AND a.base_miles > 0)
+                """
+            ),
+            {"m": member_ids, "p": promotion_ids, "b": budget_ids, "e": member_ids if earning else []},
+        )
+        use: dict[tuple[int, int], UseRow] = {}
+        budgets: dict[int, int] = {}
+        earned: set[int] = set()
+        for r in rows:
+            if r.kind == 0:
+                use[(r.member_id, r.promotion_id)] = UseRow(
+                    r.promotion_id, r.member_id, r.registered_on, r.miles, r.times, r.segments, r.runs
+                )
+            elif r.kind == 1:
+                budgets[int(r.promotion_id)] = int(r.miles)
+            else:
+                earned.add(int(r.member_id))
+        return use, budgets, earned
+
     def lock_budgets(self, promotion_ids: list[int], lock: bool = True) -> dict[int, int]:
         """The miles left in each promotion's budget, the rows locked until commit (in id order);
         without `lock`, only read (a quote)."""
@@ -147,20 +211,18 @@ class PromotionAwardRepository:
         )
         return {int(r.id): int(r.left) for r in rows}
 
-    def earned_before(self, member_ids: list[int]) -> set[int]:
-        """The members who have an earning coupon already."""
-        rows = self.connection.execute(
-            text(
-                "SELECT m FROM unnest(CAST(:m AS bigint[])) m "
-                "WHERE EXISTS (SELECT 1 FROM accruals a WHERE a.member_id = m AND a.base_miles > 0)"
-            ),
-            {"m": member_ids},
-        )
-        return {int(r.m) for r in rows}
-
-    def record(self, awards: list[NewAward]) -> None:
-        """Write the awards: a `promotion_bonus` transfer with its entries and lot for each that gives miles."""
-        if not awards:
+    def record(
+        self,
+        awards: list[NewAward],
+        segments: list[SegmentRow] = [],  # noqa: B006 (read only)
+        use: list[UseRow] = [],  # noqa: B006 (read only)
+        spent: dict[int, int] | None = None,
+    ) -> None:
+        """Write, in one round trip, the awards (a `promotion_bonus` transfer with its entries and lot for
+        each that gives miles), the challenge segments counted, the members' use (set: computed under their
+        locks) and the budgets spent (the rows already locked by this transaction)."""
+        spend = {pid: miles for pid, miles in (spent or {}).items() if miles}
+        if not awards and not segments and not use and not spend:
             return
         columns = {
             "promotion": [a.promotion_id for a in awards],
@@ -175,28 +237,24 @@ class PromotionAwardRepository:
             "event_at": [a.event_at for a in awards],
             "earned": [a.earned_date for a in awards],
             "expires": [a.expires_date for a in awards],
+            "seg_promotion": [r.promotion_id for r in segments],
+            "seg_accrual": [r.accrual_id for r in segments],
+            "seg_member": [r.member_id for r in segments],
+            "seg_completed": [r.completed for r in segments],
+            "use_promotion": [r.promotion_id for r in use],
+            "use_member": [r.member_id for r in use],
+            "use_registered": [r.registered_on for r in use],
+            "use_miles": [r.miles for r in use],
+            "use_times": [r.times for r in use],
+            "use_segments": [r.segments for r in use],
+            "use_runs": [r.runs for r in use],
+            "spend_promotion": list(spend),
+            "spend_miles": list(spend.values()),
         }
         raw = self.connection.connection.driver_connection
         assert raw is not None
         with raw.cursor(binary=True) as cursor:
             cursor.execute(_RECORD, [columns[name] for name, _ in _RECORD_PARAMS])
-
-    def record_segments(self, rows: list[SegmentRow]) -> None:
-        if not rows:
-            return
-        self.connection.execute(
-            text(
-                "INSERT INTO promotion_segments (promotion_id, accrual_id, member_id, completed) "
-                "SELECT * FROM unnest(CAST(:p AS bigint[]), CAST(:a AS bigint[]), CAST(:m AS bigint[]), "
-                "CAST(:c AS boolean[]))"
-            ),
-            {
-                "p": [r.promotion_id for r in rows],
-                "a": [r.accrual_id for r in rows],
-                "m": [r.member_id for r in rows],
-                "c": [r.completed for r in rows],
-            },
-        )
 
     def segments_of(self, accrual_id: int) -> list[SegmentRow]:
         rows = self.connection.execute(
