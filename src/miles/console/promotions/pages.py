@@ -71,7 +71,7 @@ FIELDS = frozenset(
 # what a value that does not match its field's pattern should look like
 HINTS = {
     "code": "capital letters, digits, - and _ (at most 40), like DBL-LHR",
-    "tiers": "tier codes of the programme, like GOLD",
+    "tiers": "tier codes of the programme: capital letters, digits and _",
     "carriers": "2-character carrier codes, like YY",
     "routes": "routes are written ORIGIN-DESTINATION, like JFK-LHR",
     "origins": "airport codes, like JFK",

@@ -12,14 +12,16 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection, text
 
+from miles.domain.promotions.evaluation import birthday_on
+
 
 def celebrated_on(day: date) -> list[int]:
-    """The birthdays (month x 100 + day) celebrated on `day`."""
-    days = [day.month * 100 + day.day]
-    leap = day.year % 4 == 0 and (day.year % 100 != 0 or day.year % 400 == 0)
-    if (day.month, day.day) == (2, 28) and not leap:
-        days.append(229)
-    return days
+    """The birthdays (month x 100 + day) celebrated on `day`, by the domain's rule."""
+    return [
+        mmdd
+        for mmdd in sorted({day.month * 100 + day.day, 229})
+        if birthday_on(date(2000, mmdd // 100, mmdd % 100), day)
+    ]
 
 
 BIRTHDAY_CANDIDATES = """
