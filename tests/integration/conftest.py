@@ -151,6 +151,17 @@ def ledger_problems(engine: Engine) -> list[str]:
             SELECT ac.id::text FROM accruals ac
             WHERE ac.promotion_miles <> coalesce((SELECT sum(miles) FROM promotion_awards a
                                                   WHERE a.accrual_id = ac.id AND a.reverses_award_id IS NULL), 0)""",
+        "partner posting transfers != the posted activities": """
+            SELECT a.partner || ':' || a.activity_id FROM partner_activities a
+            LEFT JOIN transfers t ON t.partner_activity_id = a.id AND t.reverses_transfer_id IS NULL
+            LEFT JOIN transfers r ON r.partner_activity_id = a.id AND r.reverses_transfer_id IS NOT NULL
+            WHERE (a.status IN ('posted', 'reversed') AND a.miles > 0) <> (t.id IS NOT NULL)
+               OR (a.status = 'reversed' AND a.miles > 0) <> (r.id IS NOT NULL)
+               OR t.amount <> a.miles OR r.amount <> a.miles OR r.reverses_transfer_id <> t.id
+               OR t.code <> 'partner_accrual' OR r.code <> 'partner_accrual_reversal'""",
+        "accrual-partner account != minus the partner miles posted, net": """
+            SELECT 'accrual-partner' WHERE (SELECT coalesce(sum(balance), 0) FROM accounts WHERE code = 'accrual-partner')
+                <> -(SELECT coalesce(sum(miles), 0) FROM partner_activities WHERE status = 'posted')""",
         "lifetime total != sum of the lifetime metric's status credits": f"""
             SELECT m.member_number FROM members m LEFT JOIN status_credits s ON s.member_id = m.id
             GROUP BY m.id HAVING m.lifetime_total <> {lifetime}""",

@@ -15,7 +15,7 @@ mkdir -p /tmp/shuf-logs
 for i in $(seq 1 "$N"); do
   SEED=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
   START=$(date +%s)
-  pytest -q -n 4 -p randomly --randomly-seed="$SEED" > /tmp/shuf-logs/run-$i-$SEED.log 2>&1
+  pytest -q -n 4 -p randomly --randomly-seed="$SEED" --durations=25 > /tmp/shuf-logs/run-$i-$SEED.log 2>&1
   RC=$?
   TAIL=$(grep -E "passed|failed" /tmp/shuf-logs/run-$i-$SEED.log | tail -1)
   echo "$(date -u +%FT%TZ) commit=$COMMIT run=$i seed=$SEED rc=$RC secs=$(( $(date +%s) - START )) $TAIL" >> ${LOG:-/tmp/shuffled.log}

@@ -17,7 +17,7 @@ from miles.api.openapi import document
 from miles.api.operations_metrics import DatabaseCollector
 from miles.api.promotion_schemas import PromotionRequest, RegistrationRequest
 from miles.api.redemption_schemas import RedemptionRequest
-from miles.api.routers import accruals, adjustments, health, members, nightly, promotions, redemptions
+from miles.api.routers import accruals, adjustments, health, members, nightly, partners, promotions, redemptions
 from miles.api.schemas import (
     BatchAccrualRequest,
     FlightAccrualRequest,
@@ -25,6 +25,7 @@ from miles.api.schemas import (
     ReversalRequest,
     TierGrantRequest,
 )
+from miles.api.partner_schemas import PartnerActivityRequest, PartnerBatchRequest, PartnerReversalRequest
 from miles.bootstrap import Container
 from miles.console import install as install_console
 from miles.domain.awards import cabins as award_cabins
@@ -42,6 +43,9 @@ DOCUMENTED_BODIES = (
     TierGrantRequest,
     PromotionRequest,
     RegistrationRequest,
+    PartnerActivityRequest,
+    PartnerBatchRequest,
+    PartnerReversalRequest,
 )
 
 
@@ -74,6 +78,7 @@ def create_app(
     app.include_router(adjustments.router)
     app.include_router(promotions.router)
     app.include_router(promotions.members)
+    app.include_router(partners.router)
     install_console(app)  # the agents' console under /console
     install_docs(app)
 

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
+from miles.api import partner_schemas as ps
 from miles.api import promotion_schemas as p
 from miles.api import response_schemas as r
 from miles.domain.goodwill import REASONS
@@ -72,6 +73,71 @@ PROMOTION_422 = (
         "invalid_text",
     ),
 )
+
+PARTNER_403 = (403, ("wrong_partner",))
+PARTNER_404 = (404, ("partner_not_found",))
+ACTIVITY_404 = (404, ("partner_not_found", "activity_not_found"))
+ACTIVITY_422 = (
+    422,
+    (
+        "invalid_member_number",
+        "unknown_kind",
+        "unknown_category",
+        "not_in_contract",
+        "required",
+        "out_of_range",
+        "unknown_currency",
+        "future_date",
+        "too_old",
+        "coupon_too_old",
+    ),
+)
+PARTNER_OPERATIONS: dict[tuple[str, str], Operation] = {
+    ("POST", "/v1/partners/{partner}/activities"): Operation(
+        "recordPartnerActivity",
+        "partner:write",
+        {
+            201: (ps.PartnerActivityAnswer, "recorded: pending until `posts_on`, or posted at once"),
+            200: (ps.PartnerActivityAnswer, REPLAYED + "; as the activity stands now"),
+        },
+        _keyed(PARTNER_403, PARTNER_404, MEMBER_404, (409, ("activity_conflict",)), ACTIVITY_422),
+        description="An activity is unique on the partner's `activity_id`: sent again with the same body it "
+        "is a replay (200, as it stands now: a pending one may have posted since); with another body a 409 "
+        "`activity_conflict`. A key bound to another partner gets 403 `wrong_partner`.",
+    ),
+    ("POST", "/v1/partners/{partner}/activities/batch"): Operation(
+        "recordPartnerActivities",
+        "partner:write",
+        {200: (ps.PartnerBatchAnswer, "one result per item, in order: created, replayed or error")},
+        _keyed(PARTNER_403, PARTNER_404),
+        description="A bad item is that item's `error`, never the batch's failure.",
+    ),
+    ("GET", "/v1/partners/{partner}/activities/{activity_id}"): Operation(
+        "getPartnerActivity",
+        "partner:write",
+        {200: (ps.PartnerActivityAnswer, "the activity as it stands: pending, posted, cancelled or reversed")},
+        _keyed(PARTNER_403, ACTIVITY_404),
+    ),
+    ("POST", "/v1/partners/{partner}/activities/{activity_id}/reversal"): Operation(
+        "reversePartnerActivity",
+        "partner:write",
+        {
+            201: (ps.PartnerActivityAnswer, "reversed: `cancelled` when it was pending, else `reversed`"),
+            200: (ps.PartnerActivityAnswer, REPLAYED),
+        },
+        _keyed(PARTNER_403, ACTIVITY_404, (409, ("already_reversed",)), (422, ("invalid_text",))),
+        description="Pending miles are cancelled and never post; posted miles are taken back by a reversing "
+        "transfer (which may leave the member in debt, as a reversed flight does).",
+    ),
+    ("GET", "/v1/partners/{partner}/settlements/{month}"): Operation(
+        "getPartnerSettlement",
+        "partner:write",
+        {200: (ps.SettlementAnswer, "the month as closed, or as it stands so far (`closed: false`)")},
+        _keyed(PARTNER_403, PARTNER_404),
+        description="Miles posted in the month and reversed (after posting) in it; a closed month never "
+        "changes, later reversals count in the month they happen in.",
+    ),
+}
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/healthz"): Operation("health", None, {200: (r.Health, "the process is alive")}),
@@ -362,6 +428,9 @@ def _rewrite(path: str, method: str, operation: dict[str, Any], spec: Operation)
             parameter["description"] = IDEMPOTENCY_TEXT
 
 
+OPERATIONS.update(PARTNER_OPERATIONS)
+
+
 def _components(models: list[type[BaseModel]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for model in models:
@@ -376,6 +445,9 @@ def _enums(schemas: dict[str, Any], cabins: tuple[str, ...] | None) -> None:
     # the batch validates each item on its own (a bad one is that item's `rejected`), but each is a coupon
     schemas["BatchAccrualRequest"]["properties"]["items"]["items"] = {
         "$ref": "#/components/schemas/FlightAccrualRequest"
+    }
+    schemas["PartnerBatchRequest"]["properties"]["items"]["items"] = {
+        "$ref": "#/components/schemas/PartnerActivityRequest"
     }
     reason = schemas["AdjustmentRequest"]["properties"]["reason_code"]
     reason["enum"] = list(REASONS)

@@ -40,6 +40,10 @@ def apikey_create(
             help="the key stops working at this instant: YYYY-MM-DD (midnight UTC) or an ISO 8601 date-time",
         ),
     ] = None,
+    partner: Annotated[
+        str | None,
+        typer.Option(metavar="CODE", help="bind the key to this partner: refused on any other partner's routes"),
+    ] = None,
 ) -> None:
     """Make an API key; the key is printed once, on the last line."""
     from miles.bootstrap import configured_clock
@@ -51,11 +55,12 @@ def apikey_create(
     url = database_url()
     try:
         with command_runtime(url) as runtime:
-            token = create_key(runtime, name, scope, expires_at=expiry)
+            token = create_key(runtime, name, scope, expires_at=expiry, partner=partner)
     except InvalidInput as exc:
         err.print(f"[red]{escape(exc.message)}[/red]")
         raise typer.Exit(2) from exc
     until = "" if expiry is None else f", valid until {_when(expiry)}"
+    until += "" if partner is None else f", bound to the partner {partner}"
     err.print(
         f"API key {escape(repr(name))} with scopes {escape(', '.join(sorted(set(scope))))}{until} "
         "(shown once, keep it safe):"
@@ -72,7 +77,9 @@ def apikey_list() -> None:
     now = configured_clock().now()
     with command_runtime(database_url()) as runtime:
         keys = list_keys(runtime)
-    table = Table("id", "name", "prefix", "scopes", "created", "expires", "revoked", "last used", "state")
+    table = Table(
+        "id", "name", "prefix", "scopes", "partner", "created", "expires", "revoked", "last used", "state"
+    )
     for key in keys:
         if key.revoked_at is not None:
             state = "[red]revoked[/red]"
@@ -85,6 +92,7 @@ def apikey_list() -> None:
             escape(key.name),
             key.key_prefix,
             ", ".join(key.scopes),
+            key.partner or "",
             _when(key.created_at),
             _when(key.expires_at),
             _when(key.revoked_at),

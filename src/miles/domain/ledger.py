@@ -6,6 +6,7 @@ ACCRUAL_FLIGHT = "accrual-flight"
 GOODWILL = "goodwill"
 REDEMPTION_CLEARING = "redemption-clearing"
 EXPIRED = "expired"
+ACCRUAL_PARTNER = "accrual-partner"
 
 TRANSFER_CODES: dict[str, str] = {
     "flight_accrual": "Miles for a flown coupon",
@@ -17,6 +18,8 @@ TRANSFER_CODES: dict[str, str] = {
     "expiry": "Miles expired",
     "promotion_bonus": "Promotion bonus",
     "promotion_bonus_reversal": "Promotion bonus taken back (flight reversed)",
+    "partner_accrual": "Partner miles",
+    "partner_accrual_reversal": "Partner miles taken back (activity reversed)",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from miles.domain.partners.contracts import ActivityRule, PartnerContract
 from miles.domain.programme.bands import BandTable, DistanceBand
 from miles.domain.programme.carriers import (
     CarrierRule,
@@ -25,7 +26,15 @@ from miles.domain.programme.model import (
 )
 from miles.domain.programme.qualification import LifetimeRule, PeriodKind, QualificationRules
 from miles.domain.programme.tiers import Perk, Requirement, TierDef, TierLadder
-from miles.programme.spec import BandSpec, BandTableSpec, CarrierSpec, CreditSpec, VersionSpec
+from miles.programme.spec import (
+    BandSpec,
+    BandTableSpec,
+    CarrierSpec,
+    CreditSpec,
+    PartnerEarningSpec,
+    PartnerSpec,
+    VersionSpec,
+)
 
 
 def build_version(v: VersionSpec, name: str) -> Programme:
@@ -111,6 +120,32 @@ def build_version(v: VersionSpec, name: str) -> Programme:
         promotion_ceiling_miles=v.promotion_ceiling_miles,
         promotion_ceiling_metric=v.promotion_ceiling_metric,
         claim_agent_limit=v.claims.agent_limit,
+        partners={code: _partner(code, p, v) for code, p in v.partners.items()},
+    )
+
+
+def _activity(spec: PartnerEarningSpec) -> ActivityRule:
+    return ActivityRule(
+        per_night=spec.per_night,
+        per_day=spec.per_day,
+        per_unit=spec.per_unit,
+        categories=dict(spec.categories),
+        fixed=spec.fixed,
+        amount_ceiling=spec.amount_ceiling,
+        credits=dict(spec.credits),
+    )
+
+
+def _partner(code: str, p: PartnerSpec, v: VersionSpec) -> PartnerContract:
+    return PartnerContract(
+        code=code,
+        name=p.name,
+        kind=p.kind,
+        activities={kind: _activity(rule) for kind, rule in p.activities.items()},
+        pending_days=p.pending_days,
+        price_per_mile=p.price_per_mile,
+        price_currency=p.price_currency or v.currency,
+        timezone=p.timezone or v.timezone,
     )
 
 

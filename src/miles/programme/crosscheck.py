@@ -57,6 +57,11 @@ def _version(at: str, v: VersionSpec) -> list[Problem]:
         unknown = sorted(set(promo.carriers) - set(v.carriers))
         if unknown:
             problems.append((f"{at}.promotions[{j}].carriers", f"carriers not in the programme: {unknown}"))
+    for code, partner in v.partners.items():
+        for kind, rule in partner.activities.items():
+            for metric in rule.credits:
+                if metric not in metrics:
+                    problems.append((f"{at}.partners.{code}.activities.{kind}.credits.{metric}", f"unknown metric {metric}"))
     problems += bands(f"{at}.awards.bands", v.awards.bands)
     problems += _zones(f"{at}.awards", v)
     return problems

@@ -258,6 +258,49 @@ class ClaimsSpec(Strict):
     agent_limit: NonNegative | None = None
 
 
+PartnerCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]{0,11}$")]
+ActivityKind = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,23}$")]
+Multiplier = Annotated[Decimal, Field(gt=0, le=100, max_digits=8, decimal_places=4)]
+Money = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
+
+
+class PartnerEarningSpec(Strict):
+    """How one kind of partner activity earns: the sum of the parts it names."""
+
+    per_night: Miles | None = None  # miles per night (hotel stays)
+    per_day: Miles | None = None  # miles per rental day
+    per_unit: Multiplier | None = None  # miles per unit of spend (accounting currency), rounded down
+    categories: dict[ActivityKind, Multiplier] = Field(default_factory=dict)  # spend multipliers
+    fixed: Miles | None = None  # miles per activity
+    amount_ceiling: Money = Decimal("100000")  # the largest spend one activity carries (accounting currency)
+    credits: dict[MetricCode, Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]] = Field(
+        default_factory=dict
+    )  # qualifying credit per activity
+
+    @model_validator(mode="after")
+    def _earns(self) -> PartnerEarningSpec:
+        if not any(v is not None for v in (self.per_night, self.per_day, self.per_unit, self.fixed)):
+            raise ValueError("an activity earns by at least one of per_night, per_day, per_unit, fixed")
+        if self.categories and self.per_unit is None:
+            raise ValueError("categories multiply spend: they go with per_unit")
+        return self
+
+
+class PartnerSpec(Strict):
+    name: str = Field(min_length=1, max_length=80)
+    kind: Literal["hotel", "car_rental", "credit_card", "retail", "other"]
+    activities: dict[ActivityKind, PartnerEarningSpec] = Field(min_length=1)  # the first is the default
+    pending_days: Annotated[int, Field(ge=0, le=365)] = 0
+    price_per_mile: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=6)]
+    price_currency: Currency | None = None  # default: the accounting currency
+    timezone: str | None = None  # the partner's local dates; default: the programme's
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return None if value is None else known_zone(value)
+
+
 class VersionSpec(Strict):
     effective_from: date
     timezone: str = "UTC"
@@ -281,6 +324,7 @@ class VersionSpec(Strict):
         "10000"
     )
     claims: ClaimsSpec
+    partners: dict[PartnerCode, PartnerSpec] = Field(default_factory=dict)
 
     @field_validator("timezone")
     @classmethod

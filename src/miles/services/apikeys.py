@@ -28,6 +28,7 @@ SCOPES = (
     "redemption:write",
     "adjustment:write",
     "promotion:write",
+    "partner:write",
     "admin",
 )
 MAX_CACHE_SECONDS = 2.0  # a revoked key is refused by every process within this (and a request's time)
@@ -38,19 +39,33 @@ class Principal:
     key_name: str
     key_prefix: str
     scopes: frozenset[str]
+    partner: str | None = None  # a key bound to a partner acts for that partner only
 
     def require(self, scope: str) -> None:
         if scope not in self.scopes and "admin" not in self.scopes:
             raise Forbidden(f"this API key lacks the scope {scope}", code="missing_scope")
+
+    def require_partner(self, partner: str) -> None:
+        """A key bound to a partner is refused on every other partner's routes."""
+        if self.partner is not None and self.partner != partner:
+            raise Forbidden(
+                f"this API key is bound to the partner {self.partner}, not {partner}", code="wrong_partner"
+            )
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_key(runtime: Runtime, name: str, scopes: list[str], expires_at: datetime | None = None) -> str:
+def create_key(
+    runtime: Runtime,
+    name: str,
+    scopes: list[str],
+    expires_at: datetime | None = None,
+    partner: str | None = None,
+) -> str:
     """Make a new key (the token, shown once); with `expires_at`, refused from that instant on (judged on
-    the runtime's clock)."""
+    the runtime's clock); with `partner`, bound to that partner of the programme."""
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
         raise InvalidInput(
@@ -66,7 +81,12 @@ def create_key(runtime: Runtime, name: str, scopes: list[str], expires_at: datet
     prefix = secrets.token_hex(6)
     token = f"mk_{prefix}_{secrets.token_urlsafe(32)}"
     with runtime.uow() as uow:
-        uow.apikeys.add(name, prefix, _hash(token), sorted(set(scopes)), expires_at)
+        if partner is not None:
+            book = runtime.catalog.current(uow)
+            if partner not in book.versions[-1].partners:
+                known = ", ".join(book.versions[-1].partners) or "none"
+                raise InvalidInput(f"no partner {partner!r} in the programme (it has: {known})", field="partner")
+        uow.apikeys.add(name, prefix, _hash(token), sorted(set(scopes)), expires_at, partner)
     return token
 
 
@@ -97,6 +117,7 @@ class _Entry:
     scopes: frozenset[str]
     revoked: bool
     expires_at: datetime | None
+    partner: str | None = None
 
 
 class KeyVerifier:
@@ -143,7 +164,7 @@ class KeyVerifier:
             raise Unauthorized("this API key was revoked", code="key_revoked")
         if _expired(entry.expires_at, self.clock):
             raise Unauthorized("this API key has expired", code="key_expired")
-        return Principal(key_name=entry.name, key_prefix=prefix, scopes=entry.scopes)
+        return Principal(key_name=entry.name, key_prefix=prefix, scopes=entry.scopes, partner=entry.partner)
 
     def _lookup(self, prefix: str, token_hash: str) -> _Entry | None:
         now = time.monotonic()
@@ -162,6 +183,7 @@ class KeyVerifier:
                 frozenset(record.scopes),
                 record.revoked_at is not None,
                 record.expires_at,
+                record.partner,
             )
             if (
                 hmac.compare_digest(token_hash, record.key_hash)

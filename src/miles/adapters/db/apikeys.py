@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-COLUMNS = "id, name, key_prefix, key_hash, scopes, created_at, expires_at, revoked_at, last_used_at"
+COLUMNS = "id, name, key_prefix, key_hash, scopes, created_at, expires_at, revoked_at, last_used_at, partner"
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class ApiKeyRecord:
     created_at: datetime | None = None
     expires_at: datetime | None = None
     last_used_at: datetime | None = None
+    partner: str | None = None  # the partner the key is bound to
 
 
 def _record(row: Any) -> ApiKeyRecord:
@@ -35,6 +36,7 @@ def _record(row: Any) -> ApiKeyRecord:
         created_at=row.created_at,
         expires_at=row.expires_at,
         last_used_at=row.last_used_at,
+        partner=row.partner,
     )
 
 
@@ -43,15 +45,21 @@ class ApiKeyRepository:
         self.connection = connection
 
     def add(
-        self, name: str, prefix: str, key_hash: str, scopes: list[str], expires_at: datetime | None = None
+        self,
+        name: str,
+        prefix: str,
+        key_hash: str,
+        scopes: list[str],
+        expires_at: datetime | None = None,
+        partner: str | None = None,
     ) -> int:
         return int(
             self.connection.execute(
                 text(
-                    "INSERT INTO api_keys (name, key_prefix, key_hash, scopes, expires_at) "
-                    "VALUES (:n, :p, :h, :s, :e) RETURNING id"
+                    "INSERT INTO api_keys (name, key_prefix, key_hash, scopes, expires_at, partner) "
+                    "VALUES (:n, :p, :h, :s, :e, :partner) RETURNING id"
                 ),
-                {"n": name, "p": prefix, "h": key_hash, "s": scopes, "e": expires_at},
+                {"n": name, "p": prefix, "h": key_hash, "s": scopes, "e": expires_at, "partner": partner},
             ).scalar_one()
         )
 

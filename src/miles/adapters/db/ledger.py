@@ -28,13 +28,15 @@ class Posting:
     memo: str | None = None
     redemption_id: int | None = None
     promotion_id: int | None = None
+    partner_activity_id: int | None = None
 
 
 _TRANSFER = """
     WITH t AS (
         INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, accrual_id,
-                               reverses_transfer_id, memo, redemption_id, promotion_id)
-        VALUES (:f, :t, :amount, :code, :event_at, :accrual_id, :reverses, :memo, :redemption_id, :promotion_id)
+                               reverses_transfer_id, memo, redemption_id, promotion_id, partner_activity_id)
+        VALUES (:f, :t, :amount, :code, :event_at, :accrual_id, :reverses, :memo, :redemption_id, :promotion_id,
+                :partner_activity_id)
         RETURNING id
     ), e AS (
         INSERT INTO entries (transfer_id, account_id, amount)
@@ -110,6 +112,7 @@ class LedgerRepository:
             "memo": posting.memo,
             "redemption_id": posting.redemption_id,
             "promotion_id": posting.promotion_id,
+            "partner_activity_id": posting.partner_activity_id,
         }
         statement = _POST
         if lot_member_id is not None:

@@ -24,6 +24,7 @@ from miles.adapters.db.lot_refunds import LotRefundRepository
 from miles.adapters.db.member_search import MemberSearchRepository
 from miles.adapters.db.members import MemberRepository
 from miles.adapters.db.outbox import OutboxRepository
+from miles.adapters.db.partners.activities import PartnerActivityRepository
 from miles.adapters.db.programmes import ProgrammeRepository
 from miles.adapters.db.promotions.awards import PromotionAwardRepository
 from miles.adapters.db.promotions.campaigns import CampaignRepository
@@ -61,6 +62,7 @@ class UnitOfWork:
         self.member_search = MemberSearchRepository(self.connection)
         self.campaigns = CampaignRepository(self.connection)
         self.promotion_awards = PromotionAwardRepository(self.connection)
+        self.partner_activities = PartnerActivityRepository(self.connection)
         return self
 
     def __exit__(

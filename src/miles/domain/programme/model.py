@@ -9,6 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
 
+from miles.domain.partners.contracts import PartnerContract
 from miles.domain.programme.bands import BandTable
 from miles.domain.programme.carriers import CarrierRule
 from miles.domain.programme.qualification import QualificationRules
@@ -116,6 +117,7 @@ class Programme:
     promotion_ceiling_miles: int = 100_000  # the most miles one promotion gives on one coupon or grant
     promotion_ceiling_metric: Decimal = Decimal(10_000)  # the most of a qualifying metric one bonus gives
     claim_agent_limit: int | None = None  # None: goodwill_agent_limit
+    partners: Mapping[str, PartnerContract] = field(default_factory=dict)
 
     @property
     def claim_approval_above(self) -> int:

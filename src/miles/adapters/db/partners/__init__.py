@@ -1,0 +1,1 @@
+"""Partner activities, their postings and reversals, file imports and monthly settlements."""

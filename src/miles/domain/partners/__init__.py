@@ -1,0 +1,1 @@
+"""Partners (hotels, car rental, co-brand cards, retail): their contracts, and what an activity earns."""

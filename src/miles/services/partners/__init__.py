@@ -1,0 +1,1 @@
+"""Partners: their members' activities (API, batch, file), pending miles posting, reversals, settlement."""
