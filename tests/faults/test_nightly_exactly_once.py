@@ -54,6 +54,15 @@ def clean_night(database_url: str, engine: Engine, specs: list[MemberSpec]) -> O
     with night_runner(database_url, chunk_size=CHUNK_SIZE) as container:
         run_night(container, NIGHT)
         expected = outcome(engine, container, run_id=1)
+    with engine.connect() as c:  # the night posted every pending stay due by then, and only those
+        posted, due = c.execute(
+            text(
+                "SELECT count(*) FILTER (WHERE status = 'posted'), count(*) FILTER (WHERE posts_on <= :night) "
+                "FROM partner_activities"
+            ),
+            {"night": NIGHT},
+        ).one()
+    assert posted == due > 0
     reset(engine)
     seed(engine, specs)
     return expected

@@ -44,6 +44,8 @@ class MemberSpec:
     lots: list[tuple[date, date | None, int]] = field(default_factory=list)  # (earned, expires, miles)
     last_activity_date: date | None = None
     created_at: datetime = datetime(2020, 1, 1, tzinfo=UTC)
+    # hotel stays (partner HTL, 500 miles a night) still pending: (check-out date, nights); each posts 14 days on
+    pending_stays: list[tuple[date, int]] = field(default_factory=list)
 
     def member_period_start(self) -> date:
         return self.period_start or self.created_at.astimezone(UTC).date()
@@ -120,7 +122,34 @@ def seed(engine: Engine, specs: list[MemberSpec], programme: Programme | None = 
         seeded = [by_number[n] for n in numbers]
         _credits(c, specs, seeded, programme)
         _lots(c, specs, seeded)
+        _pending_stays(c, specs, seeded)
     return seeded
+
+
+def _pending_stays(c, specs: list[MemberSpec], seeded: list[Seeded]) -> None:  # type: ignore[no-untyped-def]
+    rows = [
+        (member.id, f"S-{member.id}-{i}", day, nights)
+        for spec, member in zip(specs, seeded, strict=True)
+        for i, (day, nights) in enumerate(spec.pending_stays)
+    ]
+    if not rows:
+        return
+    c.execute(
+        text(
+            """
+            INSERT INTO partner_activities (partner, activity_id, member_id, request_digest, channel, activity_date,
+                                            kind, nights, miles, status, posts_on)
+            SELECT 'HTL', a, m, 'seeded', 'api', d, 'stay', n, n * 500, 'pending', d + 14
+            FROM unnest(CAST(:m AS bigint[]), CAST(:a AS text[]), CAST(:d AS date[]), CAST(:n AS int[])) AS s(m, a, d, n)
+            """
+        ),
+        {
+            "m": [r[0] for r in rows],
+            "a": [r[1] for r in rows],
+            "d": [r[2] for r in rows],
+            "n": [r[3] for r in rows],
+        },
+    )
 
 
 def _credits(c, specs: list[MemberSpec], seeded: list[Seeded], programme: Programme) -> None:  # type: ignore[no-untyped-def]
@@ -219,6 +248,7 @@ def _lots(c, specs: list[MemberSpec], seeded: list[Seeded]) -> None:  # type: ig
 def random_specs(count: int, seed_value: int) -> list[MemberSpec]:
     """Members in every corner of the rules around the night of 2028-03-01 (reference programme)."""
     rng = random.Random(seed_value)
+    stays = random.Random(seed_value + 1)  # its own draws: the other fields stay what they were
     valid_choices = [None, date(2027, 2, 28), date(2028, 2, 29), date(2028, 3, 1), date(2029, 2, 28)]
     specs = []
     for _ in range(count):
@@ -245,6 +275,10 @@ def random_specs(count: int, seed_value: int) -> list[MemberSpec]:
                 lifetime_miles=sum(m for m, _ in qualifying.values()) + lifetime_extra,
                 qualifying=qualifying,
                 lots=lots,
+                pending_stays=[
+                    (date(2028, 2, 1) + timedelta(days=stays.randint(0, 40)), stays.randint(1, 5))
+                    for _ in range(stays.choice([0, 0, 1, 2]))
+                ],
             )
         )
     return specs
@@ -344,6 +378,8 @@ def snapshot(engine: Engine) -> dict[str, object]:
         "warnings": "SELECT md5(string_agg(member_id || ':' || expires_date || ':' || miles, ',' ORDER BY 1))"
         " FROM expiry_warnings",
         "chunks": "SELECT string_agg(chunk_no || state, ',' ORDER BY chunk_no) FROM nightly_chunks",
+        "partner_activities": "SELECT md5(string_agg(id || status || coalesce(posted_on::text, '-'), ',' ORDER BY id))"
+        " FROM partner_activities",
         "runs": "SELECT string_agg(id || status || chunks_done, ',') FROM nightly_runs",
     }
     with engine.connect() as c:

@@ -40,7 +40,9 @@ def hotel(container: Container) -> Iterator[TestClient]:
         yield tc
 
 
-def test_a_hotel_stay_is_pending_for_14_days_after_check_out_then_counts(client: TestClient, hotel: TestClient) -> None:
+def test_a_hotel_stay_is_pending_for_14_days_after_check_out_then_counts(
+    client: TestClient, hotel: TestClient
+) -> None:
     member = enrol(client)
     # the clock is 2026-11-23: a check-out on 2026-11-20 posts on 2026-12-04
     answer = hotel.post("/v1/partners/HTL/activities", json=stay(member))
@@ -50,7 +52,9 @@ def test_a_hotel_stay_is_pending_for_14_days_after_check_out_then_counts(client:
     assert body["partner_name"] == "Aurora Hotels"
     assert balance(client, member) == 0
     # a check-out 14 days ago or more posts at once
-    old = hotel.post("/v1/partners/HTL/activities", json=stay(member, "H-2", activity_date="2026-11-09", nights=1))
+    old = hotel.post(
+        "/v1/partners/HTL/activities", json=stay(member, "H-2", activity_date="2026-11-09", nights=1)
+    )
     assert old.status_code == 201, old.text
     assert (old.json()["miles"], old.json()["status"], old.json()["posts_on"]) == (500, "posted", None)
     assert balance(client, member) == 500
@@ -90,7 +94,9 @@ def test_car_and_card_earn_as_their_contracts_say(client: TestClient) -> None:
     assert balance(client, member) == 1000 + 399 + 99
 
 
-def test_the_same_activity_again_is_a_replay_and_another_body_a_conflict(client: TestClient, engine: Engine) -> None:
+def test_the_same_activity_again_is_a_replay_and_another_body_a_conflict(
+    client: TestClient, engine: Engine
+) -> None:
     member = enrol(client)
     first = client.post("/v1/partners/HTL/activities", json=stay(member))
     again = client.post("/v1/partners/HTL/activities", json=stay(member))
@@ -118,11 +124,36 @@ def test_the_same_activity_again_is_a_replay_and_another_body_a_conflict(client:
         ("HTL", {"kind": "spa"}, "kind", "unknown_kind"),
         ("HTL", {"activity_date": "2026-11-24"}, "activity_date", "future_date"),
         ("HTL", {"activity_date": "2026-05-22"}, "activity_date", "too_old"),
-        ("CARD", {"nights": ..., "amount": {"amount": "0.00", "currency": "USD"}}, "amount.amount", "out_of_range"),
-        ("CARD", {"nights": ..., "amount": {"amount": "-5.00", "currency": "USD"}}, "amount.amount", "out_of_range"),
-        ("CARD", {"nights": ..., "amount": {"amount": "50000.01", "currency": "USD"}}, "amount.amount", "out_of_range"),
-        ("CARD", {"nights": ..., "amount": {"amount": "10.00", "currency": "XAF"}}, "amount.currency", "unknown_currency"),
-        ("CARD", {"nights": ..., "category": "grocery", "amount": {"amount": "10.00", "currency": "USD"}}, "category", "unknown_category"),
+        (
+            "CARD",
+            {"nights": ..., "amount": {"amount": "0.00", "currency": "USD"}},
+            "amount.amount",
+            "out_of_range",
+        ),
+        (
+            "CARD",
+            {"nights": ..., "amount": {"amount": "-5.00", "currency": "USD"}},
+            "amount.amount",
+            "out_of_range",
+        ),
+        (
+            "CARD",
+            {"nights": ..., "amount": {"amount": "50000.01", "currency": "USD"}},
+            "amount.amount",
+            "out_of_range",
+        ),
+        (
+            "CARD",
+            {"nights": ..., "amount": {"amount": "10.00", "currency": "XAF"}},
+            "amount.currency",
+            "unknown_currency",
+        ),
+        (
+            "CARD",
+            {"nights": ..., "category": "grocery", "amount": {"amount": "10.00", "currency": "USD"}},
+            "category",
+            "unknown_category",
+        ),
         ("HTL", {"member_number": "1000000017"}, "member_number", "invalid_member_number"),
         ("HTL", {"activity_id": "bad\u0000id"}, "activity_id", None),
     ],
@@ -144,7 +175,10 @@ def test_bad_activities_get_a_422_naming_the_field_and_write_nothing(
 
 def test_an_unknown_partner_is_a_404_and_an_unknown_member_too(client: TestClient) -> None:
     member = enrol(client)
-    assert client.post("/v1/partners/SPA/activities", json=stay(member)).json()["error"]["code"] == "partner_not_found"
+    assert (
+        client.post("/v1/partners/SPA/activities", json=stay(member)).json()["error"]["code"]
+        == "partner_not_found"
+    )
     missing = client.post("/v1/partners/HTL/activities", json=stay("1000000016"))
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "member_not_found")
 
@@ -193,7 +227,9 @@ def test_a_posted_activity_reversed_takes_its_miles_back_and_may_leave_a_debt(cl
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "activity_not_found")
 
 
-def test_a_batch_answers_each_item_and_one_bad_item_blocks_nothing(client: TestClient, engine: Engine) -> None:
+def test_a_batch_answers_each_item_and_one_bad_item_blocks_nothing(
+    client: TestClient, engine: Engine
+) -> None:
     member = enrol(client)
     items = [
         stay(member, "H-1"),

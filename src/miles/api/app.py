@@ -17,7 +17,16 @@ from miles.api.openapi import document
 from miles.api.operations_metrics import DatabaseCollector
 from miles.api.promotion_schemas import PromotionRequest, RegistrationRequest
 from miles.api.redemption_schemas import RedemptionRequest
-from miles.api.routers import accruals, adjustments, health, members, nightly, partners, promotions, redemptions
+from miles.api.routers import (
+    accruals,
+    adjustments,
+    health,
+    members,
+    nightly,
+    partners,
+    promotions,
+    redemptions,
+)
 from miles.api.schemas import (
     BatchAccrualRequest,
     FlightAccrualRequest,

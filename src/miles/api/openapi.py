@@ -115,7 +115,12 @@ PARTNER_OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/v1/partners/{partner}/activities/{activity_id}"): Operation(
         "getPartnerActivity",
         "partner:write",
-        {200: (ps.PartnerActivityAnswer, "the activity as it stands: pending, posted, cancelled or reversed")},
+        {
+            200: (
+                ps.PartnerActivityAnswer,
+                "the activity as it stands: pending, posted, cancelled or reversed",
+            )
+        },
         _keyed(PARTNER_403, ACTIVITY_404),
     ),
     ("POST", "/v1/partners/{partner}/activities/{activity_id}/reversal"): Operation(

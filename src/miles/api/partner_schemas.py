@@ -15,7 +15,9 @@ from miles.api.response_schemas import Shape
 from miles.api.schemas import Edge, IsoDate
 from miles.domain.partners.earning import PartnerActivity
 
-ActivityId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")]
+ActivityId = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
+]
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,23}$")]
 
 
@@ -27,11 +29,19 @@ class Spend(Edge):
 class PartnerActivityRequest(Edge):
     member_number: Line = text(32, examples=["1000000016"])
     activity_id: ActivityId = Field(description="the partner's own id of the activity: unique per partner")
-    activity_date: IsoDate = Field(description="the day of the activity (a stay's check-out), partner's local")
-    kind: Code | None = Field(default=None, description="an activity kind of the contract; default: its first")
+    activity_date: IsoDate = Field(
+        description="the day of the activity (a stay's check-out), partner's local"
+    )
+    kind: Code | None = Field(
+        default=None, description="an activity kind of the contract; default: its first"
+    )
     category: Code | None = Field(default=None, description="a spend category of the contract")
-    nights: Annotated[int, Strict()] | None = Field(default=None, json_schema_extra={"minimum": 1, "maximum": 365})
-    days: Annotated[int, Strict()] | None = Field(default=None, json_schema_extra={"minimum": 1, "maximum": 365})
+    nights: Annotated[int, Strict()] | None = Field(
+        default=None, json_schema_extra={"minimum": 1, "maximum": 365}
+    )
+    days: Annotated[int, Strict()] | None = Field(
+        default=None, json_schema_extra={"minimum": 1, "maximum": 365}
+    )
     amount: Spend | None = None
 
     def activity(self) -> PartnerActivity:

@@ -77,6 +77,10 @@ class Member(Shape):
     )
     qualifying: Qualifying
     created_at: datetime
+    partner_pending_miles: int = Field(
+        description="partner miles recorded but still pending (a stay that can be cancelled): not in "
+        "award_miles, not spendable; they post by themselves when their pending period ends"
+    )
 
 
 class AccrualPromotion(Shape):
@@ -145,6 +149,7 @@ class StatementLine(Shape):
     created_at: datetime
     accrual_id: int | None
     promotion: str | None = Field(default=None, description="the promotion's code, on a bonus line")
+    partner: str | None = Field(default=None, description="the partner's code, on a partner line")
 
 
 class Statement(BaseModel):

@@ -15,6 +15,7 @@ from miles.cli.demo import demo
 from miles.cli.help_text import Command, Group
 from miles.cli.jobs import beat, worker
 from miles.cli.nightly import nightly
+from miles.cli.partners import partners_app
 from miles.cli.programme import programme_app
 from miles.cli.serve import serve
 from miles.cli.status import status
@@ -35,5 +36,6 @@ app.add_typer(programme_app, name="programme")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(suppliers_app, name="suppliers")
 app.add_typer(agent_app, name="agent")
+app.add_typer(partners_app, name="partners")
 
 __all__ = ["app"]

@@ -42,7 +42,9 @@ def apikey_create(
     ] = None,
     partner: Annotated[
         str | None,
-        typer.Option(metavar="CODE", help="bind the key to this partner: refused on any other partner's routes"),
+        typer.Option(
+            metavar="CODE", help="bind the key to this partner: refused on any other partner's routes"
+        ),
     ] = None,
 ) -> None:
     """Make an API key; the key is printed once, on the last line."""

@@ -23,6 +23,7 @@ def install(app: FastAPI) -> None:
         service_pages,
         supervisor_pages,
     )
+    from miles.console.finance import pages as finance_pages
     from miles.console.promotions import pages as promotion_pages
     from miles.console.security import install_handlers
     from miles.console.state import ConsoleState
@@ -38,5 +39,6 @@ def install(app: FastAPI) -> None:
         supervisor_pages,
         claim_approval_pages,
         promotion_pages,
+        finance_pages,
     ):
         app.include_router(module.router)

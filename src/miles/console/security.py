@@ -4,8 +4,8 @@ The session cookie holds a random token, signed with the console secret (itsdang
 shift; the database holds the token's hash, its expiry and the session's CSRF token, so signing out
 ends it everywhere. Every state-changing request must carry that CSRF token (a hidden form field, or
 the X-CSRF-Token header that htmx sends); the sign-in form, before any session, carries a signed
-double-submit token instead. Pages need a session; supervisor pages refuse agents (Forbidden: the
-console routes give it the shared mapping's status, see miles.console.page_errors)."""
+double-submit token instead. Pages need a session; supervisor, manager and finance pages refuse the
+others (Forbidden: the console routes give it the shared mapping's status, see miles.console.page_errors)."""
 
 from __future__ import annotations
 
@@ -118,6 +118,12 @@ async def console_session(request: Request) -> ConsoleSession:
 async def manager_session(session: ConsoleSession = Depends(console_session)) -> ConsoleSession:
     if not session.actor.is_manager:
         raise Forbidden("This page is for the loyalty team's managers.", code="managers_only")
+    return session
+
+
+async def finance_session(session: ConsoleSession = Depends(console_session)) -> ConsoleSession:
+    if not session.actor.is_finance:
+        raise Forbidden("This page is for finance.", code="finance_only")
     return session
 
 

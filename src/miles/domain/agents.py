@@ -1,5 +1,5 @@
-"""Console users: agents, supervisors and the loyalty team's managers, what they may do, and the rules for
-their names and passwords."""
+"""Console users: agents, supervisors, the loyalty team's managers and finance, what they may do, and the
+rules for their names and passwords."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ class Role(StrEnum):
     AGENT = "agent"
     SUPERVISOR = "supervisor"
     MANAGER = "manager"  # the loyalty team: creates, watches and ends promotions
+    FINANCE = "finance"  # finance: partner billing, month-end close
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ class Actor:
     def is_manager(self) -> bool:
         return self.role is Role.MANAGER
 
+    @property
+    def is_finance(self) -> bool:
+        return self.role is Role.FINANCE
+
     def require_manager(self) -> None:
         if not self.is_manager:
             raise Forbidden("only a manager may do this", code="managers_only")
@@ -49,7 +54,7 @@ def parse_role(value: str) -> Role:
     try:
         return Role(value.strip().lower())
     except ValueError as exc:
-        raise InvalidInput("a role is agent, supervisor or manager", field="role") from exc
+        raise InvalidInput("a role is agent, supervisor, manager or finance", field="role") from exc
 
 
 def validate_agent_name(name: str) -> str:

@@ -61,7 +61,12 @@ def _version(at: str, v: VersionSpec) -> list[Problem]:
         for kind, rule in partner.activities.items():
             for metric in rule.credits:
                 if metric not in metrics:
-                    problems.append((f"{at}.partners.{code}.activities.{kind}.credits.{metric}", f"unknown metric {metric}"))
+                    problems.append(
+                        (
+                            f"{at}.partners.{code}.activities.{kind}.credits.{metric}",
+                            f"unknown metric {metric}",
+                        )
+                    )
     problems += bands(f"{at}.awards.bands", v.awards.bands)
     problems += _zones(f"{at}.awards", v)
     return problems

@@ -85,7 +85,9 @@ def create_key(
             book = runtime.catalog.current(uow)
             if partner not in book.versions[-1].partners:
                 known = ", ".join(book.versions[-1].partners) or "none"
-                raise InvalidInput(f"no partner {partner!r} in the programme (it has: {known})", field="partner")
+                raise InvalidInput(
+                    f"no partner {partner!r} in the programme (it has: {known})", field="partner"
+                )
         uow.apikeys.add(name, prefix, _hash(token), sorted(set(scopes)), expires_at, partner)
     return token
 

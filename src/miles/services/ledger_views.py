@@ -59,6 +59,7 @@ class MemberView:
     lifetime_status_miles: int  # the lifetime total when the lifetime metric is status miles, else 0
     qualifying: QualifyingView
     created_at: datetime
+    partner_pending_miles: int = 0  # partner miles not posted yet: neither in the balance nor spendable
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ class StatementLine:
     created_at: datetime
     accrual_id: int | None
     promotion: str | None = None  # the promotion's code, on a bonus line
+    partner: str | None = None  # the partner's code, on a partner line
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ statement in words, tier history, goodwill, claims and the audit trail of agents
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -12,6 +13,7 @@ from miles.adapters.db.dated_statement import DatedStatementRepository
 from miles.adapters.db.member_search import ExpiringLot, TierChangeRecord
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.ledger import describe
+from miles.domain.partners.contracts import PartnerContract
 from miles.domain.programme.model import Programme
 from miles.domain.progress import TierProgress, tier_progress
 from miles.services import audit
@@ -21,6 +23,7 @@ from miles.services.clock import Clock, today
 from miles.services.goodwill.adjustments import AdjustmentView, member_adjustments
 from miles.services.ledger_views import MemberView
 from miles.services.members import current_period, find_member, member_view, period_totals
+from miles.services.partners.views import partner_name
 from miles.services.programmes import ProgrammeCatalog
 from miles.services.redemptions.redemption_views import RedemptionView
 from miles.services.runtime import Runtime
@@ -95,28 +98,39 @@ def statement_slice(
     """A slice of the member page's statement, in one order, the date shown, newest first (the API's
     statement is in the ledger's order), and the cursor to the next slice."""
     with runtime.uow() as uow:
-        return _statement_slice(uow, member_number, cursor, limit)
+        return _statement_slice(uow, runtime.catalog, member_number, cursor, limit)
 
 
-def _statement_slice(uow: UnitOfWork, member_number: str, cursor: str | None, limit: int) -> StatementSlice:
+def _statement_slice(
+    uow: UnitOfWork, catalog: ProgrammeCatalog, member_number: str, cursor: str | None, limit: int
+) -> StatementSlice:
     member = find_member(uow, member_number)  # the number checked first: its error names it
     before = decode_cursor(cursor) if cursor else None
     fetched = DatedStatementRepository(uow.connection).page(member.account_id, before, limit + 1)
     rows = fetched[:limit]
     memos = uow.member_search.transfer_memos([r.id for r in rows])
     flights = uow.member_search.accrual_flights([r.accrual_id for r in rows if r.accrual_id])
+    partners = catalog.current(uow).versions[-1].partners
     entries = [
         StatementEntry(
             transfer_id=r.id,
             event_at=r.event_at,
             description=describe(r.code),
-            detail=_promotion(r) or memos.get(r.id) or (flights.get(r.accrual_id) if r.accrual_id else None),
+            detail=_promotion(r)
+            or _partner(partners, r)
+            or memos.get(r.id)
+            or (flights.get(r.accrual_id) if r.accrual_id else None),
             miles=r.amount,
         )
         for r in rows
     ]
     more = len(fetched) > limit
     return StatementSlice(entries, encode_cursor(rows[-1].id) if more else None)
+
+
+def _partner(partners: Mapping[str, PartnerContract], row: Any) -> str | None:
+    """A partner line's partner and the partner's activity id."""
+    return f"{partner_name(partners, row.partner)}: {row.partner_activity}" if row.partner else None
 
 
 def _promotion(row: Any) -> str | None:
@@ -149,7 +163,7 @@ def _overview(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock, member_n
         expiry_exempt=view.tier in programme.expiry.exempt_tiers,
         goodwill_limit=programme.goodwill_agent_limit,
         tier_history=uow.member_search.tier_history(record.id, 20),
-        statement=_statement_slice(uow, member_number, None, STATEMENT_PAGE),
+        statement=_statement_slice(uow, catalog, member_number, None, STATEMENT_PAGE),
         adjustments=member_adjustments(uow, record.id),
         claims=member_claims(uow, member_number),
         trail=audit.member_trail(uow, record.id),

@@ -119,4 +119,5 @@ def member_view(book: ProgrammeBook, record: MemberRecord, day: date) -> MemberV
         lifetime_status_miles=int(s.lifetime_total) if lifetime == STATUS_MILES else 0,
         qualifying=qualifying_view(period.start, period.end, metric_values(programme, totals)),
         created_at=record.created_at,
+        partner_pending_miles=record.partner_pending,
     )

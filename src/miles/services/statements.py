@@ -12,6 +12,7 @@ from miles.domain.limits import BIGINT_MAX
 from miles.services.clock import start_of_day
 from miles.services.ledger_views import StatementLine, StatementPage
 from miles.services.members import find_member
+from miles.services.partners.views import partner_name
 from miles.services.runtime import Runtime
 
 MAX_PAGE = 500
@@ -48,7 +49,9 @@ def statement(
     before = decode_cursor(cursor) if cursor else None
     with runtime.uow() as uow:
         member = find_member(uow, member_number)
-        timezone = runtime.catalog.current(uow).in_force(from_date or date.today()).timezone
+        book = runtime.catalog.current(uow)
+        timezone = book.in_force(from_date or date.today()).timezone
+        partners = book.versions[-1].partners
         rows = uow.statements.page(
             member.account_id,
             before,
@@ -61,13 +64,15 @@ def statement(
             transfer_id=r.id,
             code=r.code,
             description=describe(r.code)
-            + (f": {r.promotion_name} ({r.promotion_code})" if r.promotion_code else ""),
+            + (f": {r.promotion_name} ({r.promotion_code})" if r.promotion_code else "")
+            + (f": {partner_name(partners, r.partner)} ({r.partner})" if r.partner else ""),
             miles=r.amount,
             counterparty=r.counterparty,
             event_at=r.event_at,
             created_at=r.created_at,
             accrual_id=r.accrual_id,
             promotion=r.promotion_code,
+            partner=r.partner,
         )
         for r in rows[:limit]
     ]

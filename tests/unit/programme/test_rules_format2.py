@@ -87,9 +87,13 @@ def test_inactivity_counts_the_activities_the_file_lists_and_always_a_flown_coup
     version = raw["versions"][0]
     version["expiry"] = {"policy": "inactivity", "months": 24, "activities": ["flight", "goodwill"]}
     policy = read_document(raw).versions[0].expiry
-    assert policy.activity_codes == ["flight_accrual", "goodwill"]
+    assert policy.activity_codes == ["flight_accrual", "goodwill", "partner_accrual"]
     del version["expiry"]["activities"]
-    assert read_document(raw).versions[0].expiry.activity_codes == ["flight_accrual", "redemption"]
+    assert read_document(raw).versions[0].expiry.activity_codes == [
+        "flight_accrual",
+        "partner_accrual",
+        "redemption",
+    ]
     for expiry, words in (
         ({"policy": "inactivity", "months": 24, "activities": ["redemption"]}, "always an activity"),
         ({"policy": "lots", "months": 36, "activities": ["flight"]}, "only go with policy inactivity"),

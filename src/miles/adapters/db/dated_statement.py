@@ -8,10 +8,12 @@ from sqlalchemy import Connection, Row, text
 
 _QUERY = text(
     """
-    SELECT t.id, t.code, e.amount, t.event_at, t.accrual_id, p.code AS promotion_code, p.name AS promotion_name
+    SELECT t.id, t.code, e.amount, t.event_at, t.accrual_id, p.code AS promotion_code, p.name AS promotion_name,
+           pa.partner, pa.activity_id AS partner_activity
     FROM entries e
     JOIN transfers t ON t.id = e.transfer_id
     LEFT JOIN promotions p ON p.id = t.promotion_id
+    LEFT JOIN partner_activities pa ON pa.id = t.partner_activity_id
     WHERE e.account_id = :account
       AND (CAST(:before AS bigint) IS NULL
            OR (t.event_at, t.id) < (SELECT b.event_at, b.id FROM transfers b WHERE b.id = :before))

@@ -36,6 +36,7 @@ class MemberRecord:
     totals: tuple[Decimal, ...]  # that period's metrics, in the programme's order (() for none yet)
     created_at: datetime
     last_activity_date: date | None = None
+    partner_pending: int = 0  # partner miles still pending (read by `get` only)
 
 
 _SELECT = """
@@ -49,6 +50,12 @@ _SELECT = """
     LEFT JOIN qualifying_totals q ON q.member_id = m.id AND q.period_start = coalesce(CAST(:period AS date), m.period_start)
     WHERE m.member_number = :number
 """
+# the read of one member also sums their partner miles still pending (the write paths need not)
+_SELECT_WITH_PENDING = _SELECT.replace(
+    "a.id AS account_id,",
+    "(SELECT coalesce(sum(p.miles), 0) FROM partner_activities p WHERE p.member_id = m.id AND p.status = 'pending')"
+    " AS partner_pending, a.id AS account_id,",
+)
 
 
 def _record(row: Row) -> MemberRecord:  # type: ignore[type-arg]
@@ -73,6 +80,7 @@ def _record(row: Row) -> MemberRecord:  # type: ignore[type-arg]
         totals=tuple(row.q_metrics or ()),
         created_at=row.created_at,
         last_activity_date=row.last_activity_date,
+        partner_pending=int(getattr(row, "partner_pending", 0)),
     )
 
 
@@ -124,7 +132,9 @@ class MemberRepository:
     def get(self, member_number: str, period: date | None = None) -> MemberRecord | None:
         """The member with the totals of the qualification period starting `period` (None: of their
         own rolling period)."""
-        row = self.connection.execute(text(_SELECT), {"number": member_number, "period": period}).first()
+        row = self.connection.execute(
+            text(_SELECT_WITH_PENDING), {"number": member_number, "period": period}
+        ).first()
         return None if row is None else _record(row)
 
     def lock(self, member_number: str, period: date | None = None) -> MemberRecord | None:

@@ -9,10 +9,12 @@ from sqlalchemy import Connection, Row, text
 _QUERY = text(
     """
     SELECT t.id, t.code, e.amount, t.event_at, t.created_at, t.accrual_id, other.code AS counterparty,
-           p.code AS promotion_code, p.name AS promotion_name
+           p.code AS promotion_code, p.name AS promotion_name,
+           pa.partner, pa.activity_id AS partner_activity
     FROM entries e
     JOIN transfers t ON t.id = e.transfer_id
     LEFT JOIN promotions p ON p.id = t.promotion_id
+    LEFT JOIN partner_activities pa ON pa.id = t.partner_activity_id
     JOIN accounts other ON other.id = CASE WHEN t.from_account_id = e.account_id
                                            THEN t.to_account_id ELSE t.from_account_id END
     WHERE e.account_id = :account

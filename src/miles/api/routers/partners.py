@@ -42,7 +42,9 @@ async def record_one(
     _for(partner, principal)
     body = await parse_body(request, PartnerActivityRequest)
     item = activities.ActivityRequest(0, body.activity())
-    [result] = await run_in_threadpool(activities.record_activities, container(request), partner, [item], "api")
+    [result] = await run_in_threadpool(
+        activities.record_activities, container(request), partner, [item], "api"
+    )
     if result.error is not None:
         raise result.error
     return json_response(plain(result.activity), 201 if result.status == activities.CREATED else 200)
@@ -66,7 +68,9 @@ async def record_batch(
             items.append(activities.ActivityRequest(index, None, invalid_body(list(exc.errors()), "an item")))
             continue
         items.append(activities.ActivityRequest(index, parsed.activity()))
-    results = await run_in_threadpool(activities.record_activities, container(request), partner, items, "batch")
+    results = await run_in_threadpool(
+        activities.record_activities, container(request), partner, items, "batch"
+    )
     out: list[dict[str, Any]] = []
     for result in results:
         entry: dict[str, Any] = {"index": result.index, "status": result.status}

@@ -62,12 +62,18 @@ def _units(value: int | None, per: int | None, field: str, what: str, problems: 
 
 
 def _spend(
-    activity: PartnerActivity, rule: ActivityRule, rates: Mapping[str, Decimal], currency: str, problems: Problems
+    activity: PartnerActivity,
+    rule: ActivityRule,
+    rates: Mapping[str, Decimal],
+    currency: str,
+    problems: Problems,
 ) -> tuple[int, Decimal | None]:
     """The spend part's miles, and the spend in the accounting currency."""
     if rule.per_unit is None:
         if activity.amount is not None or activity.currency is not None:
-            problems.add("this activity does not earn on spend: leave amount out", "amount", "not_in_contract")
+            problems.add(
+                "this activity does not earn on spend: leave amount out", "amount", "not_in_contract"
+            )
         if activity.category is not None:
             problems.add("this activity has no categories: leave category out", "category", "not_in_contract")
         return 0, None
@@ -76,7 +82,9 @@ def _spend(
         if activity.category not in rule.categories:
             known = ", ".join(sorted(rule.categories)) or "none"
             problems.add(
-                f"unknown category {activity.category!r} (the contract has: {known})", "category", "unknown_category"
+                f"unknown category {activity.category!r} (the contract has: {known})",
+                "category",
+                "unknown_category",
             )
             return 0, None
         multiplier = rule.categories[activity.category]
@@ -88,7 +96,9 @@ def _spend(
         return 0, None
     if activity.currency is None or activity.currency not in rates:
         problems.add(
-            f"no rate for the currency {activity.currency!r} into {currency}", "amount.currency", "unknown_currency"
+            f"no rate for the currency {activity.currency!r} into {currency}",
+            "amount.currency",
+            "unknown_currency",
         )
         return 0, None
     value = activity.amount * rates[activity.currency]
@@ -118,7 +128,9 @@ def earn_activity(
     rule = contract.activities.get(kind)
     if rule is None:
         known = ", ".join(contract.activities)
-        raise InvalidInput(f"unknown activity kind {kind!r} (the contract has: {known})", field="kind", code="unknown_kind")
+        raise InvalidInput(
+            f"unknown activity kind {kind!r} (the contract has: {known})", field="kind", code="unknown_kind"
+        )
     if activity.activity_date > today:
         problems.add(
             f"activity_date {activity.activity_date} is in the future (today is {today} for {contract.code})",

@@ -32,6 +32,7 @@ class ExpiryKind(StrEnum):
 # what may keep miles alive under `inactivity`, and the transfer each one is
 ACTIVITIES = {"flight": "flight_accrual", "redemption": "redemption", "goodwill": "goodwill"}
 DEFAULT_ACTIVITIES = ("flight", "redemption")
+ALWAYS_ACTIVE = ("partner_accrual",)  # partner miles always keep a member's miles alive
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,8 @@ class ExpiryPolicy:
 
     @property
     def activity_codes(self) -> list[str]:
-        """The transfer codes of the activities, sorted."""
-        return sorted(ACTIVITIES[a] for a in self.activities)
+        """The transfer codes of the activities (partner miles always among them), sorted."""
+        return sorted({*(ACTIVITIES[a] for a in self.activities), *ALWAYS_ACTIVE})
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.ledger import EXPIRED
 from miles.services.clock import start_of_day
 from miles.services.nightly.runs import CHUNK_JOB, WARNINGS_JOB, programme_of_run
+from miles.services.partners.posting import post_due_activities
 from miles.services.promotions.birthdays import grant_birthdays
 from miles.services.runtime import Runtime, job
 
@@ -59,6 +60,8 @@ def work_chunk(
 
     started = time.perf_counter()
     member_ids, warned_ids = runs.lock_members(run_id, chunk_no)
+    # pending partner miles post first: they count as activity for the night's inactivity expiry
+    postings, posted_miles = post_due_activities(uow, programme, run.run_date, member_ids, chunk_no)
     tiers = requalification.requalify(run_id, member_ids)
     requalification_ms = _ms(started)
 
@@ -97,12 +100,14 @@ def work_chunk(
         uow.outbox.add(WARNINGS_JOB, {})  # the night is done: send its warnings now
         log.info("nightly run %s is done", run.run_date)
     log.debug(
-        "nightly run %s chunk %d: %s, %d birthday bonuses (%d miles)",
+        "nightly run %s chunk %d: %s, %d birthday bonuses (%d miles), %d partner activities posted (%d miles)",
         run.run_date,
         chunk_no,
         asdict(result),
         bonuses,
         bonus_miles,
+        postings,
+        posted_miles,
     )
     return ChunkOutcome.DONE
 

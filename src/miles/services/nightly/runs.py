@@ -25,6 +25,7 @@ from miles.domain.programme.model import Programme
 from miles.programme.reading import ProgrammeBook, read_document, read_reference
 from miles.services.clock import Clock, today
 from miles.services.nightly.config import NightlyConfig
+from miles.services.partners.posting import due_candidates
 from miles.services.promotions.birthdays import birthday_candidates
 from miles.services.runtime import Runtime, job
 
@@ -119,14 +120,15 @@ def _start_run(uow: UnitOfWork, clock: Clock, config: NightlyConfig, run_date: d
     expiry = ExpiryRepository(uow.connection, programme, run_date)
     warning = expiry.warning_candidates_sql()
     birthdays, birthday_params = birthday_candidates(uow, run_date, clock.now())
+    partner_due, partner_params = due_candidates(run_date)
     candidates = runs.plan_candidates(
         run_id,
         first_member_id,
         config.chunk_size,
         chunks,
-        standing=[requalification.candidates_sql(), expiry.candidates_sql(), *birthdays],
+        standing=[requalification.candidates_sql(), expiry.candidates_sql(), *birthdays, *partner_due],
         warning=[] if warning is None else [warning],
-        params=requalification.params | expiry.params | birthday_params,
+        params=requalification.params | expiry.params | birthday_params | partner_params,
     )
     for chunk_no in range(chunks):
         uow.outbox.add(CHUNK_JOB, {"run_id": run_id, "chunk_no": chunk_no})

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
+
 from miles.adapters.db.partners.activities import NewPartnerActivity, StoredActivity, credits_json
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.errors import Conflict, CouponRaced, InvalidInput, MilesError, NotFound
@@ -108,23 +109,30 @@ def record_in(
             continue
         if activity.activity_id in first:
             if first[activity.activity_id] != digest:
-                error = Conflict(
+                twice = Conflict(
                     f"activity {activity.activity_id} is twice in this request with different bodies",
                     field="activity_id",
                     code="activity_conflict",
                 )
-                results[index] = ActivityResult(index, ERROR, error=error)
+                results[index] = ActivityResult(index, ERROR, error=twice)
             else:
                 results[index] = ActivityResult(index, REPLAYED)  # filled in below, once recorded
             continue
         member = members.get(activity.member_number)
         if member is None:
-            error = NotFound(f"no member {activity.member_number}", field="member_number", code="member_not_found")
-            results[index] = ActivityResult(index, ERROR, error=error)
+            missing = NotFound(
+                f"no member {activity.member_number}", field="member_number", code="member_not_found"
+            )
+            results[index] = ActivityResult(index, ERROR, error=missing)
             continue
         try:
             earning = earn_activity(
-                contract, activity, programme.rates, programme.currency, partner_today, programme.claim_max_months
+                contract,
+                activity,
+                programme.rates,
+                programme.currency,
+                partner_today,
+                programme.claim_max_months,
             )
             expires = None
             if programme.expiry.kind is ExpiryKind.LOTS:
@@ -162,7 +170,9 @@ def record_in(
             uow.partner_activities.settlement_lock([partner])
         ids = uow.partner_activities.record(partner, channel, programme_today, source, [r for _, r, _ in new])
         if len(ids) != len(new):
-            raise CouponRaced("an activity of this request was sent by another request at the same moment: try again")
+            raise CouponRaced(
+                "an activity of this request was sent by another request at the same moment: try again"
+            )
         for index, row, number in new:
             if row.status == "posted" and row.miles > 0:
                 uow.ledger.add_balance_change(source, -row.miles)
@@ -179,9 +189,13 @@ def record_in(
                 posts_on=row.posts_on if row.status == "pending" else None,
             )
             results[index] = ActivityResult(index, CREATED, activity=view)
-        created = {r.activity.activity_id: r.activity for r in results.values() if r.status == CREATED and r.activity}
+        created = {
+            r.activity.activity_id: r.activity for r in results.values() if r.status == CREATED and r.activity
+        }
         for index, result in list(results.items()):
             if result.status == REPLAYED and result.activity is None:
                 request_activity = next(a for req, a, _ in valid if req.index == index)
-                results[index] = ActivityResult(index, REPLAYED, activity=created[request_activity.activity_id])
+                results[index] = ActivityResult(
+                    index, REPLAYED, activity=created[request_activity.activity_id]
+                )
     return [results[r.index] for r in requests]

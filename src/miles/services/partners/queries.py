@@ -18,7 +18,9 @@ def read_activity(runtime: Runtime, partner: str, activity_id: str) -> ActivityV
         contract = contract_of(book.in_force(today(runtime.clock, book.versions[-1].timezone)), partner)
         stored = uow.partner_activities.find(partner, [activity_id]).get(activity_id)
         if stored is None:
-            raise NotFound(f"no activity {activity_id!r} of {partner}", field="activity_id", code="activity_not_found")
+            raise NotFound(
+                f"no activity {activity_id!r} of {partner}", field="activity_id", code="activity_not_found"
+            )
         return activity_view(stored, contract)
 
 

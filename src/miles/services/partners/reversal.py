@@ -47,7 +47,9 @@ def _reverse(
     contract = contract_of(programme, partner)
     seen = uow.partner_activities.find(partner, [activity_id]).get(activity_id)
     if seen is None:
-        raise NotFound(f"no activity {activity_id!r} of {partner}", field="activity_id", code="activity_not_found")
+        raise NotFound(
+            f"no activity {activity_id!r} of {partner}", field="activity_id", code="activity_not_found"
+        )
     uow.members.lock_id(seen.member_id)  # the member first, then the activity: the nightly posting's order
     stored = uow.partner_activities.find(partner, [activity_id], lock=True)[activity_id]
     if stored.status in ("cancelled", "reversed"):
@@ -74,7 +76,9 @@ def _reverse(
                 )
             )
             own = uow.ledger.lot_of_transfer(original)
-            draws, _debt = plan_draws(uow.ledger.open_lots(stored.member_id), stored.miles, own.id if own else None)
+            draws, _debt = plan_draws(
+                uow.ledger.open_lots(stored.member_id), stored.miles, own.id if own else None
+            )
             uow.ledger.draw_lots(transfer_id, draws)
         uow.partner_activities.mark_reversed(stored.id, partner, day, reason, digest)
     after = uow.partner_activities.find(partner, [activity_id]).get(activity_id)

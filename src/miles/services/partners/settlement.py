@@ -13,7 +13,7 @@ from pathlib import Path
 
 from miles.adapters.db.partners.settlements import ClosedMonth, MonthFigures, SettlementRepository
 from miles.adapters.db.unit_of_work import UnitOfWork
-from miles.domain.calendar import end_of_month
+from miles.domain.calendar import add_months, end_of_month
 from miles.domain.errors import InvalidInput
 from miles.domain.partners.contracts import PartnerContract
 from miles.programme.reading import ProgrammeBook
@@ -22,6 +22,9 @@ from miles.services.partners.activities import contract_of
 from miles.services.runtime import Runtime
 
 CENT = Decimal("0.01")
+PRICE_PLACES = Decimal(
+    "0.000001"
+)  # partner_settlements.price_per_mile's scale: an open and a closed month read alike
 
 
 @dataclass(frozen=True)
@@ -42,13 +45,15 @@ class SettlementView:
 
 def parse_month(value: str, field: str = "month") -> date:
     """`YYYY-MM` as the month's first day."""
+    digits = value[:4] + value[5:]
+    if len(value) != 7 or value[4] != "-" or not (digits.isascii() and digits.isdigit()):
+        raise InvalidInput(f"a month is written YYYY-MM, not {value!r}", field=field, code="invalid_month")
     try:
-        if len(value) != 7 or value[4] != "-":
-            raise ValueError(value)
-        day = date(int(value[:4]), int(value[5:]), 1)
+        return date(int(value[:4]), int(value[5:]), 1)
     except ValueError as exc:
-        raise InvalidInput(f"a month is written YYYY-MM, not {value!r}", field=field) from exc
-    return day
+        raise InvalidInput(
+            f"a month is written YYYY-MM, not {value!r}", field=field, code="invalid_month"
+        ) from exc
 
 
 def amount_due(net_miles: int, price: Decimal) -> Decimal:
@@ -62,6 +67,7 @@ def _contract(book: ProgrammeBook, partner: str, month: date) -> PartnerContract
 
 def _view(contract: PartnerContract, month: date, figures: MonthFigures) -> SettlementView:
     net = figures.miles_issued - figures.miles_reversed
+    price = contract.price_per_mile.quantize(PRICE_PLACES)
     return SettlementView(
         partner=contract.code,
         partner_name=contract.name,
@@ -71,8 +77,8 @@ def _view(contract: PartnerContract, month: date, figures: MonthFigures) -> Sett
         miles_issued=figures.miles_issued,
         miles_reversed=figures.miles_reversed,
         net_miles=net,
-        price_per_mile=contract.price_per_mile,
-        amount_due=amount_due(net, contract.price_per_mile),
+        price_per_mile=price,
+        amount_due=amount_due(net, price),
         currency=contract.price_currency,
     )
 
@@ -87,7 +93,7 @@ def _closed_view(name: str, row: ClosedMonth) -> SettlementView:
         miles_issued=row.miles_issued,
         miles_reversed=row.miles_reversed,
         net_miles=row.net_miles,
-        price_per_mile=row.price_per_mile,
+        price_per_mile=row.price_per_mile.quantize(PRICE_PLACES),
         amount_due=row.amount_due,
         currency=row.currency,
         closed_at=row.closed_at,
@@ -105,38 +111,49 @@ def settlement(runtime: Runtime, partner: str, month: date) -> SettlementView:
         return _view(contract, month, repo.figures(partner, month))
 
 
-def _close_one(uow: UnitOfWork, contract: PartnerContract, month: date, by: str, at: datetime) -> SettlementView:
+@dataclass(frozen=True)
+class Closing:
+    view: SettlementView  # the month as closed
+    already: bool  # closed before (by an earlier or a concurrent close): nothing was written now
+
+
+def _close_one(uow: UnitOfWork, contract: PartnerContract, month: date, by: str, at: datetime) -> Closing:
     repo = SettlementRepository(uow.connection)
     uow.partner_activities.settlement_lock([contract.code], exclusive=True)
     closed = repo.closed(contract.code, month)
+    already = closed is not None
     if closed is None:
         view = _view(contract, month, repo.figures(contract.code, month))
-        closed = ClosedMonth(
-            partner=contract.code,
-            month=month,
-            activities=view.activities,
-            miles_issued=view.miles_issued,
-            miles_reversed=view.miles_reversed,
-            net_miles=view.net_miles,
-            price_per_mile=view.price_per_mile,
-            currency=view.currency,
-            amount_due=view.amount_due,
-            closed_at=at,
-            closed_by=by,
+        written = repo.close(
+            ClosedMonth(
+                partner=contract.code,
+                month=month,
+                activities=view.activities,
+                miles_issued=view.miles_issued,
+                miles_reversed=view.miles_reversed,
+                net_miles=view.net_miles,
+                price_per_mile=view.price_per_mile,
+                currency=view.currency,
+                amount_due=view.amount_due,
+                closed_at=at,
+                closed_by=by,
+            )
         )
-        repo.close(closed)
+        already = not written
         closed = repo.closed(contract.code, month)
         assert closed is not None
-    return _closed_view(contract.name, closed)
+    return Closing(_closed_view(contract.name, closed), already)
 
 
-def close_month(runtime: Runtime, month: date, closed_by: str) -> list[SettlementView]:
-    """Close the month for every partner of the programme (once: a closed month answers as closed)."""
+def close_month(runtime: Runtime, month: date, closed_by: str) -> list[Closing]:
+    """Close the month for every partner of the programme (in force on its last day), once: a month closed
+    already answers as it was closed. Only a month that is over (in the programme's zone) can be closed."""
     with runtime.uow() as uow:
         book = runtime.catalog.current(uow)
-        at_end = book.in_force(end_of_month(month.year, month.month))
+        last_day = end_of_month(month.year, month.month)
+        at_end = book.in_force(last_day)
         local = today(runtime.clock, at_end.timezone)
-        if end_of_month(month.year, month.month) >= local:
+        if last_day >= local:
             raise InvalidInput(
                 f"{month:%Y-%m} is not over yet (today is {local}): only a past month can be closed",
                 field="month",
@@ -146,6 +163,18 @@ def close_month(runtime: Runtime, month: date, closed_by: str) -> list[Settlemen
         return [_close_one(uow, c, month, closed_by, now) for _, c in sorted(at_end.partners.items())]
 
 
+PROGRESS_EVERY = 10_000
+TOTAL_COLUMNS = [
+    "partner",
+    "month",
+    "closed",
+    "miles_issued",
+    "miles_reversed",
+    "net_miles",
+    "price_per_mile",
+    "amount_due",
+    "currency",
+]
 STATEMENT_COLUMNS = [
     "activity_id",
     "member_number",
@@ -163,29 +192,133 @@ def write_statement(
     runtime: Runtime, view: SettlementView, folder: Path, progress: Callable[[int], None] | None = None
 ) -> Path:
     """The partner's statement of a month as CSV: one line per activity posted or reversed in it, then the
-    totals (equal to the settlement's). Streamed: a month of millions of activities never sits in memory."""
+    totals (equal to the settlement's). Streamed: a month of millions of activities never sits in memory.
+    Written beside its place and moved there whole: a statement that does not add up is never left."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"settlement-{view.partner}-{view.month}.csv"
+    partial = path.with_name(path.name + ".part")
     month = parse_month(view.month)
-    issued = reversed_ = 0
-    with runtime.uow() as uow, path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(STATEMENT_COLUMNS)
-        count = 0
-        for row in SettlementRepository(uow.connection).lines(view.partner, month):
+    issued = reversed_ = count = 0
+    try:
+        with runtime.uow() as uow, partial.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(STATEMENT_COLUMNS)
+            for row in SettlementRepository(uow.connection).lines(view.partner, month):
+                writer.writerow(
+                    [
+                        row.activity_id,
+                        row.member_number,
+                        row.activity_date,
+                        row.kind,
+                        row.category or "",
+                        row.posted_on or "",
+                        row.reversed_on or "",
+                        row.issued,
+                        row.reversed,
+                    ]
+                )
+                issued += row.issued
+                reversed_ += row.reversed
+                count += 1
+                if progress is not None and count % PROGRESS_EVERY == 0:
+                    progress(count)
+            writer.writerow([])
+            writer.writerow(TOTAL_COLUMNS)
             writer.writerow(
-                [row.activity_id, row.member_number, row.activity_date, row.kind, row.category or "",
-                 row.posted_on or "", row.reversed_on or "", row.issued, row.reversed]
+                [
+                    view.partner,
+                    view.month,
+                    "true" if view.closed else "false",
+                    view.miles_issued,
+                    view.miles_reversed,
+                    view.net_miles,
+                    view.price_per_mile,
+                    view.amount_due,
+                    view.currency,
+                ]
             )
-            issued += row.issued
-            reversed_ += row.reversed
-            count += 1
-            if progress is not None and count % 10_000 == 0:
-                progress(count)
-        writer.writerow([])
-        writer.writerow(["partner", "month", "closed", "miles_issued", "miles_reversed", "net_miles", "price_per_mile", "amount_due", "currency"])
-        writer.writerow([view.partner, view.month, view.closed, view.miles_issued, view.miles_reversed,
-                         view.net_miles, view.price_per_mile, view.amount_due, view.currency])
-    if (issued, reversed_) != (view.miles_issued, view.miles_reversed):
-        raise RuntimeError(f"the statement of {view.partner} {view.month} does not add up to its settlement")
+        if (issued, reversed_) != (view.miles_issued, view.miles_reversed):
+            raise RuntimeError(
+                f"the statement of {view.partner} {view.month} does not add up to its settlement"
+            )
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    if progress is not None:
+        progress(count)
     return path
+
+
+# --- finance's overview: every partner's recent months, closed as stored, open as they stand ---------
+
+
+@dataclass(frozen=True)
+class MonthLine:
+    month: str  # YYYY-MM
+    closed: bool
+    miles_issued: int
+    miles_reversed: int
+    net_miles: int
+    amount_due: Decimal | None  # None: no contract of the partner in force that month
+    currency: str | None
+
+
+@dataclass(frozen=True)
+class PartnerMonths:
+    partner: str
+    partner_name: str
+    months: list[MonthLine]  # oldest first
+
+
+@dataclass(frozen=True)
+class RecentMonths:
+    months: list[str]  # YYYY-MM, oldest first; the last is the month in progress
+    partners: list[PartnerMonths]
+
+
+def recent_months(runtime: Runtime, count: int = 12) -> RecentMonths:
+    """The last `count` months (this one included) of every partner: a closed month as it was closed, an
+    open one from the activities posted and reversed in it so far. Two set-based reads, whatever the
+    number of activities."""
+    with runtime.uow() as uow:
+        book = runtime.catalog.current(uow)
+        programme = book.in_force(today(runtime.clock, book.versions[-1].timezone))
+        current = today(runtime.clock, programme.timezone)
+        firsts = [add_months(current.replace(day=1), -i) for i in reversed(range(count))]
+        repo = SettlementRepository(uow.connection)
+        live = {
+            (r.partner, r.month): (int(r.issued), int(r.reversed)) for r in repo.issued_by_month(firsts[0])
+        }
+        closed = {(c.partner, c.month): c for c in repo.closed_since(firsts[0])}
+    programmes = {m: book.in_force(end_of_month(m.year, m.month)) for m in firsts}
+    names: dict[str, str] = {}
+    for m in firsts:  # the latest name wins
+        names |= {code: c.name for code, c in programmes[m].partners.items()}
+    codes = sorted(set(programmes[firsts[-1]].partners) | {p for p, _ in live} | {p for p, _ in closed})
+    partners = []
+    for code in codes:
+        lines = []
+        for m in firsts:
+            stored = closed.get((code, m))
+            if stored is not None:
+                lines.append(
+                    MonthLine(
+                        m.strftime("%Y-%m"),
+                        True,
+                        stored.miles_issued,
+                        stored.miles_reversed,
+                        stored.net_miles,
+                        stored.amount_due,
+                        stored.currency,
+                    )
+                )
+                continue
+            issued, reversed_ = live.get((code, m), (0, 0))
+            contract = programmes[m].partners.get(code)
+            due = None if contract is None else amount_due(issued - reversed_, contract.price_per_mile)
+            currency = None if contract is None else contract.price_currency
+            lines.append(
+                MonthLine(m.strftime("%Y-%m"), False, issued, reversed_, issued - reversed_, due, currency)
+            )
+        partners.append(PartnerMonths(code, names.get(code, code), lines))
+    return RecentMonths([m.strftime("%Y-%m") for m in firsts], partners)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -36,3 +37,9 @@ def activity_view(stored: StoredActivity, contract: PartnerContract | None) -> A
         posts_on=stored.posts_on if stored.status == "pending" else None,
         reversed_on=stored.reversed_on,
     )
+
+
+def partner_name(partners: Mapping[str, PartnerContract], code: str) -> str:
+    """The partner's name as the programme in force gives it (its code when it has left the programme)."""
+    contract = partners.get(code)
+    return contract.name if contract is not None else code

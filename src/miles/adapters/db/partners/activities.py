@@ -149,11 +149,19 @@ class PartnerActivityRepository:
         for closing a month. Held to the end of the transaction."""
         fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
         for partner in sorted(set(partners)):
-            self.connection.execute(text(f"SELECT {fn}(hashtextextended('partner-settlement:' || :p, 0))"), {"p": partner})
+            self.connection.execute(
+                text(f"SELECT {fn}(hashtextextended('partner-settlement:' || :p, 0))"), {"p": partner}
+            )
 
-    def find(self, partner: str, activity_ids: Sequence[str], lock: bool = False) -> dict[str, StoredActivity]:
+    def find(
+        self, partner: str, activity_ids: Sequence[str], lock: bool = False
+    ) -> dict[str, StoredActivity]:
         rows = self.connection.execute(
-            text(_STORED + " WHERE a.partner = :p AND a.activity_id = ANY(:ids)" + (" FOR UPDATE OF a" if lock else "")),
+            text(
+                _STORED
+                + " WHERE a.partner = :p AND a.activity_id = ANY(:ids)"
+                + (" FOR UPDATE OF a" if lock else "")
+            ),
             {"p": partner, "ids": list(activity_ids)},
         )
         return {r.activity_id: _stored(r) for r in rows}
@@ -183,7 +191,9 @@ class PartnerActivityRepository:
             {"id": activity_pk, "d": today, "r": reason, "g": digest},
         )
 
-    def mark_reversed(self, activity_pk: int, partner: str, today: date, reason: str | None, digest: str) -> None:
+    def mark_reversed(
+        self, activity_pk: int, partner: str, today: date, reason: str | None, digest: str
+    ) -> None:
         self.connection.execute(
             text(
                 "UPDATE partner_activities SET status = 'reversed', reversed_on = :d, reversal_reason = :r, "
@@ -196,16 +206,16 @@ class PartnerActivityRepository:
 
     def posting_transfer(self, activity_pk: int) -> int | None:
         return self.connection.execute(
-            text(
-                "SELECT id FROM transfers WHERE partner_activity_id = :a AND reverses_transfer_id IS NULL"
-            ),
+            text("SELECT id FROM transfers WHERE partner_activity_id = :a AND reverses_transfer_id IS NULL"),
             {"a": activity_pk},
         ).scalar_one_or_none()
 
     def pending_miles(self, member_id: int) -> int:
         return int(
             self.connection.execute(
-                text("SELECT coalesce(sum(miles), 0) FROM partner_activities WHERE member_id = :m AND status = 'pending'"),
+                text(
+                    "SELECT coalesce(sum(miles), 0) FROM partner_activities WHERE member_id = :m AND status = 'pending'"
+                ),
                 {"m": member_id},
             ).scalar_one()
         )

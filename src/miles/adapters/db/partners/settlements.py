@@ -65,7 +65,8 @@ class SettlementRepository:
 
     def closed(self, partner: str, month: date) -> ClosedMonth | None:
         row = self.connection.execute(
-            text("SELECT * FROM partner_settlements WHERE partner = :p AND month = :m"), {"p": partner, "m": month}
+            text("SELECT * FROM partner_settlements WHERE partner = :p AND month = :m"),
+            {"p": partner, "m": month},
         ).first()
         return None if row is None else ClosedMonth(**row._mapping)
 
@@ -88,6 +89,13 @@ class SettlementRepository:
     def closed_months(self, limit: int = 240) -> list[ClosedMonth]:
         rows = self.connection.execute(
             text("SELECT * FROM partner_settlements ORDER BY month DESC, partner LIMIT :l"), {"l": limit}
+        )
+        return [ClosedMonth(**r._mapping) for r in rows]
+
+    def closed_since(self, since: date) -> list[ClosedMonth]:
+        """Every partner's closed months from `since` on, oldest first."""
+        rows = self.connection.execute(
+            text("SELECT * FROM partner_settlements WHERE month >= :s ORDER BY month, partner"), {"s": since}
         )
         return [ClosedMonth(**r._mapping) for r in rows]
 

@@ -1,0 +1,1 @@
+"""Finance's pages (403 for every other role): the partners' monthly settlements, with a chart."""

@@ -1,0 +1,105 @@
+"""Pending partner miles post by themselves: the nightly run posts each stay once on the day its pending
+period ends (never before, never twice, never after its reversal); the member sees them pending, then in
+the balance and on the statement with the partner's name; they count as activity."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from miles.api.app import create_app
+from miles.bootstrap import Container
+from miles.services.nightly.chunks import ChunkOutcome, chunk_job
+from miles.services.nightly.runs import start_run
+from tests.integration.conftest import make_key
+from tests.integration.nightly_data import night_runner, run_night
+
+
+@pytest.fixture
+def night(database_url: str) -> Iterator[Container]:
+    with night_runner(database_url, chunk_size=2) as container:
+        container.clock.at = container.clock.at.replace(year=2026, month=11, day=23)  # type: ignore[attr-defined]
+        yield container
+
+
+@pytest.fixture
+def api(night: Container) -> Iterator[TestClient]:
+    with TestClient(create_app(night)) as client:
+        scopes = ["member:write", "member:read", "partner:write"]
+        client.headers["Authorization"] = f"Bearer {make_key(night, scopes)}"
+        yield client
+
+
+def _enrol(api: TestClient) -> str:
+    body = {"given_name": "P", "family_name": "Stay", "email": "p@stay.example"}
+    response = api.post("/v1/members", json=body)
+    assert response.status_code == 201, response.text
+    return str(response.json()["member_number"])
+
+
+def _stay(api: TestClient, member: str, activity_id: str, check_out: str, nights: int) -> dict[str, object]:
+    body = {"member_number": member, "activity_id": activity_id, "activity_date": check_out, "nights": nights}
+    answer = api.post("/v1/partners/HTL/activities", json=body)
+    assert answer.status_code == 201, answer.text
+    return dict(answer.json())
+
+
+def _night(night: Container, day: date) -> None:
+    """The clock moved to the night's 03:00, then its run."""
+    night.clock.at = night.clock.at.replace(year=day.year, month=day.month, day=day.day)  # type: ignore[attr-defined]
+    run_night(night, day)
+
+
+def _member(api: TestClient, member: str) -> dict[str, object]:
+    return dict(api.get(f"/v1/members/{member}").json())
+
+
+def test_pending_stays_post_once_on_the_day_their_period_ends(
+    api: TestClient, night: Container, engine: Engine
+) -> None:
+    members = [_enrol(api) for _ in range(5)]
+    for i, member in enumerate(members):
+        assert _stay(api, member, f"S-{i}", "2026-11-20", i + 1)["posts_on"] == "2026-12-04"
+    cancelled = _stay(api, members[0], "S-X", "2026-11-21", 2)
+    assert api.post("/v1/partners/HTL/activities/S-X/reversal", json={}).json()["status"] == "cancelled"
+    assert cancelled["posts_on"] == "2026-12-05"
+    assert _member(api, members[2])["partner_pending_miles"] == 1500
+    assert _member(api, members[2])["award_miles"] == 0
+
+    _night(night, date(2026, 12, 3))
+    assert [_member(api, m)["award_miles"] for m in members] == [0] * 5
+
+    _night(night, date(2026, 12, 4))
+    first = start_run(night, date(2026, 12, 4))  # joins the night's run
+    for chunk_no in range(first.chunks):  # every chunk delivered again: nothing changes
+        assert chunk_job(night, run_id=first.run_id, chunk_no=chunk_no) == ChunkOutcome.ALREADY_DONE.value
+    assert [_member(api, m)["award_miles"] for m in members] == [500, 1000, 1500, 2000, 2500]
+    assert [_member(api, m)["partner_pending_miles"] for m in members] == [0] * 5
+    _night(night, date(2026, 12, 5))  # the cancelled stay's day: it never posts
+    assert _member(api, members[0])["award_miles"] == 500
+    with engine.connect() as c:
+        rows = c.execute(
+            text("SELECT status, posted_on, posted_month FROM partner_activities ORDER BY id")
+        ).all()
+        assert [tuple(r) for r in rows] == [("posted", date(2026, 12, 4), date(2026, 12, 1))] * 5 + [
+            ("cancelled", None, None)
+        ]
+        activity = c.execute(
+            text("SELECT last_activity_date FROM members WHERE member_number = :n"), {"n": members[1]}
+        ).scalar()
+        assert activity == date(2026, 11, 20)
+        lots = c.execute(text("SELECT earned_date, expires_date FROM lots ORDER BY id LIMIT 1")).one()
+        assert tuple(lots) == (date(2026, 11, 20), date(2029, 11, 30))
+
+    statement = api.get(f"/v1/members/{members[1]}/statement").json()["transfers"]
+    assert [(line["code"], line["miles"], line["description"]) for line in statement] == [
+        ("partner_accrual", 1000, "Partner miles: Aurora Hotels (HTL)")
+    ]
+    # reversed after posting: taken back by a reversing transfer
+    back = api.post("/v1/partners/HTL/activities/S-1/reversal", json={"reason": "no show"})
+    assert back.json()["status"] == "reversed"
+    assert _member(api, members[1])["award_miles"] == 0
