@@ -80,7 +80,7 @@ def apikey_list() -> None:
     with command_runtime(database_url()) as runtime:
         keys = list_keys(runtime)
     table = Table(
-        "id", "name", "prefix", "scopes", "partner", "created", "expires", "revoked", "last used", "state"
+        "id", "name", "prefix", "scopes", "created", "expires", "revoked", "last used", "state", "partner"
     )
     for key in keys:
         if key.revoked_at is not None:
@@ -94,12 +94,12 @@ def apikey_list() -> None:
             escape(key.name),
             key.key_prefix,
             ", ".join(key.scopes),
-            key.partner or "",
             _when(key.created_at),
             _when(key.expires_at),
             _when(key.revoked_at),
             _when(key.last_used_at),
             state,
+            key.partner or "",
         )
     out.print(table)
     out.print(f"{len(keys)} key{'' if len(keys) == 1 else 's'}")

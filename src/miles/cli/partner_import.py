@@ -39,7 +39,7 @@ def _chunk_delay() -> float:
 
 
 def partners_import(
-    partner: Annotated[str, typer.Argument(help="the partner's code in the programme, e.g. HTL")],
+    partner: Annotated[str, typer.Argument(help="the partner's code in the programme")],
     file: Annotated[
         Path,
         typer.Argument(
@@ -51,10 +51,15 @@ def partners_import(
     ],
     report: Annotated[
         Path | None,
-        typer.Option(metavar="FILE", dir_okay=False, help="where the refused lines go; default: FILE.refused.csv"),
+        typer.Option(
+            metavar="FILE", dir_okay=False, help="where the refused lines go; default: FILE.refused.csv"
+        ),
     ] = None,
     chunk_size: Annotated[
-        int, typer.Option(min=1, max=10_000, help="lines recorded per transaction (a run again resumes after them)")
+        int,
+        typer.Option(
+            min=1, max=10_000, help="lines recorded per transaction (a run again resumes after them)"
+        ),
     ] = 5_000,
 ) -> None:
     """Import a partner's activity file: the good lines are recorded, the refused ones written to a report."""
@@ -75,21 +80,28 @@ def partners_import(
     )
     started = time.monotonic()
     first_lines: list[int] = []  # the lines done when this run started
+    progress = Progress(*columns, console=err, transient=False)
+    bar = progress.add_task("import", total=None, lines=0)
+
+    def show(step: ImportProgress) -> None:
+        """Called before the first chunk (the bar shows from then on) and after each committed chunk."""
+        after_chunk = bool(first_lines)
+        if not after_chunk:
+            first_lines.append(step.lines_done)
+            progress.start()
+        progress.update(bar, completed=step.bytes_done, total=step.bytes_total, lines=step.lines_done)
+        if after_chunk and delay and step.bytes_done < step.bytes_total:
+            time.sleep(delay)  # the test hook
+
     try:
-        with command_runtime(url) as runtime, Progress(*columns, console=err, transient=False) as progress:
-            bar = progress.add_task("import", total=None, lines=0)
-
-            def show(step: ImportProgress) -> None:
-                if not first_lines:
-                    first_lines.append(step.lines_done)
-                progress.update(bar, completed=step.bytes_done, total=step.bytes_total, lines=step.lines_done)
-                if delay and step.bytes_done < step.bytes_total:
-                    time.sleep(delay)
-
+        with command_runtime(url) as runtime:
             outcome = import_file(runtime, partner, file, report_path, chunk_size, on_progress=show)
     except MilesError as exc:
+        progress.stop()  # before the message, which would else print above the bar
         err.print(f"[red]{escape(str(file))} was not imported: {escape(exc.message)}[/red]")
         raise typer.Exit(2) from None
+    finally:
+        progress.stop()
     elapsed = time.monotonic() - started
     this_run = outcome.lines - (first_lines[0] if first_lines else outcome.lines)
     _summary(outcome, this_run, elapsed)

@@ -37,7 +37,17 @@ from miles.services.clock import today
 from miles.services.partners.activities import CREATED, REPLAYED, ActivityRequest, contract_of, record_in
 from miles.services.runtime import Runtime
 
-COLUMNS = ("member_number", "activity_id", "activity_date", "kind", "category", "nights", "days", "amount", "currency")
+COLUMNS = (
+    "member_number",
+    "activity_id",
+    "activity_date",
+    "kind",
+    "category",
+    "nights",
+    "days",
+    "amount",
+    "currency",
+)
 REPORT_COLUMNS = ("line_no", "activity_id", "field", "code", "reason")
 DEFAULT_CHUNK = 5_000
 MAX_CHUNK = 10_000
@@ -100,7 +110,9 @@ def file_digest(path: Path) -> tuple[str, int]:
 
 def _header_error(message: str) -> InvalidInput:
     expected = ",".join(COLUMNS)
-    return InvalidInput(f"{message}: the first line must be exactly {expected}", field="header", code="bad_header")
+    return InvalidInput(
+        f"{message}: the first line must be exactly {expected}", field="header", code="bad_header"
+    )
 
 
 def read_header(handle: BinaryIO) -> None:
@@ -115,6 +127,8 @@ def read_header(handle: BinaryIO) -> None:
         raise _header_error("the header line is not a UTF-8 CSV line") from None
     if tuple(names) == COLUMNS:
         return
+    if not set(names) & set(COLUMNS):
+        raise _header_error("the first line is not the header")
     missing = [c for c in COLUMNS if c not in names]
     unknown = [n for n in names if n not in COLUMNS]
     if missing:
@@ -183,7 +197,9 @@ def _activity(fields: dict[str, str | None]) -> PartnerActivity:
     member_number = fields["member_number"] or ""
     if len(member_number) > _MEMBER_NUMBER_MAX:
         raise _bad("member_number", "too_long", f"is longer than {_MEMBER_NUMBER_MAX} characters")
-    activity_id = _text(fields, "activity_id", _ACTIVITY_ID, "an activity id (letters, digits, ._:/-, 1 to 64)")
+    activity_id = _text(
+        fields, "activity_id", _ACTIVITY_ID, "an activity id (letters, digits, ._:/-, 1 to 64)"
+    )
     raw_date = fields["activity_date"] or ""
     try:
         if not _DATE.fullmatch(raw_date):
@@ -194,7 +210,10 @@ def _activity(fields: dict[str, str | None]) -> PartnerActivity:
     kind = _text(fields, "kind", _CODE, "an activity kind code")
     category = _text(fields, "category", _CODE, "a category code")
     nights, days = _integer(fields, "nights"), _integer(fields, "days")
-    raw_amount, currency = fields["amount"], _text(fields, "currency", _CURRENCY, "a currency code (ISO 4217)")
+    raw_amount, currency = (
+        fields["amount"],
+        _text(fields, "currency", _CURRENCY, "a currency code (ISO 4217)"),
+    )
     amount = None
     if raw_amount is not None:
         if not _AMOUNT.fullmatch(raw_amount):
@@ -221,7 +240,9 @@ def _activity(fields: dict[str, str | None]) -> PartnerActivity:
 def parse_line(line_no: int, raw: bytes | None, offset: int) -> FileLine:
     """One data line (bytes without its end of line) as an activity, or the reason it is refused."""
     if raw is None:
-        return FileLine(line_no, offset, None, InvalidInput(f"longer than {MAX_LINE_BYTES} bytes", code="line_too_long"))
+        return FileLine(
+            line_no, offset, None, InvalidInput(f"longer than {MAX_LINE_BYTES} bytes", code="line_too_long")
+        )
     try:
         line = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -261,7 +282,8 @@ def _record_chunk(
     row = imports.get(import_id, lock=True)
     if row.lines_done != from_lines or row.finished_at is not None:
         raise Conflict(
-            "this file is being imported by another run at the same time: let it finish", code="import_running"
+            "this file is being imported by another run at the same time: let it finish",
+            code="import_running",
         )
     requests = [ActivityRequest(i, line.activity, line.error) for i, line in enumerate(chunk)]
     results = record_in(uow, runtime, partner, requests, channel="file")
@@ -328,7 +350,9 @@ def import_file(
     with path.open("rb") as handle:
         read_header(handle)
         with runtime.uow() as uow:
-            row = PartnerImportRepository(uow.connection).open(partner, path.name[-1000:], digest, runtime.clock.now())
+            row = PartnerImportRepository(uow.connection).open(
+                partner, path.name[-1000:], digest, runtime.clock.now()
+            )
         if row.finished_at is not None:
             write_report(runtime, row.id, report)
             return _outcome(row, True, row.lines_done, report)
@@ -337,7 +361,14 @@ def import_file(
             on_progress(ImportProgress(lines_done, handle.tell() if lines_done == 0 else 0, size))
         lines = data_lines(handle, skip_through=lines_done + 1)
         while chunk := list(islice(lines, chunk_size)):
-            work = partial(_record_chunk, runtime=runtime, partner=partner, import_id=row.id, from_lines=lines_done, chunk=chunk)
+            work = partial(
+                _record_chunk,
+                runtime=runtime,
+                partner=partner,
+                import_id=row.id,
+                from_lines=lines_done,
+                chunk=chunk,
+            )
             lines_done += retry_raced(runtime.uow, work).lines
             if on_progress is not None:
                 on_progress(ImportProgress(lines_done, chunk[-1].end_offset, size))
