@@ -200,3 +200,22 @@ def test_the_member_page_forms_each_carry_their_own_request_key(
     assert first.status_code == second.status_code == 200, second.text
     with engine.connect() as c:
         assert c.execute(text("SELECT count(*) FROM goodwill_adjustments")).scalar() == 1
+
+
+def test_the_member_page_shows_partner_miles_pending_and_posted_with_the_partner_s_name(
+    client: TestClient, console: TestClient
+) -> None:
+    member = enrol(client, "Kate", "Johnson")
+    stay = {"member_number": member, "activity_id": "H-77", "activity_date": "2026-11-20", "nights": 2}
+    assert client.post("/v1/partners/HTL/activities", json=stay).status_code == 201
+    rental = {"member_number": member, "activity_id": "R-9", "activity_date": "2026-11-21", "days": 3}
+    assert client.post("/v1/partners/CAR/activities", json=rental).status_code == 201
+    html = console.get(f"/console/members/{member}").text
+    assert 'data-testid="partner-pending-miles">1,000<' in html
+    assert 'data-testid="award-miles">750<' in html
+    panel = html.split('data-testid="partner-activity"')[1].split("</table>")[0]
+    assert "Aurora Hotels" in panel and "pending: posts on 2026-12-04" in panel and "H-77" in panel
+    assert "Aurora Car Rental" in panel and "posted" in panel
+    statement = html.split('data-testid="statement"')[1].split("</table>")[0]
+    assert "Partner miles" in statement and "Aurora Car Rental: R-9" in statement
+    assert "Aurora Hotels" not in statement  # pending: not in the ledger yet

@@ -23,7 +23,7 @@ from miles.services.clock import Clock, today
 from miles.services.goodwill.adjustments import AdjustmentView, member_adjustments
 from miles.services.ledger_views import MemberView
 from miles.services.members import current_period, find_member, member_view, period_totals
-from miles.services.partners.views import partner_name
+from miles.services.partners.views import ActivityView, activity_view, partner_name
 from miles.services.programmes import ProgrammeCatalog
 from miles.services.redemptions.redemption_views import RedemptionView
 from miles.services.runtime import Runtime
@@ -31,6 +31,7 @@ from miles.services.statements import decode_cursor, encode_cursor
 
 EXPIRY_HORIZON = timedelta(days=90)
 STATEMENT_PAGE = 20
+PARTNER_LINES = 10
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class MemberOverview:
     trail: list[AuditRecord]
     redemptions: list[RedemptionView]
     award_choices: AwardChoices
+    partner_activity: list[ActivityView]  # the latest, newest first: pending, posted, cancelled, reversed
 
 
 def statement_slice(
@@ -169,4 +171,8 @@ def _overview(uow: UnitOfWork, catalog: ProgrammeCatalog, clock: Clock, member_n
         trail=audit.member_trail(uow, record.id),
         redemptions=member_redemptions(uow, record.id),
         award_choices=choices_in_force(uow, catalog, clock),
+        partner_activity=[
+            activity_view(a, programme.partners.get(a.partner))
+            for a in uow.partner_activities.of_member(record.id, PARTNER_LINES)
+        ],
     )
