@@ -19,7 +19,9 @@ agent_app = typer.Typer(cls=Group, help="Console users: agents and supervisors."
 @agent_app.command("create", cls=Command)
 def agent_create(
     name: str,
-    role: Annotated[str, typer.Option(metavar="ROLE", help="agent | supervisor | manager | finance")] = "agent",
+    role: Annotated[
+        str, typer.Option(metavar="ROLE", help="agent | supervisor | manager | finance")
+    ] = "agent",
     password: Annotated[
         str | None,
         typer.Option(metavar="PASSWORD", help="asked for (hidden, twice) when not given", show_default=False),

@@ -62,7 +62,8 @@ def settle(url: str, month_text: str, folder: Path, out: Console, err: Console) 
         already = sum(c.already for c in closings)
         if already:
             err.print(
-                f"{month:%Y-%m} was already closed for {already} of {len(closings)} partners: as closed"
+                f"{month:%Y-%m} was already closed ({already} of {len(closings)} partners): "
+                "its figures as closed, its statements written again"
             )
         columns = (
             TextColumn("[bold]statements[/bold]"),

@@ -163,6 +163,19 @@ class MemberRepository:
         )
         return {r.member_number: _record(r) for r in rows}
 
+    def lock_accounts(self, member_numbers: list[str]) -> dict[str, tuple[int, int]]:
+        """Lock the members in id order (one statement); (member id, award account id) by member number.
+        For writes that touch a member's account and lots only, not their standing."""
+        rows = self.connection.execute(
+            text(
+                "SELECT m.id, m.member_number, a.id AS account_id FROM members m "
+                "JOIN accounts a ON a.member_id = m.id WHERE m.member_number = ANY(:numbers) "
+                "ORDER BY m.id FOR UPDATE OF m"
+            ),
+            {"numbers": member_numbers},
+        )
+        return {r.member_number: (int(r.id), int(r.account_id)) for r in rows}
+
     def totals(
         self, member_ids: list[int], periods: list[date]
     ) -> dict[tuple[int, date], tuple[Decimal, ...]]:

@@ -95,7 +95,7 @@ def record_in(
         valid.append((request, request.activity, activity_digest(request.activity)))
     stored = uow.partner_activities.find(partner, sorted({a.activity_id for _, a, _ in valid}))
     numbers = sorted({a.member_number for _, a, _ in valid if a.activity_id not in stored})
-    members = uow.members.lock_many(numbers) if numbers else {}
+    members = uow.members.lock_accounts(numbers) if numbers else {}
     new: list[tuple[int, NewPartnerActivity, str]] = []
     first: dict[str, str] = {}  # digest of the batch's first item of each new activity id
     for request, activity, digest in valid:
@@ -144,8 +144,8 @@ def record_in(
         first[activity.activity_id] = digest
         status = "pending" if earning.pending_on(programme_today) else "posted"
         row = NewPartnerActivity(
-            member_id=member.id,
-            account_id=member.account_id,
+            member_id=member[0],
+            account_id=member[1],
             activity_id=activity.activity_id,
             request_digest=digest,
             activity_date=activity.activity_date,
@@ -163,7 +163,7 @@ def record_in(
             event_at=start_of_day(activity.activity_date, programme.timezone),
             lot_expires_date=expires,
         )
-        new.append((index, row, member.member_number))
+        new.append((index, row, activity.member_number))
     if new:
         source = uow.ledger.programme_account(ACCRUAL_PARTNER, new[0][1].member_id)
         if any(r.status == "posted" for _, r, _ in new):
