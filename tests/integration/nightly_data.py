@@ -368,7 +368,9 @@ def snapshot(engine: Engine) -> dict[str, object]:
         "members": "SELECT md5(string_agg(id || tier || coalesce(tier_valid_until::text, '-') || lifetime_tier"
         " || period_start, ',' ORDER BY id)) FROM members",
         "balances": "SELECT md5(string_agg(id || ':' || balance, ',' ORDER BY id)) FROM accounts",
-        "lots": "SELECT md5(string_agg(id || ':' || remaining, ',' ORDER BY id)) FROM lots",
+        # lots by what they are (the night opens lots for partner miles, in whatever order its chunks run)
+        "lots": "SELECT md5(string_agg(concat_ws(':', member_id, earned_date, expires_date, amount, remaining), ','"
+        " ORDER BY member_id, earned_date, expires_date, amount, remaining)) FROM lots",
         "transfers": "SELECT count(*) FROM transfers",
         "entries": "SELECT count(*) FROM entries",
         "lot_draws": "SELECT count(*) FROM lot_draws",
