@@ -214,8 +214,12 @@ def test_the_member_page_shows_partner_miles_pending_and_posted_with_the_partner
     assert 'data-testid="partner-pending-miles">1,000<' in html
     assert 'data-testid="award-miles">750<' in html
     panel = html.split('data-testid="partner-activity"')[1].split("</table>")[0]
-    assert "Aurora Hotels" in panel and "pending: posts on 2026-12-04" in panel and "H-77" in panel
-    assert "Aurora Car Rental" in panel and "posted" in panel
+    assert "Aurora Hotels" in panel
+    assert "pending: posts on 2026-12-04" in panel
+    assert "H-77" in panel
+    assert "Aurora Car Rental" in panel
+    assert "posted" in panel
     statement = html.split('data-testid="statement"')[1].split("</table>")[0]
-    assert "Partner miles" in statement and "Aurora Car Rental: R-9" in statement
+    assert "Partner miles" in statement
+    assert "Aurora Car Rental: R-9" in statement
     assert "Aurora Hotels" not in statement  # pending: not in the ledger yet

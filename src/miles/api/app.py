@@ -15,6 +15,7 @@ from miles.api.metrics import metrics_registry
 from miles.api.middleware import EdgeMiddleware
 from miles.api.openapi import document
 from miles.api.operations_metrics import DatabaseCollector
+from miles.api.partner_schemas import PartnerActivityRequest, PartnerBatchRequest, PartnerReversalRequest
 from miles.api.promotion_schemas import PromotionRequest, RegistrationRequest
 from miles.api.redemption_schemas import RedemptionRequest
 from miles.api.routers import (
@@ -34,7 +35,6 @@ from miles.api.schemas import (
     ReversalRequest,
     TierGrantRequest,
 )
-from miles.api.partner_schemas import PartnerActivityRequest, PartnerBatchRequest, PartnerReversalRequest
 from miles.bootstrap import Container
 from miles.console import install as install_console
 from miles.domain.awards import cabins as award_cabins
