@@ -208,15 +208,20 @@ def single_accruals(
 # --- batches -------------------------------------------------------------------------------------
 
 
-async def _batches(host: str, port: int, key: str, bodies: list[bytes], sizes: list[int]) -> dict[str, Any]:
+FLIGHT_BATCH = "/v1/accruals/flights/batch"
+
+
+async def _batches(
+    host: str, port: int, key: str, bodies: list[bytes], sizes: list[int], paths: list[str]
+) -> dict[str, Any]:
     conn = HttpConnection(host, port, key)
     answers: list[tuple[int, bytes] | Exception] = []
     seconds: list[float] = []
     try:
-        for body in bodies:
+        for body, path in zip(bodies, paths, strict=True):
             t0 = time.perf_counter()
             try:
-                answers.append(await conn.request("POST", "/v1/accruals/flights/batch", body))
+                answers.append(await conn.request("POST", path, body))
             except TRANSPORT_ERRORS as exc:
                 answers.append(exc)
             seconds.append(time.perf_counter() - t0)
@@ -258,4 +263,12 @@ async def _batches(host: str, port: int, key: str, bodies: list[bytes], sizes: l
 def post_batches(host: str, port: int, key: str, batches: list[list[tuple[Any, ...]]]) -> dict[str, Any]:
     """POST each batch in turn on one keep-alive connection; bodies are encoded before timing."""
     bodies = [encode_batch(items) for items in batches]
-    return run(_batches(host, port, key, bodies, [len(items) for items in batches]))
+    return post_encoded(host, port, key, [FLIGHT_BATCH] * len(bodies), bodies, [len(items) for items in batches])
+
+
+def post_encoded(
+    host: str, port: int, key: str, paths: list[str], bodies: list[bytes], sizes: list[int]
+) -> dict[str, Any]:
+    """POST encoded batch bodies (each to its path, `sizes[i]` items each) in turn on one keep-alive
+    connection; every item must answer `created`."""
+    return run(_batches(host, port, key, bodies, sizes, paths))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,6 +14,8 @@ from sqlalchemy import Engine, text
 
 from miles.api.app import create_app
 from miles.bootstrap import Container
+from miles.programme.reading import reference_text
+from miles.services.programmes import load_programme
 from miles.services.nightly.chunks import ChunkOutcome, chunk_job
 from miles.services.nightly.runs import start_run
 from tests.integration.conftest import make_key
@@ -103,3 +106,31 @@ def test_pending_stays_post_once_on_the_day_their_period_ends(
     back = api.post("/v1/partners/HTL/activities/S-1/reversal", json={"reason": "no show"})
     assert back.json()["status"] == "reversed"
     assert _member(api, members[1])["award_miles"] == 0
+
+
+def test_a_contract_s_qualifying_credits_count_when_the_stay_posts_and_go_when_it_is_reversed(
+    api: TestClient, night: Container, engine: Engine, tmp_path: Path
+) -> None:
+    rules = tmp_path / "credits.yaml"
+    rules.write_text(
+        reference_text().replace(
+            "stay: {per_night: 500}", 'stay: {per_night: 500, credits: {status_miles: "250", segments: "1"}}'
+        )
+    )
+    load_programme(night, rules)
+    night.catalog.forget()
+    member = _enrol(api)
+    _stay(api, member, "S-1", "2026-11-01", 1)  # posts at once: 14 days are over
+    _stay(api, member, "S-2", "2026-11-20", 2)  # pending until 2026-12-04
+    qualifying = _member(api, member)["qualifying"]
+    assert (qualifying["status_miles"], qualifying["segments"]) == (250, 1)
+    _night(night, date(2026, 12, 4))
+    qualifying = _member(api, member)["qualifying"]
+    assert (qualifying["status_miles"], qualifying["segments"]) == (500, 2)
+    with engine.connect() as c:
+        assert c.execute(text("SELECT lifetime_total FROM members")).scalar() == 500
+    assert api.post("/v1/partners/HTL/activities/S-1/reversal", json={}).status_code == 201
+    qualifying = _member(api, member)["qualifying"]
+    assert (qualifying["status_miles"], qualifying["segments"]) == (250, 1)
+    with engine.connect() as c:
+        assert c.execute(text("SELECT lifetime_total FROM members")).scalar() == 250

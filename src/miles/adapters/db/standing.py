@@ -38,6 +38,7 @@ class StatusCredit:
     metrics: Sequence[Decimal]  # stored order; negative for a reversal
     accrual_id: int | None
     event_at: datetime
+    partner_activity_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -79,13 +80,15 @@ class StandingRepository:
                 "code": code,
                 "a": c.accrual_id,
                 "at": c.event_at,
+                "pa": c.partner_activity_id,
             }
             self.connection.execute(
                 text(
                     """
                     WITH c AS (
-                        INSERT INTO status_credits (member_id, period_start, metrics, code, accrual_id, event_at)
-                        VALUES (:m, :p, CAST(:v AS numeric[]), :code, :a, :at)
+                        INSERT INTO status_credits (member_id, period_start, metrics, code, accrual_id, event_at,
+                                                    partner_activity_id)
+                        VALUES (:m, :p, CAST(:v AS numeric[]), :code, :a, :at, :pa)
                     )
                     INSERT INTO qualifying_totals (member_id, period_start, metrics) VALUES (:m, :p, '{}')
                     ON CONFLICT (member_id, period_start) DO NOTHING
@@ -121,6 +124,35 @@ class StandingRepository:
                 "activity": [u.activity_date for u in updates],
                 "period": [u.period_start for u in updates],
             },
+        )
+
+    def credits_of_partner_activity(self, activity_pk: int) -> list[tuple[date, list[Decimal]]]:
+        """The qualifying credits a partner activity gave: (period start, metrics) each."""
+        rows = self.connection.execute(
+            text(
+                "SELECT period_start, metrics FROM status_credits WHERE partner_activity_id = :a ORDER BY id"
+            ),
+            {"a": activity_pk},
+        )
+        return [(r.period_start, list(r.metrics)) for r in rows]
+
+    def periods_of(self, member_ids: list[int]) -> dict[int, date]:
+        """The members' rolling period starts."""
+        rows = self.connection.execute(
+            text("SELECT id, period_start FROM members WHERE id = ANY(:ids)"), {"ids": member_ids}
+        )
+        return {int(r.id): r.period_start for r in rows}
+
+    def add_lifetime(self, deltas: Mapping[int, Decimal]) -> None:
+        """Add to the members' lifetime totals (the lifetime metric's credits), members locked by the caller."""
+        if not deltas:
+            return
+        self.connection.execute(
+            text(
+                "UPDATE members m SET lifetime_total = m.lifetime_total + d.delta "
+                "FROM unnest(CAST(:ids AS bigint[]), CAST(:deltas AS numeric[])) AS d(id, delta) WHERE m.id = d.id"
+            ),
+            {"ids": list(deltas), "deltas": list(deltas.values())},
         )
 
     def record_change(

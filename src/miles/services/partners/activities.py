@@ -20,6 +20,7 @@ from miles.domain.partners.earning import PartnerActivity, earn_activity
 from miles.domain.programme.model import ExpiryKind, Programme
 from miles.services.accruals import retry_raced
 from miles.services.clock import start_of_day, today
+from miles.services.partners.credits import PostedCredit, credit_posted, parse_credits
 from miles.services.partners.views import ActivityView, activity_view
 from miles.services.runtime import Runtime
 
@@ -173,6 +174,18 @@ def record_in(
             raise CouponRaced(
                 "an activity of this request was sent by another request at the same moment: try again"
             )
+        credit_posted(
+            uow,
+            programme,
+            book.metric_codes,
+            [
+                PostedCredit(
+                    ids[r.activity_id], r.member_id, r.activity_date, parse_credits(r.credits), r.event_at
+                )
+                for _, r, _ in new
+                if r.status == "posted" and r.credits
+            ],
+        )
         for index, row, number in new:
             if row.status == "posted" and row.miles > 0:
                 uow.ledger.add_balance_change(source, -row.miles)

@@ -9,6 +9,8 @@ from miles.adapters.db.partners.postings import DUE_CANDIDATES, PartnerPostingRe
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.ledger import ACCRUAL_PARTNER
 from miles.domain.programme.model import ExpiryKind, Programme
+from miles.services.clock import start_of_day
+from miles.services.partners.credits import PostedCredit, credit_posted, parse_credits
 
 
 def due_candidates(run_date: date) -> tuple[list[str], dict[str, object]]:
@@ -28,6 +30,15 @@ def post_due_activities(
     months = expiry.months if expiry.kind is ExpiryKind.LOTS else None
     posted = PartnerPostingRepository(uow.connection).post_due(
         member_ids, run_date, source, months, programme.timezone
+    )
+    credit_posted(
+        uow,
+        programme,
+        programme.metric_codes,
+        [
+            PostedCredit(pk, member_id, day, parse_credits(credits), start_of_day(day, programme.timezone))
+            for pk, member_id, day, credits in posted.credited
+        ],
     )
     for account_id, miles in posted.by_account.items():
         uow.ledger.add_balance_change(account_id, miles)

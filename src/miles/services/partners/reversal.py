@@ -15,6 +15,7 @@ from miles.domain.validation import check_text
 from miles.services.clock import today
 from miles.services.digest import request_digest
 from miles.services.partners.activities import contract_of
+from miles.services.partners.credits import take_back
 from miles.services.partners.views import ActivityView, activity_view
 from miles.services.runtime import Runtime
 
@@ -80,6 +81,7 @@ def _reverse(
                 uow.ledger.open_lots(stored.member_id), stored.miles, own.id if own else None
             )
             uow.ledger.draw_lots(transfer_id, draws)
+        take_back(uow, programme, stored.id, stored.member_id, runtime.clock.now())
         uow.partner_activities.mark_reversed(stored.id, partner, day, reason, digest)
     after = uow.partner_activities.find(partner, [activity_id]).get(activity_id)
     assert after is not None

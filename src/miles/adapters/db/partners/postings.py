@@ -23,7 +23,7 @@ _POST_DUE = text(
         UPDATE partner_activities a SET status = 'posted', posted_on = :run_date,
                posted_month = {SETTLEMENT_MONTH.format(day=":run_date", partner="a.partner")}
         WHERE a.member_id = ANY(:ids) AND a.status = 'pending' AND a.posts_on <= :run_date
-        RETURNING a.id, a.member_id, a.miles, a.activity_date
+        RETURNING a.id, a.member_id, a.miles, a.activity_date, a.credits
     ), acc AS (
         SELECT due.*, ac.id AS account_id FROM due JOIN accounts ac ON ac.member_id = due.member_id
     ), tr AS (
@@ -48,7 +48,7 @@ _POST_DUE = text(
         FROM (SELECT member_id, max(activity_date) AS day FROM due GROUP BY member_id) x
         WHERE m.id = x.member_id
     )
-    SELECT account_id, miles FROM acc WHERE miles > 0
+    SELECT account_id, miles, id, member_id, activity_date, credits FROM acc
     """
 )
 
@@ -58,6 +58,9 @@ class Posted:
     activities: int
     miles: int
     by_account: dict[int, int]  # member account id -> miles posted to it
+    credited: list[
+        tuple[int, int, date, dict[str, str]]
+    ]  # (activity, member, its date, credits) with credits
 
 
 class PartnerPostingRepository:
@@ -84,6 +87,10 @@ class PartnerPostingRepository:
             },
         ).all()
         by_account: dict[int, int] = {}
-        for account_id, miles in rows:
-            by_account[account_id] = by_account.get(account_id, 0) + int(miles)
-        return Posted(len(rows), sum(by_account.values()), by_account)
+        credited = []
+        for r in rows:
+            if r.miles > 0:
+                by_account[r.account_id] = by_account.get(r.account_id, 0) + int(r.miles)
+            if r.credits:
+                credited.append((int(r.id), int(r.member_id), r.activity_date, r.credits))
+        return Posted(len(rows), sum(by_account.values()), by_account, credited)

@@ -9,6 +9,8 @@ file imports, and closed monthly settlements.
   reported and earned as it was; rows are never deleted. `posted_month` and `reversal_month` are the
   settlement months the posting and the reversal count in (the month they happened, or the first month
   still open when that one was closed already).
+- `status_credits.partner_activity_id`: the qualifying credits a posted activity gave (a contract's
+  `credits`), which its reversal takes back.
 - `transfers.partner_activity_id`: the activity a partner transfer is for; at most one posting transfer
   per activity (a unique index), and a reversal reverses it once (`reverses_transfer_id` is unique).
 - `partner_settlements`: a partner's closed month, append-only (a closed month never changes).
@@ -103,6 +105,8 @@ CREATE TRIGGER partner_activities_moves BEFORE UPDATE OR DELETE ON partner_activ
     FOR EACH ROW EXECUTE FUNCTION miles_partner_activity_moves();
 
 ALTER TABLE transfers ADD COLUMN partner_activity_id bigint REFERENCES partner_activities (id);
+-- a contract's qualifying credits, credited when the activity posts: its reversal takes back these rows
+ALTER TABLE status_credits ADD COLUMN partner_activity_id bigint REFERENCES partner_activities (id);
 CREATE UNIQUE INDEX transfers_partner_posting_key ON transfers (partner_activity_id)
     WHERE partner_activity_id IS NOT NULL AND reverses_transfer_id IS NULL;
 
