@@ -263,7 +263,9 @@ async def _batches(
 def post_batches(host: str, port: int, key: str, batches: list[list[tuple[Any, ...]]]) -> dict[str, Any]:
     """POST each batch in turn on one keep-alive connection; bodies are encoded before timing."""
     bodies = [encode_batch(items) for items in batches]
-    return post_encoded(host, port, key, [FLIGHT_BATCH] * len(bodies), bodies, [len(items) for items in batches])
+    return post_encoded(
+        host, port, key, [FLIGHT_BATCH] * len(bodies), bodies, [len(items) for items in batches]
+    )
 
 
 def post_encoded(

@@ -154,7 +154,9 @@ def ledger_problems(engine: Engine) -> list[str]:
         "partner posting transfers != the posted activities": """
             SELECT a.partner || ':' || a.activity_id FROM partner_activities a
             LEFT JOIN transfers t ON t.partner_activity_id = a.id AND t.reverses_transfer_id IS NULL
+                                 AND t.promotion_id IS NULL
             LEFT JOIN transfers r ON r.partner_activity_id = a.id AND r.reverses_transfer_id IS NOT NULL
+                                 AND r.promotion_id IS NULL
             WHERE (a.status IN ('posted', 'reversed') AND a.miles > 0) <> (t.id IS NOT NULL)
                OR (a.status = 'reversed' AND a.miles > 0) <> (r.id IS NOT NULL)
                OR t.amount <> a.miles OR r.amount <> a.miles OR r.reverses_transfer_id <> t.id

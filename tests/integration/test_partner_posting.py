@@ -15,9 +15,9 @@ from sqlalchemy import Engine, text
 from miles.api.app import create_app
 from miles.bootstrap import Container
 from miles.programme.reading import reference_text
-from miles.services.programmes import load_programme
 from miles.services.nightly.chunks import ChunkOutcome, chunk_job
 from miles.services.nightly.runs import start_run
+from miles.services.programmes import load_programme
 from tests.integration.conftest import make_key
 from tests.integration.nightly_data import night_runner, run_night
 
@@ -134,3 +134,33 @@ def test_a_contract_s_qualifying_credits_count_when_the_stay_posts_and_go_when_i
     assert (qualifying["status_miles"], qualifying["segments"]) == (250, 1)
     with engine.connect() as c:
         assert c.execute(text("SELECT lifetime_total FROM members")).scalar() == 250
+
+
+def test_a_pending_stay_earns_the_partner_campaign_running_when_it_posts(
+    api: TestClient, night: Container, engine: Engine
+) -> None:
+    promotion = {
+        "code": "HTL-BONUS",
+        "name": "1,000 more per stay",
+        "trigger": "partner",
+        "starts_on": "2026-11-01",
+        "ends_on": "2026-12-31",
+        "conditions": {"partners": ["HTL"], "activity_kinds": ["stay"]},
+        "effect": {"kind": "fixed", "miles": 1000},
+        "limits": {"per_member_times": 1},
+    }
+    scopes = ["promotion:write", "member:read"]
+    created = api.post(
+        "/v1/promotions", json=promotion, headers={"Authorization": f"Bearer {make_key(night, scopes)}"}
+    )
+    assert created.status_code == 201, created.text
+    member = _enrol(api)
+    _stay(api, member, "S-1", "2026-11-20", 1)
+    _stay(api, member, "S-2", "2026-11-20", 2)
+    assert _member(api, member)["award_miles"] == 0
+    _night(night, date(2026, 12, 4))
+    # both stays post; the bonus once (per_member_times 1), on the first in id order
+    assert _member(api, member)["award_miles"] == 500 + 1000 + 1000
+    with engine.connect() as c:
+        awarded = c.execute(text("SELECT partner_activity_id, miles FROM promotion_awards")).all()
+    assert [tuple(a) for a in awarded] == [(1, 1000)]

@@ -68,6 +68,8 @@ PROMOTION_422 = (
         "unknown_cabins",
         "unknown_airports",
         "unknown_booking_classes",
+        "unknown_partners",
+        "unknown_activity_kinds",
         "unknown_metric",
         "invalid_date",
         "invalid_text",

@@ -28,6 +28,9 @@ Code = Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9_-]{0,39}$", examples=["DB
 Airport = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["JFK"])]
 Route = Annotated[str, Field(pattern=r"^[A-Z]{3}-[A-Z]{3}$", examples=["JFK-LHR"])]
 Carrier = Annotated[str, Field(pattern=r"^[A-Z0-9]{2}$")]
+PartnerCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]{0,11}$", examples=["HTL"])]
+ActivityKind = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,23}$", examples=["stay"])]
+TRIGGER = Literal["flight", "challenge", "birthday", "enrolment", "partner"]
 TierCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]{0,23}$")]
 Count = Annotated[int, Strict()]
 Miles = Annotated[int, Strict(), Field(json_schema_extra={"minimum": 1})]
@@ -60,6 +63,14 @@ class ConditionsRequest(Edge):
         default_factory=list, max_length=26
     )
     min_distance: Count | None = None
+    partners: list[PartnerCode] = Field(
+        default_factory=list,
+        max_length=200,
+        description="partner trigger: the partners whose activities earn it",
+    )
+    activity_kinds: list[ActivityKind] = Field(
+        default_factory=list, max_length=200, description="partner trigger: the activity kinds that earn it"
+    )
 
 
 class EffectRequest(Edge):
@@ -100,7 +111,7 @@ class ChallengeRequest(Edge):
 class PromotionRequest(Edge):
     code: Code
     name: Line = text(200, min_length=1)
-    trigger: Literal["flight", "challenge", "birthday", "enrolment"]
+    trigger: TRIGGER
     starts_on: IsoDate
     ends_on: IsoDate
     registration_required: bool = False
@@ -110,6 +121,15 @@ class PromotionRequest(Edge):
     limits: LimitsRequest = Field(default_factory=LimitsRequest)
     challenge: ChallengeRequest | None = None
     stacking_group: Line | None = text(40, default=None, min_length=1)
+
+    def document(self) -> dict[str, Any]:
+        """The body as JSON, for its digest: the partner conditions only when given (a body without them
+        keeps the digest it had before they existed)."""
+        body = self.model_dump(mode="json")
+        for name in ("partners", "activity_kinds"):
+            if not body["conditions"][name]:
+                del body["conditions"][name]
+        return body
 
     def promotion(self) -> Promotion:
         a, c, e, lim = self.audience, self.conditions, self.effect, self.limits
@@ -130,6 +150,8 @@ class PromotionRequest(Edge):
                 cabins=frozenset(c.cabins),
                 booking_classes=frozenset(c.booking_classes),
                 min_distance=c.min_distance,
+                partners=frozenset(c.partners),
+                activity_kinds=frozenset(c.activity_kinds),
             ),
             effect=Effect(EffectKind(e.kind), e.value, e.miles, e.metric, e.amount),
             limits=Limits(lim.per_member_miles, lim.per_member_times, lim.budget_miles),
@@ -150,7 +172,7 @@ class RegistrationRequest(Edge):
 class PromotionAnswer(Shape):
     code: str
     name: str
-    trigger: Literal["flight", "challenge", "birthday", "enrolment"]
+    trigger: TRIGGER
     starts_on: date
     ends_on: date
     registration_required: bool

@@ -176,6 +176,14 @@ class MemberRepository:
         )
         return {r.member_number: (int(r.id), int(r.account_id)) for r in rows}
 
+    def promotion_facts(self, member_ids: list[int]) -> list[tuple[int, str, datetime, date | None]]:
+        """(id, tier, enrolled at, last activity date) of the members: what a promotion's audience asks."""
+        rows = self.connection.execute(
+            text("SELECT id, tier, created_at, last_activity_date FROM members WHERE id = ANY(:ids)"),
+            {"ids": member_ids},
+        )
+        return [(int(r.id), r.tier, r.created_at, r.last_activity_date) for r in rows]
+
     def totals(
         self, member_ids: list[int], periods: list[date]
     ) -> dict[tuple[int, date], tuple[Decimal, ...]]:

@@ -32,7 +32,7 @@ async def create(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     body = await parse_body(request, PromotionRequest)
-    document = body.model_dump(mode="json")
+    document = body.document()
     key = keyed_request(key_owner(principal), campaigns.CREATE, idempotency_key, document)
     outcome = await run_in_threadpool(
         campaigns.create_promotion, container(request), _actor(principal), key, body.promotion(), document

@@ -34,7 +34,7 @@ router = APIRouter(prefix="/console", include_in_schema=False, route_class=Conso
 Manager = Annotated[ConsoleSession, Depends(manager_session)]
 
 PROMOTION_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,39}")
-TRIGGERS = ("flight", "challenge", "birthday", "enrolment")
+TRIGGERS = ("flight", "challenge", "birthday", "enrolment", "partner")
 EFFECT_KINDS = ("multiplier", "percent", "fixed", "metric")
 EFFECT_FIELDS = {
     "multiplier": ("value",),
@@ -43,7 +43,17 @@ EFFECT_FIELDS = {
     "metric": ("metric", "amount"),
 }
 AUDIENCE_NUMBERS = ("inactive_for_months", "enrolled_within_days")
-CONDITION_LISTS = ("carriers", "routes", "origins", "destinations", "cabins", "booking_classes")
+CONDITION_LISTS = (
+    "carriers",
+    "routes",
+    "origins",
+    "destinations",
+    "cabins",
+    "booking_classes",
+    "partners",
+    "activity_kinds",
+)
+LOWER_CASE_LISTS = ("cabins", "activity_kinds")
 LIMITS = ("per_member_miles", "per_member_times", "budget_miles")
 FIELDS = frozenset(
     {
@@ -77,6 +87,8 @@ HINTS = {
     "origins": "airport codes, like JFK",
     "destinations": "airport codes, like LHR",
     "booking_classes": "one letter each, like Y",
+    "partners": "partner codes of the programme, like HTL",
+    "activity_kinds": "activity kinds of those partners, like stay",
 }
 
 
@@ -131,7 +143,7 @@ def promotion_body(values: dict[str, str], problems: FormProblems) -> dict[str, 
     for name in AUDIENCE_NUMBERS:
         audience[name] = problems.whole(values, name)
     conditions: dict[str, Any] = {
-        name: _words(values.get(name, ""), upper=name != "cabins") for name in CONDITION_LISTS
+        name: _words(values.get(name, ""), upper=name not in LOWER_CASE_LISTS) for name in CONDITION_LISTS
     }
     conditions["min_distance"] = problems.whole(values, "min_distance")
     body |= {"audience": audience, "conditions": conditions}
@@ -186,13 +198,21 @@ class Choices:
     cabins: tuple[str, ...] = CABINS
     triggers: tuple[str, ...] = TRIGGERS
     kinds: tuple[str, ...] = EFFECT_KINDS
+    partners: tuple[str, ...] = ()
+    activity_kinds: tuple[str, ...] = ()
 
 
 def programme_choices(runtime: Runtime) -> Choices:
     """What the programme in force has for a promotion to name."""
     with runtime.uow() as uow:
         programme = runtime.catalog.current(uow).versions[-1]
-        return Choices(tiers=tuple(programme.ladder.codes), metrics=tuple(programme.metric_codes))
+        kinds = sorted({kind for c in programme.partners.values() for kind in c.activities})
+        return Choices(
+            tiers=tuple(programme.ladder.codes),
+            metrics=tuple(programme.metric_codes),
+            partners=tuple(programme.partners),
+            activity_kinds=tuple(kinds),
+        )
 
 
 async def _form(
@@ -231,7 +251,7 @@ async def create(request: Request, session: Manager) -> Response:
     parsed = parse_promotion(values, problems)
     if parsed is None:
         return await _form(request, values, problems.errors, status_for(InvalidInput))
-    body = parsed.model_dump(mode="json")
+    body = parsed.document()
     promotion = parsed.promotion()
     try:
         outcome = await in_thread(

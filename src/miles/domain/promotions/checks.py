@@ -1,11 +1,11 @@
 """What a promotion may say, against the programme it runs in: every tier, metric, carrier, cabin and
 airport it names exists; effects and limits are positive and within the programme's ceilings; a birthday
-has no flight conditions. The first mistake is raised as InvalidInput naming its field."""
+has no flight conditions, a partner bonus names partners and activity kinds the programme has. The first mistake is raised as InvalidInput naming its field."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from miles.domain.errors import InvalidInput
@@ -29,6 +29,7 @@ class ProgrammeTerms:
     ceiling_miles: int
     ceiling_metric: Decimal
     is_airport: Callable[[str], bool]
+    partners: Mapping[str, frozenset[str]] = field(default_factory=dict)  # partner code -> its activity kinds
 
 
 def _unknown(values: Iterable[str], known: Callable[[str], bool], field: str, what: str) -> None:
@@ -83,10 +84,18 @@ def _check_audience(p: Promotion, terms: ProgrammeTerms) -> None:
 
 def _check_conditions(p: Promotion, terms: ProgrammeTerms) -> None:
     c = p.conditions
-    if p.trigger is Trigger.BIRTHDAY and c.any_flight_condition:
+    if p.trigger in (Trigger.BIRTHDAY, Trigger.PARTNER) and c.any_flight_condition:
         raise InvalidInput(
-            "a birthday bonus is not earned by a flight: it takes no flight conditions", field="conditions"
+            f"a {p.trigger.value} bonus is not earned by a flight: it takes no flight conditions",
+            field="conditions",
         )
+    if p.trigger is not Trigger.PARTNER and c.any_partner_condition:
+        raise InvalidInput(
+            "partners and activity_kinds go with the partner trigger only", field="conditions.partners"
+        )
+    _unknown(c.partners, terms.partners.__contains__, "conditions.partners", "partners")
+    kinds = set().union(*(terms.partners[code] for code in (c.partners or terms.partners)))
+    _unknown(c.activity_kinds, kinds.__contains__, "conditions.activity_kinds", "activity kinds")
     _unknown(c.carriers, terms.carriers.__contains__, "conditions.carriers", "carriers")
     _unknown(c.cabins, terms.cabins.__contains__, "conditions.cabins", "cabins")
     _unknown(
@@ -123,5 +132,7 @@ def _check_effect(p: Promotion, terms: ProgrammeTerms) -> None:
                 f"a metric bonus is above 0, at most the programme's ceiling of {terms.ceiling_metric:,}",
                 field="effect.amount",
             )
+    if p.trigger is Trigger.PARTNER and e.kind is EffectKind.METRIC:
+        raise InvalidInput("a partner bonus gives miles, not a qualifying metric", field="effect.kind")
     if p.trigger is Trigger.BIRTHDAY and e.kind is not EffectKind.FIXED:
         raise InvalidInput("a birthday bonus is a fixed number of miles", field="effect.kind")

@@ -32,6 +32,16 @@ class CouponFacts:
 
 
 @dataclass(frozen=True)
+class ActivityFacts:
+    """A partner activity whose miles post now."""
+
+    partner: str
+    kind: str
+    activity_date: date
+    miles: int  # the activity's own miles: the base of a multiplier or a percent
+
+
+@dataclass(frozen=True)
 class MemberFacts:
     tier: str  # when the coupon is posted
     enrolled_date: date
@@ -52,6 +62,7 @@ class Progress:
 
 
 NO_PROGRESS = Progress()
+NOT_BY_COUPON = frozenset({Trigger.BIRTHDAY, Trigger.PARTNER})  # earned otherwise than by a flown coupon
 
 
 @dataclass(frozen=True)
@@ -170,7 +181,7 @@ def evaluate_coupon(
     completed: list[int] = []
     day = coupon.departure_date
     for p in promotions:
-        if p.trigger is Trigger.BIRTHDAY or not p.runs_at(posted_at) or not p.in_window(day):
+        if p.trigger in NOT_BY_COUPON or not p.runs_at(posted_at) or not p.in_window(day):
             continue
         if not matches(p, coupon) or not in_audience(p, member, day):
             continue
@@ -194,6 +205,40 @@ def evaluate_coupon(
     for award in winners:
         apply(award, progress, budgets)
     return CouponOutcome(winners, tuple(counted), tuple(completed))
+
+
+def evaluate_activity(
+    promotions: Iterable[Promotion],
+    activity: ActivityFacts,
+    member: MemberFacts,
+    progress: dict[int, Progress],
+    budgets: dict[int, int],
+    posted_at: datetime,
+) -> CouponOutcome:
+    """The partner promotions an activity earns when its miles post (its date within the window, its
+    partner and kind matching, the member in the audience on that date), within limits, best of each
+    stacking group. Updates `progress` and `budgets` as `evaluate_coupon` does."""
+    if activity.miles <= 0:
+        return CouponOutcome((), ())
+    day = activity.activity_date
+    candidates = []
+    for p in promotions:
+        if p.trigger is not Trigger.PARTNER or not p.runs_at(posted_at) or not p.in_window(day):
+            continue
+        c = p.conditions
+        if (c.partners and activity.partner not in c.partners) or (
+            c.activity_kinds and activity.kind not in c.activity_kinds
+        ):
+            continue
+        if not in_audience(p, member, day):
+            continue
+        award = cut(p, p.effect.miles_for(activity.miles), progress.get(p.id, NO_PROGRESS), budgets.get(p.id))
+        if award is not None:
+            candidates.append(award)
+    winners = best_per_group(candidates)
+    for award in winners:
+        apply(award, progress, budgets)
+    return CouponOutcome(winners, ())
 
 
 def apply(award: Award, progress: dict[int, Progress], budgets: dict[int, int]) -> None:

@@ -14,12 +14,13 @@ class Trigger(StrEnum):
     CHALLENGE = "challenge"  # the coupon that completes each run of N qualifying earning segments
     BIRTHDAY = "birthday"  # granted by the nightly run on the member's birthday, once a year
     ENROLMENT = "enrolment"  # the member's first earning coupon within N days of enrolment
+    PARTNER = "partner"  # each partner activity that qualifies, when its miles post
 
 
 class EffectKind(StrEnum):
-    MULTIPLIER = "multiplier"  # floor(base x (value - 1))
+    MULTIPLIER = "multiplier"  # floor(base x (value - 1)); a partner activity's base is its miles
     PERCENT = "percent"  # floor(base x value / 100)
-    FIXED = "fixed"  # `miles` per qualifying coupon or grant
+    FIXED = "fixed"  # `miles` per qualifying coupon, activity or grant
     METRIC = "metric"  # `amount` of a qualifying metric, no miles
 
 
@@ -43,6 +44,12 @@ class Conditions:
     cabins: frozenset[str] = frozenset()
     booking_classes: frozenset[str] = frozenset()
     min_distance: int | None = None
+    partners: frozenset[str] = frozenset()  # partner trigger: the partners whose activities earn it
+    activity_kinds: frozenset[str] = frozenset()  # partner trigger: the activity kinds that earn it
+
+    @property
+    def any_partner_condition(self) -> bool:
+        return bool(self.partners or self.activity_kinds)
 
     @property
     def any_flight_condition(self) -> bool:

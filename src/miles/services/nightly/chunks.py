@@ -61,7 +61,7 @@ def work_chunk(
     started = time.perf_counter()
     member_ids, warned_ids = runs.lock_members(run_id, chunk_no)
     # pending partner miles post first: they count as activity for the night's inactivity expiry
-    postings, posted_miles = post_due_activities(uow, programme, run.run_date, member_ids, chunk_no)
+    postings, posted_miles = post_due_activities(uow, programme, run.run_date, member_ids, chunk_no, now)
     tiers = requalification.requalify(run_id, member_ids)
     requalification_ms = _ms(started)
 

@@ -22,6 +22,7 @@ from miles.services.accruals import retry_raced
 from miles.services.clock import start_of_day, today
 from miles.services.partners.credits import PostedCredit, credit_posted, parse_credits
 from miles.services.partners.views import ActivityView, activity_view
+from miles.services.promotions.partner_bonuses import PartnerDesk, PostedActivity
 from miles.services.runtime import Runtime
 
 CREATED, REPLAYED, ERROR = "created", "replayed", "error"
@@ -167,8 +168,18 @@ def record_in(
         new.append((index, row, activity.member_number))
     if new:
         source = uow.ledger.programme_account(ACCRUAL_PARTNER, new[0][1].member_id)
-        if any(r.status == "posted" for _, r, _ in new):
+        posting = [r for _, r, _ in new if r.status == "posted"]
+        desk = None
+        if posting:
             uow.partner_activities.settlement_lock([partner])
+            paying = [r for r in posting if r.miles > 0]
+            desk = PartnerDesk.open(
+                uow,
+                [r.member_id for r in paying],
+                [r.activity_date for r in paying],
+                runtime.clock.now(),
+                programme.timezone,
+            )
         ids = uow.partner_activities.record(partner, channel, programme_today, source, [r for _, r, _ in new])
         if len(ids) != len(new):
             raise CouponRaced(
@@ -186,6 +197,25 @@ def record_in(
                 if r.status == "posted" and r.credits
             ],
         )
+        if desk is not None:
+            desk.award(
+                uow,
+                [
+                    PostedActivity(
+                        ids[r.activity_id],
+                        r.member_id,
+                        r.account_id,
+                        partner,
+                        r.kind,
+                        r.activity_date,
+                        r.miles,
+                        r.event_at,
+                        r.lot_expires_date,
+                    )
+                    for r in posting
+                ],
+                runtime.clock.now(),
+            )
         for index, row, number in new:
             if row.status == "posted" and row.miles > 0:
                 uow.ledger.add_balance_change(source, -row.miles)

@@ -17,6 +17,7 @@ from miles.services.digest import request_digest
 from miles.services.partners.activities import contract_of
 from miles.services.partners.credits import take_back
 from miles.services.partners.views import ActivityView, activity_view
+from miles.services.promotions.reversal import take_back_partner_bonuses
 from miles.services.runtime import Runtime
 
 
@@ -82,6 +83,8 @@ def _reverse(
             )
             uow.ledger.draw_lots(transfer_id, draws)
         take_back(uow, programme, stored.id, stored.member_id, runtime.clock.now())
+        if original is not None:
+            take_back_partner_bonuses(uow, stored.member_id, member_account, stored.id, runtime.clock.now())
         uow.partner_activities.mark_reversed(stored.id, partner, day, reason, digest)
     after = uow.partner_activities.find(partner, [activity_id]).get(activity_id)
     assert after is not None

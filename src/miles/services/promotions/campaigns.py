@@ -49,6 +49,7 @@ def programme_terms(programme: Programme) -> ProgrammeTerms:
         ceiling_miles=programme.promotion_ceiling_miles,
         ceiling_metric=programme.promotion_ceiling_metric,
         is_airport=is_airport,
+        partners={code: frozenset(c.activities) for code, c in programme.partners.items()},
     )
 
 

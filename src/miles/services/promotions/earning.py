@@ -14,6 +14,7 @@ from miles.domain.coupons import FlightCoupon
 from miles.domain.errors import BudgetMoved
 from miles.domain.programme.carriers import CarrierRule
 from miles.domain.promotions.evaluation import (
+    NOT_BY_COUPON,
     CouponFacts,
     CouponOutcome,
     MemberFacts,
@@ -80,9 +81,7 @@ class PromotionDesk:
             return cls([], {})
         days = [c.departure_date for c, _ in coupons]
         live = [
-            p
-            for p in uow.campaigns.live(min(days), max(days), posted_at)
-            if p.trigger is not Trigger.BIRTHDAY
+            p for p in uow.campaigns.live(min(days), max(days), posted_at) if p.trigger not in NOT_BY_COUPON
         ]
         if not live:
             return cls([], {})

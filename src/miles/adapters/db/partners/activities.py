@@ -206,7 +206,10 @@ class PartnerActivityRepository:
 
     def posting_transfer(self, activity_pk: int) -> int | None:
         return self.connection.execute(
-            text("SELECT id FROM transfers WHERE partner_activity_id = :a AND reverses_transfer_id IS NULL"),
+            text(
+                "SELECT id FROM transfers WHERE partner_activity_id = :a AND reverses_transfer_id IS NULL "
+                "AND promotion_id IS NULL"
+            ),
             {"a": activity_pk},
         ).scalar_one_or_none()
 

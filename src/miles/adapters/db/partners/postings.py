@@ -23,7 +23,7 @@ _POST_DUE = text(
         UPDATE partner_activities a SET status = 'posted', posted_on = :run_date,
                posted_month = {SETTLEMENT_MONTH.format(day=":run_date", partner="a.partner")}
         WHERE a.member_id = ANY(:ids) AND a.status = 'pending' AND a.posts_on <= :run_date
-        RETURNING a.id, a.member_id, a.miles, a.activity_date, a.credits
+        RETURNING a.id, a.member_id, a.miles, a.activity_date, a.credits, a.partner, a.kind
     ), acc AS (
         SELECT due.*, ac.id AS account_id FROM due JOIN accounts ac ON ac.member_id = due.member_id
     ), tr AS (
@@ -48,19 +48,38 @@ _POST_DUE = text(
         FROM (SELECT member_id, max(activity_date) AS day FROM due GROUP BY member_id) x
         WHERE m.id = x.member_id
     )
-    SELECT account_id, miles, id, member_id, activity_date, credits FROM acc
+    SELECT account_id, miles, id, member_id, activity_date, credits, partner, kind FROM acc ORDER BY id
     """
 )
 
 
 @dataclass(frozen=True)
-class Posted:
-    activities: int
+class PostedRow:
+    id: int
+    member_id: int
+    account_id: int
+    partner: str
+    kind: str
+    activity_date: date
     miles: int
-    by_account: dict[int, int]  # member account id -> miles posted to it
-    credited: list[
-        tuple[int, int, date, dict[str, str]]
-    ]  # (activity, member, its date, credits) with credits
+    credits: dict[str, str] | None
+
+
+@dataclass(frozen=True)
+class Posted:
+    rows: list[PostedRow]  # in activity id order
+
+    @property
+    def miles(self) -> int:
+        return sum(r.miles for r in self.rows)
+
+    def by_account(self) -> dict[int, int]:
+        """Miles posted to each member account."""
+        out: dict[int, int] = {}
+        for r in self.rows:
+            if r.miles:
+                out[r.account_id] = out.get(r.account_id, 0) + r.miles
+        return out
 
 
 class PartnerPostingRepository:
@@ -86,11 +105,18 @@ class PartnerPostingRepository:
                 "tz": timezone,
             },
         ).all()
-        by_account: dict[int, int] = {}
-        credited = []
-        for r in rows:
-            if r.miles > 0:
-                by_account[r.account_id] = by_account.get(r.account_id, 0) + int(r.miles)
-            if r.credits:
-                credited.append((int(r.id), int(r.member_id), r.activity_date, r.credits))
-        return Posted(len(rows), sum(by_account.values()), by_account, credited)
+        return Posted(
+            [
+                PostedRow(
+                    int(r.id),
+                    int(r.member_id),
+                    int(r.account_id),
+                    r.partner,
+                    r.kind,
+                    r.activity_date,
+                    int(r.miles),
+                    r.credits,
+                )
+                for r in rows
+            ]
+        )

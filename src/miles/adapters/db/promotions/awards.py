@@ -55,6 +55,7 @@ class NewAward:
     event_at: datetime
     earned_date: date
     expires_date: date | None
+    partner_activity_id: int | None = None  # a partner bonus: the activity that earned it
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class AwardRecord:
     miles: int
     metric: str | None
     amount: Decimal | None
+    partner_activity_id: int | None = None
 
 
 # binary parameters (%b): thousands of awards go over without text quoting; positional, in this order
@@ -84,6 +86,7 @@ _RECORD_PARAMS = (
     ("event_at", "timestamptz"),
     ("earned", "date"),
     ("expires", "date"),
+    ("partner_activity", "int8"),
     ("seg_promotion", "int8"),
     ("seg_accrual", "int8"),
     ("seg_member", "int8"),
@@ -103,16 +106,19 @@ _RECORD = " ".join(
     WITH src AS (
         SELECT * FROM unnest({arrays})
             WITH ORDINALITY AS s(promotion_id, member_id, account_id, source_id, accrual_id, birthday_year, miles,
-                                 metric, amount, event_at, earned_date, expires_date, n)
+                                 metric, amount, event_at, earned_date, expires_date, partner_activity_id, n)
     ), tr AS (
-        INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, accrual_id, promotion_id)
-        SELECT source_id, account_id, miles, 'promotion_bonus', event_at, accrual_id, promotion_id
+        INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, accrual_id, promotion_id,
+                               partner_activity_id)
+        SELECT source_id, account_id, miles, 'promotion_bonus', event_at, accrual_id, promotion_id,
+               partner_activity_id
         FROM src WHERE miles > 0 ORDER BY n
-        RETURNING id, from_account_id, to_account_id, amount, accrual_id, promotion_id
+        RETURNING id, from_account_id, to_account_id, amount, accrual_id, promotion_id, partner_activity_id
     ), j AS (
         SELECT src.*, tr.id AS transfer_id FROM src LEFT JOIN tr
             ON tr.promotion_id = src.promotion_id AND tr.to_account_id = src.account_id
            AND tr.accrual_id IS NOT DISTINCT FROM src.accrual_id
+           AND tr.partner_activity_id IS NOT DISTINCT FROM src.partner_activity_id
     ), en AS (
         INSERT INTO entries (transfer_id, account_id, amount)
         SELECT id, from_account_id, -amount FROM tr UNION ALL SELECT id, to_account_id, amount FROM tr
@@ -121,8 +127,9 @@ _RECORD = " ".join(
         SELECT member_id, transfer_id, earned_date, expires_date, miles, miles FROM j WHERE transfer_id IS NOT NULL
     ), aw AS (
         INSERT INTO promotion_awards (promotion_id, member_id, transfer_id, accrual_id, birthday_year, miles,
-                                      metric, amount, event_at)
-        SELECT promotion_id, member_id, transfer_id, accrual_id, birthday_year, miles, metric, amount, event_at
+                                      metric, amount, event_at, partner_activity_id)
+        SELECT promotion_id, member_id, transfer_id, accrual_id, birthday_year, miles, metric, amount, event_at,
+               partner_activity_id
         FROM j ORDER BY n
     ), sg AS (
         INSERT INTO promotion_segments (promotion_id, accrual_id, member_id, completed)
@@ -137,10 +144,10 @@ _RECORD = " ".join(
     FROM unnest({spend}) AS s(id, miles)
     WHERE p.id = s.id AND p.budget_miles IS NOT NULL
     """.format(
-        arrays=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS[:12]),
-        segments=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS[12:16]),
-        use=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS[16:23]),
-        spend=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS[23:]),
+        arrays=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS[:13]),
+        segments=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS[13:17]),
+        use=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS[17:24]),
+        spend=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS[24:]),
     ).split()
 )
 
@@ -237,6 +244,7 @@ class PromotionAwardRepository:
             "event_at": [a.event_at for a in awards],
             "earned": [a.earned_date for a in awards],
             "expires": [a.expires_date for a in awards],
+            "partner_activity": [a.partner_activity_id for a in awards],
             "seg_promotion": [r.promotion_id for r in segments],
             "seg_accrual": [r.accrual_id for r in segments],
             "seg_member": [r.member_id for r in segments],
@@ -347,14 +355,30 @@ class PromotionAwardRepository:
             out.setdefault(int(r.accrual_id), []).append(AwardRecord(**r._mapping))
         return out
 
+    def of_partner_activity(self, activity_pk: int) -> list[AwardRecord]:
+        """The awards a partner activity earned (not the reversals), in promotion id order."""
+        rows = self.connection.execute(
+            text(
+                """
+                SELECT a.id, a.promotion_id, p.code, a.member_id, a.transfer_id, a.accrual_id, a.miles,
+                       a.metric, a.amount, a.partner_activity_id
+                FROM promotion_awards a JOIN promotions p ON p.id = a.promotion_id
+                WHERE a.partner_activity_id = :a AND a.reverses_award_id IS NULL
+                ORDER BY a.promotion_id
+                """
+            ),
+            {"a": activity_pk},
+        )
+        return [AwardRecord(**r._mapping) for r in rows]
+
     def reverse(self, award: AwardRecord, transfer_id: int | None, at: datetime) -> None:
         """Record that an award was taken back (by `transfer_id`, the reversing transfer, if it gave miles)."""
         self.connection.execute(
             text(
                 """
                 INSERT INTO promotion_awards (promotion_id, member_id, transfer_id, accrual_id, miles, metric,
-                                              amount, reverses_award_id, event_at)
-                VALUES (:p, :m, :t, :a, :miles, :metric, :amount, :id, :at)
+                                              amount, reverses_award_id, event_at, partner_activity_id)
+                VALUES (:p, :m, :t, :a, :miles, :metric, :amount, :id, :at, :pa)
                 """
             ),
             {
@@ -367,5 +391,6 @@ class PromotionAwardRepository:
                 "amount": -award.amount if award.amount is not None else None,
                 "id": award.id,
                 "at": at,
+                "pa": award.partner_activity_id,
             },
         )

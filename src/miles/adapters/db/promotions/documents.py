@@ -28,6 +28,7 @@ def audience_json(a: Audience) -> dict[str, Any]:
 
 
 def conditions_json(c: Conditions) -> dict[str, Any]:
+    partner = {"partners": sorted(c.partners), "activity_kinds": sorted(c.activity_kinds)}
     return {
         "carriers": sorted(c.carriers),
         "routes": sorted(f"{o}-{d}" for o, d in c.routes),
@@ -36,7 +37,7 @@ def conditions_json(c: Conditions) -> dict[str, Any]:
         "cabins": sorted(c.cabins),
         "booking_classes": sorted(c.booking_classes),
         "min_distance": c.min_distance,
-    }
+    } | {name: values for name, values in partner.items() if values}
 
 
 def effect_json(e: Effect) -> dict[str, Any]:
@@ -113,6 +114,8 @@ def promotion_of(
             cabins=frozenset(conditions.get("cabins") or ()),
             booking_classes=frozenset(conditions.get("booking_classes") or ()),
             min_distance=conditions.get("min_distance"),
+            partners=frozenset(conditions.get("partners") or ()),
+            activity_kinds=frozenset(conditions.get("activity_kinds") or ()),
         ),
         effect=Effect(
             kind=EffectKind(effect["kind"]),

@@ -12,7 +12,10 @@ file imports, and closed monthly settlements.
 - `status_credits.partner_activity_id`: the qualifying credits a posted activity gave (a contract's
   `credits`), which its reversal takes back.
 - `transfers.partner_activity_id`: the activity a partner transfer is for; at most one posting transfer
-  per activity (a unique index), and a reversal reverses it once (`reverses_transfer_id` is unique).
+  per activity (a unique index), and a reversal reverses it once (`reverses_transfer_id` is unique). A
+  promotion bonus on the activity names it too (with its promotion).
+- Promotions get the trigger `partner`; `promotion_awards.partner_activity_id` names the activity a bonus
+  was earned by (each award is earned by exactly one accrual, birthday or partner activity).
 - `partner_settlements`: a partner's closed month, append-only (a closed month never changes).
 - `partner_imports` and their refused lines: a file import's progress (lines committed), so that a run
   again (or after a crash) resumes and never doubles.
@@ -108,7 +111,25 @@ ALTER TABLE transfers ADD COLUMN partner_activity_id bigint REFERENCES partner_a
 -- a contract's qualifying credits, credited when the activity posts: its reversal takes back these rows
 ALTER TABLE status_credits ADD COLUMN partner_activity_id bigint REFERENCES partner_activities (id);
 CREATE UNIQUE INDEX transfers_partner_posting_key ON transfers (partner_activity_id)
-    WHERE partner_activity_id IS NOT NULL AND reverses_transfer_id IS NULL;
+    WHERE partner_activity_id IS NOT NULL AND reverses_transfer_id IS NULL AND promotion_id IS NULL;
+
+-- promotions with the trigger `partner`: a bonus on a partner activity when its miles post
+ALTER TABLE promotions DROP CONSTRAINT promotions_trigger_check;
+ALTER TABLE promotions ADD CONSTRAINT promotions_trigger_check
+    CHECK (trigger IN ('flight', 'challenge', 'birthday', 'enrolment', 'partner'));
+ALTER TABLE promotion_awards ADD COLUMN partner_activity_id bigint REFERENCES partner_activities (id);
+DO $$
+DECLARE name text;
+BEGIN
+    SELECT conname INTO STRICT name FROM pg_constraint
+    WHERE conrelid = 'promotion_awards'::regclass AND contype = 'c'
+      AND pg_get_constraintdef(oid) LIKE '%accrual_id IS NOT NULL%birthday_year IS NOT NULL%';
+    EXECUTE format('ALTER TABLE promotion_awards DROP CONSTRAINT %I', name);
+END $$;
+ALTER TABLE promotion_awards ADD CONSTRAINT promotion_awards_earned_by
+    CHECK (num_nonnulls(accrual_id, birthday_year, partner_activity_id) = 1);
+CREATE UNIQUE INDEX promotion_awards_partner_key ON promotion_awards (partner_activity_id, promotion_id)
+    WHERE reverses_award_id IS NULL AND partner_activity_id IS NOT NULL;
 
 CREATE TABLE partner_settlements (
     partner        text NOT NULL CHECK (partner ~ {PARTNER}),
