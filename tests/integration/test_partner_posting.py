@@ -19,7 +19,7 @@ from miles.services.nightly.chunks import ChunkOutcome, chunk_job
 from miles.services.nightly.runs import start_run
 from miles.services.programmes import load_programme
 from tests.integration.conftest import make_key
-from tests.integration.nightly_data import night_runner, run_night
+from tests.integration.nightly_data import MemberSpec, load_inactivity_programme, night_runner, run_night, seed
 
 
 @pytest.fixture
@@ -164,3 +164,21 @@ def test_a_pending_stay_earns_the_partner_campaign_running_when_it_posts(
     with engine.connect() as c:
         awarded = c.execute(text("SELECT partner_activity_id, miles FROM promotion_awards")).all()
     assert [tuple(a) for a in awarded] == [(1, 1000)]
+
+
+def test_partner_miles_keep_an_inactive_member_s_miles_alive(
+    api: TestClient, night: Container, engine: Engine, tmp_path: Path
+) -> None:
+    load_inactivity_programme(night, tmp_path)  # miles go 24 months after the last activity
+    quiet, renting = seed(
+        engine,
+        [
+            MemberSpec(lots=[(date(2024, 10, 1), None, 3000)], last_activity_date=date(2024, 10, 1)),
+            MemberSpec(lots=[(date(2024, 10, 1), None, 3000)], last_activity_date=date(2024, 10, 1)),
+        ],
+    )
+    rental = {"member_number": renting.number, "activity_id": "R-1", "activity_date": "2026-11-22", "days": 1}
+    assert api.post("/v1/partners/CAR/activities", json=rental).status_code == 201
+    _night(night, date(2026, 12, 4))
+    assert _member(api, quiet.number)["award_miles"] == 0
+    assert _member(api, renting.number)["award_miles"] == 3000 + 250
