@@ -5,8 +5,8 @@ at once when its pending period is over and waits pending otherwise. Idempotent 
 from __future__ import annotations
 
 import hashlib
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from decimal import Decimal
 
 from miles.adapters.db.partners.activities import NewPartnerActivity, StoredActivity, credits_json
 from miles.adapters.db.unit_of_work import UnitOfWork
@@ -26,6 +26,7 @@ from miles.services.promotions.partner_bonuses import PartnerDesk, PostedActivit
 from miles.services.runtime import Runtime
 
 CREATED, REPLAYED, ERROR = "created", "replayed", "error"
+CENT = Decimal("0.01")
 MAX_BATCH = 10_000
 
 
@@ -46,9 +47,22 @@ class ActivityResult:
 
 def activity_digest(activity: PartnerActivity) -> str:
     """The activity's fingerprint, whatever path it came by (API, batch or file): the same activity sent
-    again matches."""
-    body = {k: (str(v) if v is not None else None) for k, v in asdict(activity).items()}
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    again matches (an amount of 10, 10.0 or 10.00 is the same amount)."""
+    a = activity
+    amount = a.amount.quantize(CENT) if a.amount is not None else None
+    fields = (
+        a.member_number,
+        a.activity_id,
+        a.activity_date,
+        a.kind,
+        a.category,
+        a.nights,
+        a.days,
+        amount,
+        a.currency,
+    )
+    body = "\x1f".join("" if v is None else str(v) for v in fields)
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def contract_of(programme: Programme, partner: str) -> PartnerContract:
