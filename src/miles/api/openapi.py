@@ -5,44 +5,22 @@ missing from the table is an error, so the document cannot silently fall behind 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
-from miles.api import partner_schemas as ps
 from miles.api import promotion_schemas as p
 from miles.api import response_schemas as r
-from miles.domain.goodwill import REASONS
-
-Idempotency = Literal["none", "optional", "required"]
-GENERIC_422 = ("invalid_input", "missing_field", "unknown_field", "invalid_json", "not_an_object")
-UNAUTHORIZED = ("missing_api_key", "invalid_api_key", "key_expired", "key_revoked")
-FORBIDDEN = ("missing_scope",)
-REPLAYED = (
-    "a replay: the same request again (same coupon or Idempotency-Key, same body), answered as the first was"
+from miles.api.openapi_partners import PARTNER_OPERATIONS
+from miles.api.openapi_table import (
+    MEMBER_404,
+    REPLAYED,
+    Operation,
+    keyed,
 )
-
-
-@dataclass(frozen=True)
-class Operation:
-    id: str
-    scope: str | None  # None: no key needed
-    ok: dict[int, tuple[type[BaseModel] | None, str]]
-    errors: dict[int, tuple[str, ...]] = field(default_factory=dict)
-    idempotency: Idempotency = "none"
-    description: str = ""
-
-
-def _keyed(*extra: tuple[int, tuple[str, ...]]) -> dict[int, tuple[str, ...]]:
-    """The errors of an operation that needs a key: 401, 403, 422, and `extra`."""
-    errors: dict[int, tuple[str, ...]] = {401: UNAUTHORIZED, 403: FORBIDDEN, 422: GENERIC_422}
-    for status, codes in extra:
-        errors[status] = (*errors.get(status, ()), *codes)
-    return errors
-
+from miles.domain.goodwill import REASONS
 
 ACCRUAL_422 = (
     422,
@@ -58,7 +36,6 @@ ACCRUAL_422 = (
     ),
 )
 IDEMPOTENCY_409 = (409, ("idempotency_key_reused", "idempotency_key_in_flight"))
-MEMBER_404 = (404, ("member_not_found",))
 PROMOTION_404 = (404, ("promotion_not_found",))
 PROMOTION_422 = (
     422,
@@ -75,76 +52,6 @@ PROMOTION_422 = (
         "invalid_text",
     ),
 )
-
-PARTNER_403 = (403, ("wrong_partner",))
-PARTNER_404 = (404, ("partner_not_found",))
-ACTIVITY_404 = (404, ("partner_not_found", "activity_not_found"))
-ACTIVITY_422 = (
-    422,
-    (
-        "invalid_member_number",
-        "unknown_kind",
-        "unknown_category",
-        "not_in_contract",
-        "required",
-        "out_of_range",
-        "unknown_currency",
-        "future_date",
-        "too_old",
-        "coupon_too_old",
-    ),
-)
-PARTNER_OPERATIONS: dict[tuple[str, str], Operation] = {
-    ("POST", "/v1/partners/{partner}/activities"): Operation(
-        "recordPartnerActivity",
-        "partner:write",
-        {
-            201: (ps.PartnerActivityAnswer, "recorded: pending until `posts_on`, or posted at once"),
-            200: (ps.PartnerActivityAnswer, REPLAYED + "; as the activity stands now"),
-        },
-        _keyed(PARTNER_403, PARTNER_404, MEMBER_404, (409, ("activity_conflict",)), ACTIVITY_422),
-        description="An activity is unique on the partner's `activity_id`: sent again with the same body it "
-        "is a replay (200, as it stands now: a pending one may have posted since); with another body a 409 "
-        "`activity_conflict`. A key bound to another partner gets 403 `wrong_partner`.",
-    ),
-    ("POST", "/v1/partners/{partner}/activities/batch"): Operation(
-        "recordPartnerActivities",
-        "partner:write",
-        {200: (ps.PartnerBatchAnswer, "one result per item, in order: created, replayed or error")},
-        _keyed(PARTNER_403, PARTNER_404),
-        description="A bad item is that item's `error`, never the batch's failure.",
-    ),
-    ("GET", "/v1/partners/{partner}/activities/{activity_id}"): Operation(
-        "getPartnerActivity",
-        "partner:write",
-        {
-            200: (
-                ps.PartnerActivityAnswer,
-                "the activity as it stands: pending, posted, cancelled or reversed",
-            )
-        },
-        _keyed(PARTNER_403, ACTIVITY_404),
-    ),
-    ("POST", "/v1/partners/{partner}/activities/{activity_id}/reversal"): Operation(
-        "reversePartnerActivity",
-        "partner:write",
-        {
-            201: (ps.PartnerActivityAnswer, "reversed: `cancelled` when it was pending, else `reversed`"),
-            200: (ps.PartnerActivityAnswer, REPLAYED),
-        },
-        _keyed(PARTNER_403, ACTIVITY_404, (409, ("already_reversed",)), (422, ("invalid_text",))),
-        description="Pending miles are cancelled and never post; posted miles are taken back by a reversing "
-        "transfer (which may leave the member in debt, as a reversed flight does).",
-    ),
-    ("GET", "/v1/partners/{partner}/settlements/{month}"): Operation(
-        "getPartnerSettlement",
-        "partner:write",
-        {200: (ps.SettlementAnswer, "the month as closed, or as it stands so far (`closed: false`)")},
-        _keyed(PARTNER_403, PARTNER_404),
-        description="Miles posted in the month and reversed (after posting) in it; a closed month never "
-        "changes, later reversals count in the month they happen in.",
-    ),
-}
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/healthz"): Operation("health", None, {200: (r.Health, "the process is alive")}),
@@ -168,20 +75,20 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "enrolMember",
         "member:write",
         {201: (r.Member, "enrolled"), 200: (r.Member, REPLAYED)},
-        _keyed(IDEMPOTENCY_409),
+        keyed(IDEMPOTENCY_409),
         "optional",
     ),
     ("GET", "/v1/members/{member_number}"): Operation(
         "getMember",
         "member:read",
         {200: (r.Member, "the member's tier, balances and current qualification period")},
-        _keyed(MEMBER_404, (422, ("invalid_member_number",))),
+        keyed(MEMBER_404, (422, ("invalid_member_number",))),
     ),
     ("POST", "/v1/members/{member_number}/tier"): Operation(
         "grantTier",
         "admin",
         {200: (r.Member, "the tier is set; the member as they stand now (a replay answers the same)")},
-        _keyed(
+        keyed(
             MEMBER_404,
             IDEMPOTENCY_409,
             (
@@ -205,7 +112,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "getStatement",
         "member:read",
         {200: (r.Statement, "a page of transfers, newest first")},
-        _keyed(MEMBER_404, (422, ("invalid_member_number",))),
+        keyed(MEMBER_404, (422, ("invalid_member_number",))),
         description="Page with `cursor`: pass the `next_cursor` of a page to get the next one. "
         "`from` and `to` bound the days (the programme's time zone); a bound beyond the calendar "
         "(`to=9999-12-31`) means no bound.",
@@ -214,26 +121,26 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "createPromotion",
         "promotion:write",
         {201: (p.PromotionAnswer, "created"), 200: (p.PromotionAnswer, REPLAYED)},
-        _keyed(IDEMPOTENCY_409, (409, ("promotion_exists",)), PROMOTION_422),
+        keyed(IDEMPOTENCY_409, (409, ("promotion_exists",)), PROMOTION_422),
         "optional",
         "A campaign, checked against the programme in force (its tiers, metrics, carriers, cabins, "
         "airports and ceilings). The same code again with the same body answers the campaign (200); "
         "with another body a 409 `promotion_exists`.",
     ),
     ("GET", "/v1/promotions"): Operation(
-        "listPromotions", "member:read", {200: (p.PromotionList, "the promotions, newest first")}, _keyed()
+        "listPromotions", "member:read", {200: (p.PromotionList, "the promotions, newest first")}, keyed()
     ),
     ("GET", "/v1/promotions/{code}"): Operation(
         "getPromotion",
         "member:read",
         {200: (p.PromotionAnswer, "the promotion with its awarded miles, members rewarded and budget left")},
-        _keyed(PROMOTION_404),
+        keyed(PROMOTION_404),
     ),
     ("POST", "/v1/promotions/{code}/end"): Operation(
         "endPromotion",
         "promotion:write",
         {200: (p.PromotionAnswer, "ended (again: answers the same)")},
-        _keyed(PROMOTION_404),
+        keyed(PROMOTION_404),
         description="Coupons posted from now on earn it no more; what it gave stays (history is never rewritten).",
     ),
     ("POST", "/v1/promotions/{code}/registrations"): Operation(
@@ -243,7 +150,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             201: (p.Registration, "registered"),
             200: (p.Registration, "already registered: the first registration"),
         },
-        _keyed(
+        keyed(
             PROMOTION_404,
             MEMBER_404,
             (422, ("registration_not_required", "promotion_ended", "invalid_member_number")),
@@ -253,13 +160,13 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "getMemberPromotions",
         "member:read",
         {200: (p.MemberPromotions, "the member's registrations and challenge progress")},
-        _keyed(MEMBER_404, (422, ("invalid_member_number",))),
+        keyed(MEMBER_404, (422, ("invalid_member_number",))),
     ),
     ("POST", "/v1/accruals/flights"): Operation(
         "accrueFlight",
         "accrual:write",
         {201: (r.Accrual, "accrued"), 200: (r.Accrual, REPLAYED)},
-        _keyed(MEMBER_404, (409, ("coupon_already_accrued",)), ACCRUAL_422),
+        keyed(MEMBER_404, (409, ("coupon_already_accrued",)), ACCRUAL_422),
         description="A coupon is unique on (ticket_number, coupon_number): sending it again with the same "
         "body is a replay (200, the first answer); with another body a 409 `coupon_already_accrued`.",
     ),
@@ -267,7 +174,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "quoteFlight",
         "accrual:write",
         {200: (r.AccrualQuote, "what the coupon would earn if it were accrued now")},
-        _keyed(MEMBER_404, (409, ("coupon_already_accrued",)), ACCRUAL_422),
+        keyed(MEMBER_404, (409, ("coupon_already_accrued",)), ACCRUAL_422),
         description="Writes nothing and locks nothing: the miles, the promotions, the qualifying credits "
         "and the tier after, at the member's standing and the promotions running now. The departure may "
         "be up to 366 days ahead (booking systems quote at sale).",
@@ -276,20 +183,20 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "accrueFlights",
         "accrual:write",
         {200: (r.BatchResults, "one result per item, in order: created, replayed, conflict or rejected")},
-        _keyed(),
+        keyed(),
         description="A bad item is that item's `rejected` (with its error), never the batch's failure.",
     ),
     ("POST", "/v1/accruals/{accrual_id}/reversal"): Operation(
         "reverseAccrual",
         "accrual:write",
         {201: (r.Reversal, "reversed"), 200: (r.Reversal, REPLAYED)},
-        _keyed((404, ("accrual_not_found",)), (409, ("already_reversed",))),
+        keyed((404, ("accrual_not_found",)), (409, ("already_reversed",))),
     ),
     ("POST", "/v1/redemptions"): Operation(
         "requestRedemption",
         "redemption:write",
         {202: (r.RedemptionAccepted, "accepted: the miles are held, the booking goes on in the background")},
-        _keyed(
+        keyed(
             MEMBER_404,
             IDEMPOTENCY_409,
             (
@@ -313,14 +220,14 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "getRedemption",
         "member:read",
         {200: (r.Redemption, "the redemption's state, items and history")},
-        _keyed((404, ("redemption_not_found",))),
+        keyed((404, ("redemption_not_found",))),
         description="Poll this after a 202: `status` goes from PENDING to CONFIRMED or FAILED.",
     ),
     ("POST", "/v1/redemptions/{redemption_id}/cancel"): Operation(
         "cancelRedemption",
         "redemption:write",
         {200: (r.Cancellation, "cancelled (or a replay): the miles back, less the fee")},
-        _keyed(
+        keyed(
             (404, ("redemption_not_found",)),
             (409, ("not_cancellable", "cancellation_too_late", *IDEMPOTENCY_409[1])),
             (503, ("supplier_unavailable", "supplier_timeout")),
@@ -331,7 +238,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "quoteAward",
         "member:read",
         {200: (r.Quote, "the price in miles with the suppliers' current fares; nothing is held")},
-        _keyed(
+        keyed(
             MEMBER_404,
             (422, ("unknown_cabin", "unknown_hotel_category", "beyond_booking_horizon")),
             (503, ("supplier_unavailable", "supplier_timeout")),
@@ -341,26 +248,26 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "getNightlyRun",
         "member:read",
         {200: (r.NightlyRun, "the night's report; `status` is running until its last chunk is done")},
-        _keyed((404, ("nightly_run_not_found",))),
+        keyed((404, ("nightly_run_not_found",))),
     ),
     ("POST", "/v1/adjustments"): Operation(
         "grantGoodwill",
         "adjustment:write",
         {201: (r.Adjustment, "applied, or queued for a supervisor"), 200: (r.Adjustment, REPLAYED)},
-        _keyed(MEMBER_404, IDEMPOTENCY_409),
+        keyed(MEMBER_404, IDEMPOTENCY_409),
         "optional",
     ),
     ("GET", "/v1/adjustments/{adjustment_id}"): Operation(
         "getAdjustment",
         "member:read",
         {200: (r.Adjustment, "the adjustment and its decision")},
-        _keyed((404, ("adjustment_not_found",))),
+        keyed((404, ("adjustment_not_found",))),
     ),
     ("POST", "/v1/claims"): Operation(
         "fileClaim",
         "adjustment:write",
         {201: (r.Claim, "filed and earned (or waiting for a supervisor)"), 200: (r.Claim, REPLAYED)},
-        _keyed(
+        keyed(
             MEMBER_404,
             (409, ("coupon_already_accrued", *IDEMPOTENCY_409[1])),
             (*ACCRUAL_422[:1], (*ACCRUAL_422[1], "claim_too_early", "claim_too_late")),
@@ -368,6 +275,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "optional",
     ),
 }
+OPERATIONS |= PARTNER_OPERATIONS
+
 
 STATUS_TEXT = {
     401: "no key, or a key that is unknown, expired or revoked",
@@ -433,9 +342,6 @@ def _rewrite(path: str, method: str, operation: dict[str, Any], spec: Operation)
             parameter["name"] = "Idempotency-Key"
             parameter["required"] = spec.idempotency == "required"
             parameter["description"] = IDEMPOTENCY_TEXT
-
-
-OPERATIONS.update(PARTNER_OPERATIONS)
 
 
 def _components(models: list[type[BaseModel]]) -> dict[str, Any]:
