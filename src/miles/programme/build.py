@@ -20,6 +20,7 @@ from miles.domain.programme.model import (
     AwardRules,
     ExpiryKind,
     ExpiryPolicy,
+    FinanceRules,
     MetricDef,
     Programme,
     Promotion,
@@ -121,6 +122,11 @@ def build_version(v: VersionSpec, name: str) -> Programme:
         promotion_ceiling_metric=v.promotion_ceiling_metric,
         claim_agent_limit=v.claims.agent_limit,
         partners={code: _partner(code, p, v) for code, p in v.partners.items()},
+        finance=FinanceRules(
+            value_per_mile=v.finance.value_per_mile,
+            breakage_override=v.finance.breakage_override,
+            breakage_maturity_months=v.finance.breakage_maturity_months,
+        ),
     )
 
 

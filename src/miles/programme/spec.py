@@ -301,6 +301,14 @@ class PartnerSpec(Strict):
         return None if value is None else known_zone(value)
 
 
+class FinanceSpec(Strict):
+    """What finance closes the month with (docs/finance.md)."""
+
+    value_per_mile: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=6)] = Decimal("0.01")
+    breakage_override: Annotated[Decimal, Field(ge=0, le=1, max_digits=7, decimal_places=6)] | None = None
+    breakage_maturity_months: Annotated[int, Field(ge=1, le=600)] = 36
+
+
 class VersionSpec(Strict):
     effective_from: date
     timezone: str = "UTC"
@@ -325,6 +333,7 @@ class VersionSpec(Strict):
     )
     claims: ClaimsSpec
     partners: dict[PartnerCode, PartnerSpec] = Field(default_factory=dict)
+    finance: FinanceSpec = Field(default_factory=FinanceSpec)
 
     @field_validator("timezone")
     @classmethod

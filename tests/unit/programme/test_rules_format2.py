@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import yaml
 
 from miles.domain.awards import Fare, FlightAward, price_award
 from miles.domain.errors import ProgrammeError
+from miles.domain.programme.model import FinanceRules
 from miles.programme.reading import example_files, read_document, read_file, read_reference
 
 MISTAKES = Path(__file__).parent / "mistakes"
@@ -22,9 +24,12 @@ REFERENCE = Path(__file__).parents[3] / "src" / "miles" / "programme" / "aurora.
 def test_the_reference_programme_in_format_1_reads_as_the_shipped_format_2_file() -> None:
     format1 = read_file(Path(__file__).parent / "aurora-format1.yaml")
     format2 = read_reference()
-    # format 1 has no partners: everything else is the same programme
-    assert format1.versions == tuple(replace(v, partners={}) for v in format2.versions)
-    assert all(not v.partners for v in format1.versions)
+    # format 1 has no partners and no finance section: everything else is the same programme
+    assert format1.versions == tuple(
+        replace(v, partners={}, finance=FinanceRules()) for v in format2.versions
+    )
+    assert all(not v.partners and v.finance == FinanceRules() for v in format1.versions)
+    assert format2.versions[-1].finance.value_per_mile == Decimal("0.012")
     assert sorted(format2.versions[-1].partners) == ["CAR", "CARD", "HTL"]
     assert format1.document["format"] == 2
 

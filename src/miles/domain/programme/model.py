@@ -97,6 +97,16 @@ class AwardRules:
 
 
 @dataclass(frozen=True)
+class FinanceRules:
+    """What finance needs from the rules file (docs/finance.md): the revenue deferred per mile issued and
+    how breakage is estimated."""
+
+    value_per_mile: Decimal = Decimal("0.01")  # deferred revenue per mile issued, in the accounting currency
+    breakage_override: Decimal | None = None  # a fixed breakage rate (0..1) instead of the estimate
+    breakage_maturity_months: int = 36  # a cohort this many months past its earn month is old enough to tell
+
+
+@dataclass(frozen=True)
 class Programme:
     name: str
     effective_from: date
@@ -119,6 +129,7 @@ class Programme:
     promotion_ceiling_metric: Decimal = Decimal(10_000)  # the most of a qualifying metric one bonus gives
     claim_agent_limit: int | None = None  # None: goodwill_agent_limit
     partners: Mapping[str, PartnerContract] = field(default_factory=dict)
+    finance: FinanceRules = field(default_factory=FinanceRules)
 
     @property
     def claim_approval_above(self) -> int:
