@@ -19,7 +19,13 @@ from miles.services.nightly.chunks import ChunkOutcome, chunk_job
 from miles.services.nightly.runs import start_run
 from miles.services.programmes import load_programme
 from tests.integration.conftest import make_key
-from tests.integration.nightly_data import MemberSpec, load_inactivity_programme, night_runner, run_night, seed
+from tests.integration.nightly_data import (
+    MemberSpec,
+    load_inactivity_programme,
+    night_runner,
+    run_night,
+    seed,
+)
 
 
 @pytest.fixture
