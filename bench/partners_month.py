@@ -75,11 +75,11 @@ def timed_miles(args: list[str], url: str, log_path: Path, timeout: float = 7200
 
 GENERATE = """
 INSERT INTO partner_activities (partner, activity_id, member_id, request_digest, channel, activity_date, kind,
-    category, amount, currency, amount_value, miles, status, posts_on, posted_on, posted_month, reversed_on,
-    reversal_month, reversal_digest)
+    category, amount, currency, amount_value, miles, status, posts_on, recorded_on, posted_on, posted_month,
+    reversed_on, reversal_month, reversal_digest)
 SELECT %(partner)s, 'S' || g, m.ids[(1 + g %% m.n)::int], 'bench-generated', 'file', d.day, %(kind)s,
        c.category, a.amount, %(currency)s, a.amount, floor(a.amount * %(per_unit)s::numeric * c.mult)::bigint,
-       CASE WHEN r THEN 'reversed' ELSE 'posted' END, d.day, d.day, %(month)s::date,
+       CASE WHEN r THEN 'reversed' ELSE 'posted' END, d.day, d.day, d.day, %(month)s::date,
        CASE WHEN r THEN least(d.day + 3, %(last)s::date) END, CASE WHEN r THEN %(month)s::date END,
        CASE WHEN r THEN 'bench-generated' END
 FROM (SELECT array_agg(id ORDER BY id) AS ids, count(*) AS n FROM members) m,

@@ -138,8 +138,8 @@ def _pending_stays(c, specs: list[MemberSpec], seeded: list[Seeded]) -> None:  #
         text(
             """
             INSERT INTO partner_activities (partner, activity_id, member_id, request_digest, channel, activity_date,
-                                            kind, nights, miles, status, posts_on)
-            SELECT 'HTL', a, m, 'seeded', 'api', d, 'stay', n, n * 500, 'pending', d + 14
+                                            kind, nights, miles, status, posts_on, recorded_on)
+            SELECT 'HTL', a, m, 'seeded', 'api', d, 'stay', n, n * 500, 'pending', d + 14, d
             FROM unnest(CAST(:m AS bigint[]), CAST(:a AS text[]), CAST(:d AS date[]), CAST(:n AS int[])) AS s(m, a, d, n)
             """
         ),

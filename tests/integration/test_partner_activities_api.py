@@ -4,6 +4,8 @@ date, replays and conflicts, reversals before and after posting, partner-bound k
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +14,10 @@ from sqlalchemy import Engine, text
 
 from miles.api.app import create_app
 from miles.bootstrap import Container
+from miles.programme.reading import reference_text
 from miles.services.apikeys import create_key
+from miles.services.clock import FixedClock
+from miles.services.programmes import load_programme
 from tests.integration.factories import enrol
 
 
@@ -249,3 +254,42 @@ def test_a_batch_answers_each_item_and_one_bad_item_blocks_nothing(
     assert balance(client, member) == 1000
     with engine.connect() as c:
         assert c.execute(text("SELECT count(*) FROM partner_activities")).scalar() == 2
+
+
+def test_a_partner_credits_a_member_at_most_its_daily_limit(
+    client: TestClient, container: Container, clock: FixedClock, tmp_path: Path
+) -> None:
+    rules = tmp_path / "limited.yaml"
+    rules.write_text(
+        reference_text().replace(
+            'price_per_mile: "0.0100"', 'price_per_mile: "0.0100"\n        member_daily_limit: 1000'
+        )
+    )
+    load_programme(container, rules)
+    container.catalog.forget()
+    member = enrol(client)
+
+    def rent(activity_id: str, days: int) -> Any:
+        body = {
+            "member_number": member,
+            "activity_id": activity_id,
+            "activity_date": "2026-11-20",
+            "days": days,
+        }
+        return client.post("/v1/partners/CAR/activities", json=body)
+
+    assert rent("R-1", 4).status_code == 201  # 1,000 miles: the day's limit
+    over = rent("R-2", 1)
+    assert (over.status_code, over.json()["error"]["code"]) == (422, "daily_limit_reached")
+    batch = client.post(
+        "/v1/partners/CAR/activities/batch",
+        json={
+            "items": [
+                {"member_number": member, "activity_id": "R-3", "activity_date": "2026-11-20", "days": 1}
+            ]
+        },
+    )
+    assert batch.json()["results"][0]["error"]["code"] == "daily_limit_reached"
+    clock.at += timedelta(days=1)  # the next day: room again
+    assert rent("R-2", 1).status_code == 201
+    assert balance(client, member) == 1250

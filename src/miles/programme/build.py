@@ -152,6 +152,7 @@ def _partner(code: str, p: PartnerSpec, v: VersionSpec) -> PartnerContract:
         price_per_mile=p.price_per_mile,
         price_currency=p.price_currency or v.currency,
         timezone=p.timezone or v.timezone,
+        member_daily_limit=p.member_daily_limit,
     )
 
 

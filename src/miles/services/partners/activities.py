@@ -112,6 +112,10 @@ def record_in(
     stored = uow.partner_activities.find(partner, sorted({a.activity_id for _, a, _ in valid}))
     numbers = sorted({a.member_number for _, a, _ in valid if a.activity_id not in stored})
     members = uow.members.lock_accounts(numbers) if numbers else {}
+    # under the members' locks: what the partner credited them today so far
+    today_miles = uow.partner_activities.recorded_on_day(
+        partner, [m for m, _ in members.values()], programme_today
+    )
     new: list[tuple[int, NewPartnerActivity, str]] = []
     first: dict[str, str] = {}  # digest of the batch's first item of each new activity id
     for request, activity, digest in valid:
@@ -157,6 +161,17 @@ def record_in(
         except InvalidInput as exc:
             results[index] = ActivityResult(index, ERROR, error=exc)
             continue
+        credited = today_miles.get(member[0], 0)
+        if credited + earning.miles > contract.member_daily_limit:
+            over = InvalidInput(
+                f"{contract.name} may credit member {activity.member_number} at most "
+                f"{contract.member_daily_limit:,} miles a day: {credited:,} are recorded today",
+                field="member_number",
+                code="daily_limit_reached",
+            )
+            results[index] = ActivityResult(index, ERROR, error=over)
+            continue
+        today_miles[member[0]] = credited + earning.miles
         first[activity.activity_id] = digest
         status = "pending" if earning.pending_on(programme_today) else "posted"
         row = NewPartnerActivity(

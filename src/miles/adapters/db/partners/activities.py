@@ -95,10 +95,11 @@ WITH src AS (
     SELECT * FROM unnest({", ".join(f"%({n})b::{k}[]" for n, k in _COLUMNS)}) WITH ORDINALITY AS s({_NAMES}, n)
 ), ins AS (
     INSERT INTO partner_activities (partner, activity_id, member_id, request_digest, channel, activity_date, kind,
-        category, nights, days, amount, currency, amount_value, miles, credits, status, posts_on, posted_on,
-        posted_month)
+        category, nights, days, amount, currency, amount_value, miles, credits, status, posts_on, recorded_on,
+        posted_on, posted_month)
     SELECT %(partner)b::text, activity_id, member_id, request_digest, %(channel)b::text, activity_date, kind,
         category, nights, days, amount, currency, amount_value, miles, CAST(credits AS jsonb), status, posts_on,
+        %(today)b::date,
         CASE WHEN status = 'posted' THEN %(today)b::date END,
         CASE WHEN status = 'posted' THEN {SETTLEMENT_MONTH.format(day="%(today)b::date", partner="%(partner)b::text")} END
     FROM src ORDER BY n
@@ -212,6 +213,18 @@ class PartnerActivityRepository:
             ),
             {"a": activity_pk},
         ).scalar_one_or_none()
+
+    def recorded_on_day(self, partner: str, member_ids: list[int], day: date) -> dict[int, int]:
+        """The miles of the partner's activities recorded on `day` for each member (cancelled ones too: what
+        a partner reports counts against the day's limit whatever became of it)."""
+        rows = self.connection.execute(
+            text(
+                "SELECT member_id, sum(miles) AS miles FROM partner_activities "
+                "WHERE member_id = ANY(:ids) AND partner = :p AND recorded_on = :d GROUP BY member_id"
+            ),
+            {"ids": member_ids, "p": partner, "d": day},
+        )
+        return {int(r.member_id): int(r.miles) for r in rows}
 
     def pending_miles(self, member_id: int) -> int:
         return int(

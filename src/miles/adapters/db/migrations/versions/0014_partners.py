@@ -65,6 +65,7 @@ CREATE TABLE partner_activities (
     reversal_month  date CHECK (extract(day FROM reversal_month) = 1),
     reversal_reason text CHECK (length(reversal_reason) BETWEEN 1 AND 500),
     reversal_digest text,
+    recorded_on     date NOT NULL,
     created_at      timestamptz NOT NULL DEFAULT now(),
     UNIQUE (partner, activity_id),
     CHECK ((amount IS NULL) = (currency IS NULL)),
@@ -87,11 +88,11 @@ BEGIN
     END IF;
     IF (NEW.id, NEW.partner, NEW.activity_id, NEW.member_id, NEW.request_digest, NEW.activity_date,
         NEW.kind, NEW.category, NEW.nights, NEW.days, NEW.amount, NEW.currency, NEW.miles, NEW.posts_on,
-        NEW.created_at)
+        NEW.recorded_on, NEW.created_at)
        IS DISTINCT FROM
        (OLD.id, OLD.partner, OLD.activity_id, OLD.member_id, OLD.request_digest, OLD.activity_date,
         OLD.kind, OLD.category, OLD.nights, OLD.days, OLD.amount, OLD.currency, OLD.miles, OLD.posts_on,
-        OLD.created_at) THEN
+        OLD.recorded_on, OLD.created_at) THEN
         RAISE EXCEPTION 'a partner activity keeps what was reported and earned' USING ERRCODE = 'restrict_violation';
     END IF;
     IF NOT ((OLD.status = 'pending' AND NEW.status IN ('posted', 'cancelled'))
