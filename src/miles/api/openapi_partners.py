@@ -21,6 +21,7 @@ ACTIVITY_422 = (
         "future_date",
         "too_old",
         "coupon_too_old",
+        "daily_limit_reached",
     ),
 )
 PARTNER_OPERATIONS: dict[tuple[str, str], Operation] = {
