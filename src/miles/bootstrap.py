@@ -97,8 +97,8 @@ def build_container(
     """The runtime of one process. Its engine holds at most `pool_size + max_overflow` connections."""
     server_prepares = settings().database_pooler != "pgbouncer"
     engine = make_engine(database_url, pool_size, max_overflow, server_prepares)
-    uow = UnitOfWorkFactory(engine)
     clock = clock or configured_clock()
+    uow = UnitOfWorkFactory(engine, clock.now)
     container = Container(
         engine=engine,
         uow=uow,

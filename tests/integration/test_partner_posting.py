@@ -5,7 +5,7 @@ the balance and on the statement with the partner's name; they count as activity
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -103,6 +103,9 @@ def test_pending_stays_post_once_on_the_day_their_period_ends(
         assert activity == date(2026, 11, 20)
         lots = c.execute(text("SELECT earned_date, expires_date FROM lots ORDER BY id LIMIT 1")).one()
         assert tuple(lots) == (date(2026, 11, 20), date(2029, 11, 30))
+        # posted on the process's clock (the night's), not the database's
+        posted = c.execute(text("SELECT DISTINCT posted_at FROM transfers WHERE code = 'partner_accrual'")).scalars()
+        assert list(posted) == [datetime(2026, 12, 4, 3, 0, tzinfo=UTC)]
 
     statement = api.get(f"/v1/members/{members[1]}/statement").json()["transfers"]
     assert [(line["code"], line["miles"], line["description"]) for line in statement] == [

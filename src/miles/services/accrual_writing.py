@@ -120,7 +120,7 @@ def write_accruals(
         for mid, s in sorted(states.items())
     ]
     source = uow.ledger.programme_account(ACCRUAL_FLIGHT, planned[0].member.id)
-    ids = record_accruals(uow.connection, source, rows, standing)
+    ids = record_accruals(uow.connection, source, rows, standing, uow.now)
     if len(ids) != len(planned):
         raise CouponRaced
     for mid, s in sorted(states.items()):

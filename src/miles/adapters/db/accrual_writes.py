@@ -146,8 +146,9 @@ WITH src AS (
 ), j AS (
     SELECT src.*, acc.id AS accrual_id FROM src JOIN acc USING (ticket_number, coupon_number)
 ), tr AS (
-    INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, accrual_id)
-    SELECT %(source)s, account_id, award_miles - promotion_miles, 'flight_accrual', event_at, accrual_id
+    INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, accrual_id, posted_at)
+    SELECT %(source)s, account_id, award_miles - promotion_miles, 'flight_accrual', event_at, accrual_id,
+           %(posted_at)s
     FROM j WHERE award_miles > promotion_miles ORDER BY n
     RETURNING id, to_account_id, amount, accrual_id
 ), en AS (
@@ -214,7 +215,11 @@ def _cents(value: Decimal) -> int:
 
 
 def record_accruals(
-    connection: Connection, source_account_id: int, rows: list[NewAccrual], standing: list[StandingUpdate]
+    connection: Connection,
+    source_account_id: int,
+    rows: list[NewAccrual],
+    standing: list[StandingUpdate],
+    posted_at: datetime,
 ) -> dict[tuple[str, int], int]:
     """The new accrual ids by coupon; a coupon recorded meanwhile by a concurrent request is missing."""
     if not rows:
@@ -249,6 +254,7 @@ def record_accruals(
             "u_period": [u.period_start for u in standing],
         }
     params["source"] = source_account_id
+    params["posted_at"] = posted_at
     raw = connection.connection.driver_connection
     assert raw is not None
     with raw.cursor(binary=True) as cursor:

@@ -93,8 +93,9 @@ _EXPIRE = """
             WINDOW w AS (PARTITION BY ld.member_id ORDER BY ld.expires_date NULLS LAST, ld.id)
         ) x WHERE take > 0
     ), t AS (
-        INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, memo)
-        SELECT account_id, :expired, amount, 'expiry', :event_at, :memo FROM due WHERE amount > 0
+        INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, memo, posted_at)
+        SELECT account_id, :expired, amount, 'expiry', :event_at, :memo, coalesce(CAST(:posted_at AS timestamptz), now())
+        FROM due WHERE amount > 0
         ORDER BY member_id
         RETURNING id, from_account_id, amount
     ), tm AS (
@@ -221,7 +222,9 @@ class ExpiryRepository:
             return _INACTIVITY_WARNING_CANDIDATES
         return _LOTS_WARNING_CANDIDATES
 
-    def expire(self, run_id: int, member_ids: list[int], expired_account_id: int) -> ExpiryCounts:
+    def expire(
+        self, run_id: int, member_ids: list[int], expired_account_id: int, posted_at: datetime | None = None
+    ) -> ExpiryCounts:
         """Expire what the policy says of these members (locked by this transaction). The caller adds
         the total to the `expired` account with `credit_expired_account`, as its last write."""
         if not member_ids or self.policy.kind is ExpiryKind.NEVER:
@@ -236,6 +239,7 @@ class ExpiryRepository:
                 "expired": expired_account_id,
                 "event_at": self.event_at,
                 "memo": f"{self.policy.kind.value} policy, nightly run {self.run_date.isoformat()}",
+                "posted_at": posted_at,
             },
         ).one()
         return ExpiryCounts(int(row.members), int(row.miles), int(row.lots))

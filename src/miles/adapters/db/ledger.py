@@ -34,9 +34,10 @@ class Posting:
 _TRANSFER = """
     WITH t AS (
         INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, accrual_id,
-                               reverses_transfer_id, memo, redemption_id, promotion_id, partner_activity_id)
+                               reverses_transfer_id, memo, redemption_id, promotion_id, partner_activity_id,
+                               posted_at)
         VALUES (:f, :t, :amount, :code, :event_at, :accrual_id, :reverses, :memo, :redemption_id, :promotion_id,
-                :partner_activity_id)
+                :partner_activity_id, coalesce(CAST(:posted_at AS timestamptz), now()))
         RETURNING id
     ), e AS (
         INSERT INTO entries (transfer_id, account_id, amount)
@@ -62,8 +63,9 @@ class LedgerRepository:
     # migration and never changes its id, so only another database can make a cached id wrong
     _account_ids: dict[tuple[URL, str], list[int]] = {}
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, posted_at: datetime | None = None) -> None:
         self.connection = connection
+        self.posted_at = posted_at  # the unit of work's instant: when its transfers are posted
         self._deltas: dict[int, int] = defaultdict(int)
         self._pending: dict[int, int] = defaultdict(int)  # holds placed (+) and closed (-)
 
@@ -113,6 +115,7 @@ class LedgerRepository:
             "redemption_id": posting.redemption_id,
             "promotion_id": posting.promotion_id,
             "partner_activity_id": posting.partner_activity_id,
+            "posted_at": self.posted_at,
         }
         statement = _POST
         if lot_member_id is not None:

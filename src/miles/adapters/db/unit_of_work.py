@@ -7,6 +7,7 @@ exit (after the ledger has written its balance changes) and rolls back on any ex
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
@@ -33,17 +34,29 @@ from miles.adapters.db.standing import StandingRepository
 from miles.adapters.db.statements import StatementRepository
 
 
+def _system_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class UnitOfWork:
     connection: Connection
+    now: datetime  # the process's clock when the unit of work began: the posting instant of its transfers
 
-    def __init__(self, engine: Engine, after_commit: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        after_commit: Callable[[], None] | None = None,
+        now: Callable[[], datetime] = _system_now,
+    ) -> None:
         self._engine = engine
         self._after_commit = after_commit
+        self._now = now
 
     def __enter__(self) -> UnitOfWork:
+        self.now = self._now()
         self.connection = self._engine.connect()
         self._transaction = self.connection.begin()
-        self.ledger = LedgerRepository(self.connection)
+        self.ledger = LedgerRepository(self.connection, self.now)
         self.members = MemberRepository(self.connection)
         self.accruals = AccrualRepository(self.connection)
         self.apikeys = ApiKeyRepository(self.connection)
@@ -61,7 +74,7 @@ class UnitOfWork:
         self.claims = ClaimRepository(self.connection)
         self.member_search = MemberSearchRepository(self.connection)
         self.campaigns = CampaignRepository(self.connection)
-        self.promotion_awards = PromotionAwardRepository(self.connection)
+        self.promotion_awards = PromotionAwardRepository(self.connection, self.now)
         self.partner_activities = PartnerActivityRepository(self.connection)
         return self
 
@@ -86,9 +99,10 @@ class UnitOfWork:
 
 
 class UnitOfWorkFactory:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, now: Callable[[], datetime] = _system_now) -> None:
         self.engine = engine
+        self.now = now  # the process's clock (MILES_CLOCK_AT pins it)
         self.after_commit: Callable[[], None] | None = None
 
     def __call__(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, self.after_commit)
+        return UnitOfWork(self.engine, self.after_commit, self.now)

@@ -67,7 +67,7 @@ def work_chunk(
 
     started = time.perf_counter()
     expired_account = uow.ledger.programme_account(EXPIRED, chunk_no)
-    expired = expiry.expire(run_id, member_ids, expired_account)
+    expired = expiry.expire(run_id, member_ids, expired_account, uow.now)
     expiry_ms = _ms(started)
 
     bonuses, bonus_miles = grant_birthdays(uow, programme, run.run_date, member_ids, now)

@@ -209,7 +209,8 @@ def record_in(
                 runtime.clock.now(),
                 programme.timezone,
             )
-        ids = uow.partner_activities.record(partner, channel, programme_today, source, [r for _, r, _ in new])
+        rows = [r for _, r, _ in new]
+        ids = uow.partner_activities.record(partner, channel, programme_today, source, rows, uow.now)
         if len(ids) != len(new):
             raise CouponRaced(
                 "an activity of this request was sent by another request at the same moment: try again"

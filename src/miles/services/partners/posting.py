@@ -35,7 +35,7 @@ def post_due_activities(
     expiry = programme.expiry
     months = expiry.months if expiry.kind is ExpiryKind.LOTS else None
     posted = PartnerPostingRepository(uow.connection).post_due(
-        member_ids, run_date, source, months, programme.timezone
+        member_ids, run_date, source, months, programme.timezone, uow.now
     )
     credit_posted(
         uow,

@@ -108,8 +108,8 @@ WITH src AS (
 ), j AS (
     SELECT src.*, ins.id AS pa_id FROM src JOIN ins USING (activity_id)
 ), tr AS (
-    INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, partner_activity_id)
-    SELECT %(source)b::int8, account_id, miles, 'partner_accrual', event_at, pa_id
+    INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, partner_activity_id, posted_at)
+    SELECT %(source)b::int8, account_id, miles, 'partner_accrual', event_at, pa_id, %(posted_at)b::timestamptz
     FROM j WHERE status = 'posted' AND miles > 0 ORDER BY n
     RETURNING id, to_account_id, amount, partner_activity_id
 ), en AS (
@@ -168,14 +168,26 @@ class PartnerActivityRepository:
         return {r.activity_id: _stored(r) for r in rows}
 
     def record(
-        self, partner: str, channel: str, today: date, source_account_id: int, rows: list[NewPartnerActivity]
+        self,
+        partner: str,
+        channel: str,
+        today: date,
+        source_account_id: int,
+        rows: list[NewPartnerActivity],
+        posted_at: datetime,
     ) -> dict[str, int]:
         """Insert the activities, posting those due; the new rows' ids by activity id (one recorded meanwhile
         by a concurrent request is missing)."""
         if not rows:
             return {}
         params: dict[str, Any] = {name: [getattr(r, name) for r in rows] for name, _ in _COLUMNS}
-        params |= {"partner": partner, "channel": channel, "today": today, "source": source_account_id}
+        params |= {
+            "partner": partner,
+            "channel": channel,
+            "today": today,
+            "source": source_account_id,
+            "posted_at": posted_at,
+        }
         raw = self.connection.connection.driver_connection
         assert raw is not None
         with raw.cursor(binary=True) as cursor:

@@ -8,7 +8,7 @@ unique index on `transfers.partner_activity_id`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import Connection, text
 
@@ -27,9 +27,10 @@ _POST_DUE = text(
     ), acc AS (
         SELECT due.*, ac.id AS account_id FROM due JOIN accounts ac ON ac.member_id = due.member_id
     ), tr AS (
-        INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, partner_activity_id)
+        INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, partner_activity_id,
+                               posted_at)
         SELECT :source, account_id, miles, 'partner_accrual',
-               CAST(activity_date AS timestamp) AT TIME ZONE :tz, id
+               CAST(activity_date AS timestamp) AT TIME ZONE :tz, id, coalesce(CAST(:posted_at AS timestamptz), now())
         FROM acc WHERE miles > 0 ORDER BY id
         RETURNING id, to_account_id, amount, partner_activity_id
     ), en AS (
@@ -93,6 +94,7 @@ class PartnerPostingRepository:
         source_account_id: int,
         lot_months: int | None,
         timezone: str,
+        posted_at: datetime | None = None,
     ) -> Posted:
         """Post the members' pending activities due by `run_date` (the members are locked by the caller)."""
         rows = self.connection.execute(
@@ -103,6 +105,7 @@ class PartnerPostingRepository:
                 "source": source_account_id,
                 "lot_months": lot_months,
                 "tz": timezone,
+                "posted_at": posted_at,
             },
         ).all()
         return Posted(

@@ -87,6 +87,7 @@ _RECORD_PARAMS = (
     ("earned", "date"),
     ("expires", "date"),
     ("partner_activity", "int8"),
+    ("posted_at", "timestamptz"),  # a scalar (the unit of work's instant), where the transfers take it
     ("seg_promotion", "int8"),
     ("seg_accrual", "int8"),
     ("seg_member", "int8"),
@@ -109,9 +110,9 @@ _RECORD = " ".join(
                                  metric, amount, event_at, earned_date, expires_date, partner_activity_id, n)
     ), tr AS (
         INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, accrual_id, promotion_id,
-                               partner_activity_id)
+                               partner_activity_id, posted_at)
         SELECT source_id, account_id, miles, 'promotion_bonus', event_at, accrual_id, promotion_id,
-               partner_activity_id
+               partner_activity_id, coalesce({posted_at}, now())
         FROM src WHERE miles > 0 ORDER BY n
         RETURNING id, from_account_id, to_account_id, amount, accrual_id, promotion_id, partner_activity_id
     ), j AS (
@@ -145,16 +146,18 @@ _RECORD = " ".join(
     WHERE p.id = s.id AND p.budget_miles IS NOT NULL
     """.format(
         arrays=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS[:13]),
-        segments=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS[13:17]),
-        use=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS[17:24]),
-        spend=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS[24:]),
+        segments=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS[14:18]),
+        use=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS[18:25]),
+        spend=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS[25:]),
+        posted_at="%b::timestamptz",
     ).split()
 )
 
 
 class PromotionAwardRepository:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, posted_at: datetime | None = None) -> None:
         self.connection = connection
+        self.posted_at = posted_at  # the unit of work's instant: when its transfers are posted
 
     def use(self, member_ids: list[int], promotion_ids: list[int]) -> dict[tuple[int, int], UseRow]:
         """The members' use of the promotions, by (member id, promotion id): rows that exist only."""
@@ -258,6 +261,7 @@ class PromotionAwardRepository:
             "use_runs": [r.runs for r in use],
             "spend_promotion": list(spend),
             "spend_miles": list(spend.values()),
+            "posted_at": self.posted_at,
         }
         raw = self.connection.connection.driver_connection
         assert raw is not None
