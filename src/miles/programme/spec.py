@@ -294,7 +294,7 @@ class PartnerSpec(Strict):
     price_per_mile: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=6)]
     price_currency: Currency | None = None  # default: the accounting currency
     timezone: str | None = None  # the partner's local dates; default: the programme's
-    # the most miles the partner may credit one member in one day (activities recorded that day)
+    # the most miles the partner may credit one member for one day's activity (by activity_date)
     member_daily_limit: Annotated[int, Field(gt=0, le=100_000_000)] = 250_000
 
     @field_validator("timezone")

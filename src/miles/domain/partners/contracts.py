@@ -32,7 +32,7 @@ class PartnerContract:
     price_per_mile: Decimal
     price_currency: str
     timezone: str
-    member_daily_limit: int = 250_000  # miles one member may be credited by the partner per day
+    member_daily_limit: int = 250_000  # miles the partner may credit one member for one day's activity
 
     @property
     def default_kind(self) -> str:

@@ -112,9 +112,9 @@ def record_in(
     stored = uow.partner_activities.find(partner, sorted({a.activity_id for _, a, _ in valid}))
     numbers = sorted({a.member_number for _, a, _ in valid if a.activity_id not in stored})
     members = uow.members.lock_accounts(numbers) if numbers else {}
-    # under the members' locks: what the partner credited them today so far
-    today_miles = uow.partner_activities.recorded_on_day(
-        partner, [m for m, _ in members.values()], programme_today
+    # under the members' locks: what the partner credited them for each day of these activities so far
+    day_miles = uow.partner_activities.miles_by_day(
+        partner, [m for m, _ in members.values()], sorted({a.activity_date for _, a, _ in valid})
     )
     new: list[tuple[int, NewPartnerActivity, str]] = []
     first: dict[str, str] = {}  # digest of the batch's first item of each new activity id
@@ -161,17 +161,19 @@ def record_in(
         except InvalidInput as exc:
             results[index] = ActivityResult(index, ERROR, error=exc)
             continue
-        credited = today_miles.get(member[0], 0)
+        day = (member[0], activity.activity_date)
+        credited = day_miles.get(day, 0)
         if credited + earning.miles > contract.member_daily_limit:
             over = InvalidInput(
                 f"{contract.name} may credit member {activity.member_number} at most "
-                f"{contract.member_daily_limit:,} miles a day: {credited:,} are recorded today",
+                f"{contract.member_daily_limit:,} miles for one day's activity: {credited:,} are recorded "
+                f"for {activity.activity_date}",
                 field="member_number",
                 code="daily_limit_reached",
             )
             results[index] = ActivityResult(index, ERROR, error=over)
             continue
-        today_miles[member[0]] = credited + earning.miles
+        day_miles[day] = credited + earning.miles
         first[activity.activity_id] = digest
         status = "pending" if earning.pending_on(programme_today) else "posted"
         row = NewPartnerActivity(

@@ -4,7 +4,6 @@ once: its figures are stored and never change; what happens later counts in a la
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -191,55 +190,47 @@ STATEMENT_COLUMNS = [
 def write_statement(
     runtime: Runtime, view: SettlementView, folder: Path, progress: Callable[[int], None] | None = None
 ) -> Path:
-    """The partner's statement of a month as CSV: one line per activity posted or reversed in it, then the
-    totals (equal to the settlement's). Streamed: a month of millions of activities never sits in memory.
-    Written beside its place and moved there whole: a statement that does not add up is never left."""
+    """The partner's statement of a month as CSV: one line per activity posted or reversed in it (written
+    by PostgreSQL's COPY, streamed: a month of millions of activities never sits in memory), then the totals,
+    equal to the settlement's: the lines and their sums are read from one snapshot, and a statement whose
+    sums differ from the settlement is never left (it is written beside its place and moved there whole)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"settlement-{view.partner}-{view.month}.csv"
     partial = path.with_name(path.name + ".part")
     month = parse_month(view.month)
-    issued = reversed_ = count = 0
+    count = 0
     try:
-        with runtime.uow() as uow, partial.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(STATEMENT_COLUMNS)
-            for row in SettlementRepository(uow.connection).lines(view.partner, month):
-                writer.writerow(
-                    [
-                        row.activity_id,
-                        row.member_number,
-                        row.activity_date,
-                        row.kind,
-                        row.category or "",
-                        row.posted_on or "",
-                        row.reversed_on or "",
-                        row.issued,
-                        row.reversed,
-                    ]
+        with runtime.uow() as uow, partial.open("wb") as handle:
+            repo = SettlementRepository(uow.connection)
+            repo.snapshot()
+            figures = repo.figures(view.partner, month)
+            if (figures.miles_issued, figures.miles_reversed) != (view.miles_issued, view.miles_reversed):
+                raise RuntimeError(
+                    f"the statement of {view.partner} {view.month} does not add up to its settlement"
                 )
-                issued += row.issued
-                reversed_ += row.reversed
-                count += 1
-                if progress is not None and count % PROGRESS_EVERY == 0:
-                    progress(count)
-            writer.writerow([])
-            writer.writerow(TOTAL_COLUMNS)
-            writer.writerow(
-                [
-                    view.partner,
-                    view.month,
-                    "true" if view.closed else "false",
-                    view.miles_issued,
-                    view.miles_reversed,
-                    view.net_miles,
-                    view.price_per_mile,
-                    view.amount_due,
-                    view.currency,
-                ]
-            )
-        if (issued, reversed_) != (view.miles_issued, view.miles_reversed):
+            handle.write((",".join(STATEMENT_COLUMNS) + "\n").encode())
+            for block in repo.copy_lines(view.partner, month):
+                handle.write(block)
+                lines = block.count(b"\n")
+                if progress is not None and (count + lines) // PROGRESS_EVERY > count // PROGRESS_EVERY:
+                    progress(count + lines)
+                count += lines
+            totals = [
+                view.partner,
+                view.month,
+                "true" if view.closed else "false",
+                view.miles_issued,
+                view.miles_reversed,
+                view.net_miles,
+                view.price_per_mile,
+                view.amount_due,
+                view.currency,
+            ]
+            handle.write(("\n" + ",".join(TOTAL_COLUMNS) + "\n").encode())
+            handle.write((",".join(str(v) for v in totals) + "\n").encode())
+        if count != figures.activities:
             raise RuntimeError(
-                f"the statement of {view.partner} {view.month} does not add up to its settlement"
+                f"the statement of {view.partner} {view.month} lost lines: {count} of {figures.activities}"
             )
         partial.replace(path)
     finally:

@@ -226,17 +226,20 @@ class PartnerActivityRepository:
             {"a": activity_pk},
         ).scalar_one_or_none()
 
-    def recorded_on_day(self, partner: str, member_ids: list[int], day: date) -> dict[int, int]:
-        """The miles of the partner's activities recorded on `day` for each member (cancelled ones too: what
-        a partner reports counts against the day's limit whatever became of it)."""
+    def miles_by_day(
+        self, partner: str, member_ids: list[int], days: list[date]
+    ) -> dict[tuple[int, date], int]:
+        """The miles of the partner's activities of each member dated on each of `days` (cancelled and
+        reversed ones too: what a partner reports counts against the day's limit whatever became of it)."""
         rows = self.connection.execute(
             text(
-                "SELECT member_id, sum(miles) AS miles FROM partner_activities "
-                "WHERE member_id = ANY(:ids) AND partner = :p AND recorded_on = :d GROUP BY member_id"
+                "SELECT member_id, activity_date, sum(miles) AS miles FROM partner_activities "
+                "WHERE member_id = ANY(:ids) AND partner = :p AND activity_date = ANY(:days) "
+                "GROUP BY member_id, activity_date"
             ),
-            {"ids": member_ids, "p": partner, "d": day},
+            {"ids": member_ids, "p": partner, "days": days},
         )
-        return {int(r.member_id): int(r.miles) for r in rows}
+        return {(int(r.member_id), r.activity_date): int(r.miles) for r in rows}
 
     def pending_miles(self, member_id: int) -> int:
         return int(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from psycopg import sql
 from sqlalchemy import Connection, Row, text
 
 
@@ -124,3 +125,21 @@ class SettlementRepository:
             _LINES, {"p": partner, "m": month}
         )
         yield from result
+
+    def snapshot(self) -> None:
+        """Read everything that follows in this transaction from one snapshot (the first statement of it)."""
+        self.connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+
+    def copy_lines(self, partner: str, month: date) -> Iterator[bytes]:
+        """The month's activities of the partner as CSV (no header), in id order, as PostgreSQL's COPY
+        writes it: millions of lines without a Python object per line."""
+        query = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(
+            sql.SQL(_LINES.text.replace(":p", "{p}").replace(":m", "{m}")).format(
+                p=sql.Literal(partner), m=sql.Literal(month)
+            )
+        )
+        raw = self.connection.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cursor, cursor.copy(query) as copy:
+            for block in copy:
+                yield bytes(block)
