@@ -75,7 +75,7 @@ CREATE TABLE partner_activities (
     CHECK ((status = 'reversed') = (reversal_month IS NOT NULL))
 );
 CREATE INDEX partner_activities_due_idx ON partner_activities (member_id, posts_on) WHERE status = 'pending';
-CREATE INDEX partner_activities_member_idx ON partner_activities (member_id, id);
+CREATE INDEX partner_activities_member_idx ON partner_activities (member_id, activity_date);
 CREATE INDEX partner_activities_posted_idx ON partner_activities (partner, posted_month)
     WHERE posted_month IS NOT NULL;
 CREATE INDEX partner_activities_reversed_idx ON partner_activities (partner, reversal_month)
