@@ -114,7 +114,14 @@ def record_in(
     members = uow.members.lock_accounts(numbers) if numbers else {}
     # under the members' locks: what the partner credited them for each day of these activities so far
     day_miles = uow.partner_activities.miles_by_day(
-        partner, [m for m, _ in members.values()], sorted({a.activity_date for _, a, _ in valid})
+        partner,
+        sorted(
+            {
+                (members[a.member_number][0], a.activity_date)
+                for _, a, _ in valid
+                if a.member_number in members
+            }
+        ),
     )
     new: list[tuple[int, NewPartnerActivity, str]] = []
     first: dict[str, str] = {}  # digest of the batch's first item of each new activity id

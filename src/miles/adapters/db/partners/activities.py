@@ -226,18 +226,19 @@ class PartnerActivityRepository:
             {"a": activity_pk},
         ).scalar_one_or_none()
 
-    def miles_by_day(
-        self, partner: str, member_ids: list[int], days: list[date]
-    ) -> dict[tuple[int, date], int]:
-        """The miles of the partner's activities of each member dated on each of `days` (cancelled and
+    def miles_by_day(self, partner: str, pairs: list[tuple[int, date]]) -> dict[tuple[int, date], int]:
+        """The miles of the partner's activities of each (member, activity date) pair (cancelled and
         reversed ones too: what a partner reports counts against the day's limit whatever became of it)."""
+        if not pairs:
+            return {}
         rows = self.connection.execute(
             text(
-                "SELECT member_id, activity_date, sum(miles) AS miles FROM partner_activities "
-                "WHERE member_id = ANY(:ids) AND partner = :p AND activity_date = ANY(:days) "
-                "GROUP BY member_id, activity_date"
+                "SELECT a.member_id, a.activity_date, sum(a.miles) AS miles "
+                "FROM unnest(CAST(:ids AS bigint[]), CAST(:days AS date[])) AS k(member_id, day) "
+                "JOIN partner_activities a ON a.member_id = k.member_id AND a.activity_date = k.day "
+                "WHERE a.partner = :p GROUP BY a.member_id, a.activity_date"
             ),
-            {"ids": member_ids, "p": partner, "days": days},
+            {"ids": [m for m, _ in pairs], "days": [d for _, d in pairs], "p": partner},
         )
         return {(int(r.member_id), r.activity_date): int(r.miles) for r in rows}
 
