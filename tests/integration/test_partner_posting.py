@@ -104,7 +104,9 @@ def test_pending_stays_post_once_on_the_day_their_period_ends(
         lots = c.execute(text("SELECT earned_date, expires_date FROM lots ORDER BY id LIMIT 1")).one()
         assert tuple(lots) == (date(2026, 11, 20), date(2029, 11, 30))
         # posted on the process's clock (the night's), not the database's
-        posted = c.execute(text("SELECT DISTINCT posted_at FROM transfers WHERE code = 'partner_accrual'")).scalars()
+        posted = c.execute(
+            text("SELECT DISTINCT posted_at FROM transfers WHERE code = 'partner_accrual'")
+        ).scalars()
         assert list(posted) == [datetime(2026, 12, 4, 3, 0, tzinfo=UTC)]
 
     statement = api.get(f"/v1/members/{members[1]}/statement").json()["transfers"]
