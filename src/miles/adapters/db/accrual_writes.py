@@ -128,7 +128,7 @@ def _one(width: int) -> tuple[str, str]:
 
 
 def _credits_array(cents: list[str], prefix: str) -> str:
-    return "CAST(ARRAY[{}] AS numeric(16, 2)[])".format(", ".join(f"{prefix}{c} * 0.01" for c in cents))
+    return "CAST(ARRAY[{}] AS numeric(16,2)[])".format(", ".join(f"{prefix}{c} * 0.01" for c in cents))
 
 
 # `ON CONFLICT DO NOTHING` names no key: the accruals' one key besides the id is (ticket_number,
@@ -147,7 +147,7 @@ WITH src AS (
     SELECT src.*, acc.id AS accrual_id FROM src JOIN acc USING (ticket_number, coupon_number)
 ), tr AS (
     INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, accrual_id, posted_at)
-    SELECT %(source)s, account_id, award_miles - promotion_miles, 'flight_accrual', event_at, accrual_id,
+    SELECT %(source)s, account_id, award_miles-promotion_miles, 'flight_accrual', event_at, accrual_id,
            %(posted_at)s
     FROM j WHERE award_miles > promotion_miles ORDER BY n
     RETURNING id, to_account_id, amount, accrual_id
@@ -194,11 +194,11 @@ def _record_statement(width: int, src: str, standing: str) -> tuple[str, tuple[s
             apply_standing=apply_standing,
             accrual_columns=", ".join(ACCRUAL_COLUMNS),
             any_credit=" OR ".join(f"credits[{i}] > 0" for i in positions) or "false",
-            sums="CAST(ARRAY[{}] AS numeric(16, 2)[])".format(
+            sums="CAST(ARRAY[{}] AS numeric(16,2)[])".format(
                 ", ".join(f"sum(credits[{i}])" for i in positions)
             ),
-            added="CAST(ARRAY[{}] AS numeric(16, 2)[])".format(
-                ", ".join(f"coalesce(q.metrics[{i}], 0) + excluded.metrics[{i}]" for i in positions)
+            added="CAST(ARRAY[{}] AS numeric(16,2)[])".format(
+                ", ".join(f"coalesce(q.metrics[{i}],0)+excluded.metrics[{i}]" for i in positions)
             ),
         )
     )
