@@ -21,14 +21,18 @@ from miles.services.apikeys import Principal
 from miles.services.partners import activities, reversal, settlement
 from miles.services.partners.queries import read_activity
 
-router = APIRouter(prefix="/v1/partners", tags=["partners"])
-
 PartnerCode = Annotated[str, Path(pattern=r"^[A-Z][A-Z0-9_]{0,11}$", description="the partner's code")]
 Month = Annotated[str, Path(pattern=r"^[0-9]{4}-[0-9]{2}$", description="YYYY-MM")]
 
 
-def _for(partner: str, principal: Principal) -> None:
+async def partner_key(
+    partner: PartnerCode, principal: Annotated[Principal, Depends(require("partner:write"))]
+) -> None:
+    """Every route's key: the scope partner:write, and bound to no partner or to this one."""
     principal.require_partner(partner)
+
+
+router = APIRouter(prefix="/v1/partners", tags=["partners"], dependencies=[Depends(partner_key)])
 
 
 @router.post(
@@ -36,10 +40,7 @@ def _for(partner: str, principal: Principal) -> None:
     openapi_extra=body_doc(PartnerActivityRequest),
     summary="Record one activity of a partner's member",
 )
-async def record_one(
-    partner: PartnerCode, request: Request, principal: Annotated[Principal, Depends(require("partner:write"))]
-) -> Response:
-    _for(partner, principal)
+async def record_one(partner: PartnerCode, request: Request) -> Response:
     body = await parse_body(request, PartnerActivityRequest)
     item = activities.ActivityRequest(0, body.activity())
     [result] = await run_in_threadpool(
@@ -55,10 +56,7 @@ async def record_one(
     openapi_extra=body_doc(PartnerBatchRequest),
     summary="Record up to 10,000 activities; each item gets its own result",
 )
-async def record_batch(
-    partner: PartnerCode, request: Request, principal: Annotated[Principal, Depends(require("partner:write"))]
-) -> Response:
-    _for(partner, principal)
+async def record_batch(partner: PartnerCode, request: Request) -> Response:
     body = await parse_body(request, PartnerBatchRequest)
     items: list[activities.ActivityRequest] = []
     for index, raw in enumerate(body.items):
@@ -87,9 +85,7 @@ async def read(
     partner: PartnerCode,
     activity_id: Annotated[ActivityId, Path()],
     request: Request,
-    principal: Annotated[Principal, Depends(require("partner:write"))],
 ) -> Response:
-    _for(partner, principal)
     view = await run_in_threadpool(read_activity, container(request), partner, activity_id)
     return json_response(plain(view))
 
@@ -103,9 +99,7 @@ async def reverse(
     partner: PartnerCode,
     activity_id: Annotated[ActivityId, Path()],
     request: Request,
-    principal: Annotated[Principal, Depends(require("partner:write"))],
 ) -> Response:
-    _for(partner, principal)
     body = await parse_body(request, PartnerReversalRequest)
     view, created = await run_in_threadpool(
         reversal.reverse_activity, container(request), partner, activity_id, body.reason
@@ -118,9 +112,7 @@ async def month_settlement(
     partner: PartnerCode,
     month: Month,
     request: Request,
-    principal: Annotated[Principal, Depends(require("partner:write"))],
 ) -> Response:
-    _for(partner, principal)
     day = settlement.parse_month(month)
     view = await run_in_threadpool(settlement.settlement, container(request), partner, day)
     body = plain(view)
