@@ -18,8 +18,9 @@ from miles.domain.member_numbers import validate_member_number
 from miles.domain.partners.contracts import PartnerContract
 from miles.domain.partners.earning import PartnerActivity, earn_activity
 from miles.domain.programme.model import ExpiryKind, Programme
+from miles.programme.reading import ProgrammeBook
 from miles.services.accruals import retry_raced
-from miles.services.clock import start_of_day, today
+from miles.services.clock import Clock, start_of_day, today
 from miles.services.partners.credits import PostedCredit, credit_posted, parse_credits
 from miles.services.partners.views import ActivityView, activity_view
 from miles.services.promotions.partner_bonuses import PartnerDesk, PostedActivity
@@ -65,6 +66,11 @@ def activity_digest(activity: PartnerActivity) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+def programme_now(book: ProgrammeBook, clock: Clock) -> Programme:
+    """The book's rules in force today, in the programme's time zone."""
+    return book.in_force(today(clock, book.versions[-1].timezone))
+
+
 def contract_of(programme: Programme, partner: str) -> PartnerContract:
     contract = programme.partners.get(partner)
     if contract is None:
@@ -93,7 +99,7 @@ def record_in(
 ) -> list[ActivityResult]:
     """The use case in the caller's unit of work (may raise CouponRaced: see `record_activities`)."""
     book = runtime.catalog.current(uow)
-    programme = book.in_force(today(runtime.clock, book.versions[-1].timezone))
+    programme = programme_now(book, runtime.clock)
     contract = contract_of(programme, partner)
     programme_today = today(runtime.clock, programme.timezone)
     partner_today = today(runtime.clock, contract.timezone)
@@ -215,7 +221,7 @@ def record_in(
                 uow,
                 [r.member_id for r in paying],
                 [r.activity_date for r in paying],
-                runtime.clock.now(),
+                uow.now,
                 programme.timezone,
             )
         rows = [r for _, r, _ in new]
@@ -253,7 +259,7 @@ def record_in(
                     )
                     for r in posting
                 ],
-                runtime.clock.now(),
+                uow.now,
             )
         for index, row, number in new:
             if row.status == "posted" and row.miles > 0:

@@ -33,8 +33,14 @@ from miles.domain.errors import Conflict, InvalidInput, MilesError
 from miles.domain.limits import control_character
 from miles.domain.partners.earning import PartnerActivity
 from miles.services.accruals import retry_raced
-from miles.services.clock import today
-from miles.services.partners.activities import CREATED, REPLAYED, ActivityRequest, contract_of, record_in
+from miles.services.partners.activities import (
+    CREATED,
+    REPLAYED,
+    ActivityRequest,
+    contract_of,
+    programme_now,
+    record_in,
+)
 from miles.services.runtime import Runtime
 
 COLUMNS = (
@@ -344,8 +350,7 @@ def import_file(
     if not 1 <= chunk_size <= MAX_CHUNK:
         raise InvalidInput(f"the chunk size is 1 to {MAX_CHUNK}", field="chunk_size", code="out_of_range")
     with runtime.uow() as uow:
-        book = runtime.catalog.current(uow)
-        contract_of(book.in_force(today(runtime.clock, book.versions[-1].timezone)), partner)
+        contract_of(programme_now(runtime.catalog.current(uow), runtime.clock), partner)
     digest, size = file_digest(path)
     with path.open("rb") as handle:
         read_header(handle)

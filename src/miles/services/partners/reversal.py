@@ -14,7 +14,7 @@ from miles.domain.lots import plan_draws
 from miles.domain.validation import check_text
 from miles.services.clock import today
 from miles.services.digest import request_digest
-from miles.services.partners.activities import contract_of
+from miles.services.partners.activities import contract_of, programme_now
 from miles.services.partners.credits import take_back
 from miles.services.partners.views import ActivityView, activity_view
 from miles.services.promotions.reversal import take_back_partner_bonuses
@@ -44,8 +44,7 @@ def _replay(stored: StoredActivity, digest: str) -> None:
 def _reverse(
     uow: UnitOfWork, runtime: Runtime, partner: str, activity_id: str, reason: str | None, digest: str
 ) -> tuple[ActivityView, bool]:
-    book = runtime.catalog.current(uow)
-    programme = book.in_force(today(runtime.clock, book.versions[-1].timezone))
+    programme = programme_now(runtime.catalog.current(uow), runtime.clock)
     contract = contract_of(programme, partner)
     seen = uow.partner_activities.find(partner, [activity_id]).get(activity_id)
     if seen is None:

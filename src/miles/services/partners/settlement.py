@@ -17,7 +17,7 @@ from miles.domain.errors import InvalidInput
 from miles.domain.partners.contracts import PartnerContract
 from miles.programme.reading import ProgrammeBook
 from miles.services.clock import today
-from miles.services.partners.activities import contract_of
+from miles.services.partners.activities import contract_of, programme_now
 from miles.services.runtime import Runtime
 
 CENT = Decimal("0.01")
@@ -273,7 +273,7 @@ def recent_months(runtime: Runtime, count: int = 12) -> RecentMonths:
     number of activities."""
     with runtime.uow() as uow:
         book = runtime.catalog.current(uow)
-        programme = book.in_force(today(runtime.clock, book.versions[-1].timezone))
+        programme = programme_now(book, runtime.clock)
         current = today(runtime.clock, programme.timezone)
         firsts = [add_months(current.replace(day=1), -i) for i in reversed(range(count))]
         repo = SettlementRepository(uow.connection)

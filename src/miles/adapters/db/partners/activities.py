@@ -242,20 +242,10 @@ class PartnerActivityRepository:
         )
         return {(int(r.member_id), r.activity_date): int(r.miles) for r in rows}
 
-    def pending_miles(self, member_id: int) -> int:
-        return int(
-            self.connection.execute(
-                text(
-                    "SELECT coalesce(sum(miles), 0) FROM partner_activities WHERE member_id = :m AND status = 'pending'"
-                ),
-                {"m": member_id},
-            ).scalar_one()
-        )
-
-    def of_member(self, member_id: int, limit: int, pending_only: bool = False) -> list[StoredActivity]:
-        where = " AND a.status = 'pending'" if pending_only else ""
+    def of_member(self, member_id: int, limit: int) -> list[StoredActivity]:
+        """The member's latest activities, newest first."""
         rows = self.connection.execute(
-            text(_STORED + f" WHERE a.member_id = :m{where} ORDER BY a.id DESC LIMIT :limit"),
+            text(_STORED + " WHERE a.member_id = :m ORDER BY a.id DESC LIMIT :limit"),
             {"m": member_id, "limit": limit},
         )
         return [_stored(r) for r in rows]

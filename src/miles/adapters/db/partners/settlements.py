@@ -87,12 +87,6 @@ class SettlementRepository:
         ).first()
         return row is not None
 
-    def closed_months(self, limit: int = 240) -> list[ClosedMonth]:
-        rows = self.connection.execute(
-            text("SELECT * FROM partner_settlements ORDER BY month DESC, partner LIMIT :l"), {"l": limit}
-        )
-        return [ClosedMonth(**r._mapping) for r in rows]
-
     def closed_since(self, since: date) -> list[ClosedMonth]:
         """Every partner's closed months from `since` on, oldest first."""
         rows = self.connection.execute(
@@ -118,13 +112,6 @@ class SettlementRepository:
                 {"s": since},
             )
         )
-
-    def lines(self, partner: str, month: date) -> Iterator[Row]:  # type: ignore[type-arg]
-        """The month's activities of the partner, in id order, streamed from a server-side cursor."""
-        result = self.connection.execution_options(stream_results=True, yield_per=5000).execute(
-            _LINES, {"p": partner, "m": month}
-        )
-        yield from result
 
     def snapshot(self) -> None:
         """Read everything that follows in this transaction from one snapshot (the first statement of it)."""
