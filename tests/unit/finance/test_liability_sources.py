@@ -9,7 +9,10 @@ import pytest
 
 from miles.domain.errors import Conflict, InvalidInput
 from miles.domain.finance.liability import (
+    EXPIRING_CODES,
     ISSUING_CODES,
+    REDEEMING_CODES,
+    REFUNDING_CODES,
     REVERSAL_OF,
     Liability,
     LiabilityLine,
@@ -21,7 +24,7 @@ from miles.domain.finance.liability import (
 from miles.domain.ledger import TRANSFER_CODES
 
 # ledger codes that move miles without issuing them (spending, expiring, or giving back a spend)
-NOT_ISSUING = {"redemption", "redemption_refund", "cancellation_fee", "expiry"}
+NOT_ISSUING = REDEEMING_CODES | EXPIRING_CODES | REFUNDING_CODES
 
 
 @pytest.mark.parametrize(

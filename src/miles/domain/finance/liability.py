@@ -58,6 +58,13 @@ REVERSAL_OF = {
 }
 
 
+# what a transfer that draws miles from lots does to them (docs/finance.md): awards and their cancellation
+# fees redeem, expiry expires, reversals take back; `redemption_refund` gives drawn miles back (lot_refunds)
+REDEEMING_CODES = frozenset({"redemption", "cancellation_fee"})
+EXPIRING_CODES = frozenset({"expiry"})
+REFUNDING_CODES = frozenset({"redemption_refund"})
+
+
 def source_of(code: str, channel: str | None = None) -> Source:
     """The source of miles a transfer of `code` issued (or, for a reversal, took back). `channel` is the
     channel of the flight accrual the transfer belongs to: required for flight codes, ignored otherwise."""

@@ -1,0 +1,1 @@
+"""Finance: snapshots of the lots and the ledger, closed months."""

@@ -1,0 +1,1 @@
+"""Finance: the month-end close, its reads and exports."""

@@ -1,0 +1,159 @@
+"""A month's close: the figures come from the miles posted in the month (flights, a reversal, goodwill, an
+award), the liability adds up to the members' balances, months close once and in order, only when over, and
+activity after a close changes the next month only."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from miles.bootstrap import Container
+from miles.domain.errors import InvalidInput
+from miles.domain.finance.breakage import RateBasis
+from miles.domain.finance.liability import Source
+from miles.services.clock import FixedClock
+from miles.services.finance.close import Closing, close_month, period
+from tests.integration.factories import coupon, enrol
+from tests.integration.redemption_helpers import flight, grant_miles, redeem, wait_for
+
+OCTOBER, NOVEMBER, DECEMBER = date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)
+
+
+def at(clock: FixedClock, day: date, hour: int = 12) -> None:
+    clock.at = datetime(day.year, day.month, day.day, hour, 0, tzinfo=UTC)
+
+
+def accrue(client: TestClient, member: str, departure: date) -> dict[str, int]:
+    answer = client.post("/v1/accruals/flights", json=coupon(member, departure_date=departure.isoformat()))
+    assert answer.status_code == 201, answer.text
+    return dict(answer.json())
+
+
+def member_balances(engine: Engine) -> int:
+    with engine.connect() as c:
+        return int(
+            c.execute(text("SELECT sum(balance) FROM accounts WHERE member_id IS NOT NULL")).scalar_one()
+        )
+
+
+def two_months(client: TestClient, container: Container, clock: FixedClock) -> dict[str, int]:
+    """October: two flights. November: a flight, October's second flight reversed, 30,000 miles of goodwill
+    and a 25,000-mile award (drawing the October lot first, the soonest to expire)."""
+    at(clock, date(2026, 10, 5))
+    ada, bob = enrol(client), enrol(client, "Bob", "Byte")
+    ada_october = accrue(client, ada, date(2026, 10, 1))["award_miles"]
+    bob_october = accrue(client, bob, date(2026, 10, 2))
+    at(clock, date(2026, 11, 10))
+    ada_november = accrue(client, ada, date(2026, 11, 8))["award_miles"]
+    reversal = client.post(f"/v1/accruals/{bob_october['accrual_id']}/reversal", json={"reason": "refund"})
+    assert reversal.status_code == 201, reversal.text
+    at(clock, date(2026, 11, 23))
+    grant_miles(container, ada, 30_000)  # goodwill, earned and posted on the 23rd
+    award = redeem(client, ada, flight())
+    assert award.status_code == 202, award.text
+    container.dispatcher.drain()  # type: ignore[attr-defined]
+    wait_for(client, award.json()["redemption_id"], "CONFIRMED")
+    return {
+        "ada_october": ada_october,
+        "bob_october": bob_october["award_miles"],
+        "ada_november": ada_november,
+        "award": award.json()["miles"],
+    }
+
+
+def test_a_closed_month_holds_the_miles_posted_in_it_by_source_and_adds_up_to_the_balances(
+    client: TestClient, container: Container, clock: FixedClock, engine: Engine
+) -> None:
+    miles = two_months(client, container, clock)
+    at(clock, date(2026, 12, 2))
+    october = close_month(container, OCTOBER, "test:finance").measured.record
+    assert october.issued(Source.FLIGHTS) == miles["ada_october"] + miles["bob_october"]
+    assert (october.issued_total, october.miles_redeemed, october.miles_expired) == (
+        miles["ada_october"] + miles["bob_october"],
+        0,
+        0,
+    )
+    assert october.miles_outstanding == october.issued_total
+    assert (october.opening_computed, october.deferred_opening) == (True, 0)
+    closing = close_month(container, NOVEMBER, "test:finance")
+    november = closing.measured.record
+    assert not closing.already
+    assert november.issued(Source.FLIGHTS) == miles["ada_november"] - miles["bob_october"]
+    assert november.issued(Source.GOODWILL) == 30_000
+    assert november.issued(Source.PARTNERS) == november.issued(Source.PROMOTIONS) == 0
+    assert november.miles_redeemed == miles["award"]
+    assert november.miles_outstanding == member_balances(engine) == november.ledger_balance
+    assert november.miles_outstanding == october.miles_outstanding + november.issued_total - miles["award"]
+    assert (november.debts, november.miles_held) == (0, 0)
+    # the roll-forward: November opens with October's closing, and closes on what its cohorts still defer
+    assert november.deferred_opening == october.deferred_closing
+    cohorts = closing.measured.cohorts
+    month_miles = {c.earn_month: c.net_issued for c in cohorts}
+    month_miles[OCTOBER] -= october.issued_total  # what October's cohort gained in November (a reversal)
+    assert november.deferred_in_month == sum(
+        (m * Decimal("0.012")).quantize(Decimal("0.01")) for m in month_miles.values()
+    )
+    assert november.deferred_closing == sum(c.allocated - c.revenue_to_date for c in cohorts)
+    assert november.revenue_recognised == sum(c.recognised for c in cohorts)
+    # October's lots are all settled (redeemed or reversed): it tells its own rate, nothing expired, 0 %;
+    # November's cohort is young and takes that average
+    by_month = {c.earn_month: c for c in cohorts}
+    oct_cohort = by_month[OCTOBER]
+    assert (oct_cohort.breakage_rate, oct_cohort.breakage_basis) == (Decimal(0), RateBasis.OBSERVED)
+    assert (november.breakage_rate, november.breakage_basis) == (Decimal(0), RateBasis.MATURE_AVERAGE.value)
+    assert oct_cohort.revenue_to_date == oct_cohort.allocated  # all of it redeemed: all recognised
+    assert oct_cohort.redeemed == miles["ada_october"]  # the award drew October's lot first
+    assert oct_cohort.revenue_to_date == (
+        oct_cohort.allocated * oct_cohort.redeemed / oct_cohort.net_issued
+    ).quantize(Decimal("0.01"))
+
+
+def test_a_month_closed_twice_gives_the_same_figures_and_later_activity_changes_the_next_month_only(
+    client: TestClient, container: Container, clock: FixedClock, engine: Engine
+) -> None:
+    two_months(client, container, clock)
+    at(clock, date(2026, 12, 2))
+    close_month(container, OCTOBER, "test:finance")
+    first = close_month(container, NOVEMBER, "test:finance")
+    with engine.connect() as c:
+        rows = c.execute(text("SELECT count(*) FROM finance_period_lines")).scalar_one()
+    late = enrol(client, "Cy", "Late")
+    at(clock, date(2026, 12, 3))
+    late_miles = accrue(client, late, date(2026, 11, 20))[
+        "award_miles"
+    ]  # a November flight, posted in December
+    again = close_month(container, NOVEMBER, "test:finance")
+    assert again.already
+    assert again.measured.record == first.measured.record
+    assert again.measured.cohorts == first.measured.cohorts
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM finance_period_lines")).scalar_one() == rows
+    assert period(container, NOVEMBER).measured.record == first.measured.record
+    december = period(container, DECEMBER)
+    assert not december.closed
+    assert december.measured.record.issued(Source.FLIGHTS) == late_miles
+    assert december.measured.record.deferred_opening == first.measured.record.deferred_closing
+
+
+def test_only_a_month_that_is_over_closes_and_months_close_in_order(
+    client: TestClient, container: Container, clock: FixedClock
+) -> None:
+    two_months(client, container, clock)
+    at(clock, date(2026, 11, 30), hour=23)
+    with pytest.raises(InvalidInput) as caught:
+        close_month(container, NOVEMBER, "test:finance")
+    assert caught.value.code == "month_not_over"
+    at(clock, date(2026, 12, 2))
+    close_month(container, OCTOBER, "test:finance")
+    for month in (date(2026, 9, 1), DECEMBER.replace(year=2027)):
+        with pytest.raises(InvalidInput) as caught:
+            close_month(container, month, "test:finance")
+        assert caught.value.code in ("month_out_of_order", "month_not_over")
+    with pytest.raises(InvalidInput) as caught:
+        close_month(container, date(2026, 9, 1), "test:finance")
+    assert caught.value.code == "month_out_of_order"
+    assert isinstance(close_month(container, NOVEMBER, "test:finance"), Closing)
