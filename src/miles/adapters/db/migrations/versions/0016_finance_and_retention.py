@@ -10,7 +10,8 @@
 - `member_segments`: each member's segment and flags as the last nightly run gave them; `segment_transitions`
   (append-only): a member's segment changed on a run date, at most once per member and date (a duplicate
   delivery or a chunk run again records nothing twice); `segment_counts`: each run date's segment sizes and
-  flag counts (the retention charts read them).
+  flag counts (the retention charts read them); `nightly_runs.vip_threshold` (the top-1 % value, computed
+  once per night) and each chunk's segment transitions and time.
 - `complaints` (append-only but for the resolution, written once): an agent's record of a member's complaint,
   with its category, text, resolution and the goodwill adjustment granted for it (service recovery).
 
@@ -122,6 +123,12 @@ CREATE TABLE segment_counts (
     PRIMARY KEY (run_date, name)
 );
 
+-- the night's top-1 % threshold of 12-month value (the vip flag), computed once when the run is planned;
+-- each chunk's segment work
+ALTER TABLE nightly_runs ADD COLUMN vip_threshold bigint;
+ALTER TABLE nightly_chunks ADD COLUMN segment_transitions integer NOT NULL DEFAULT 0,
+    ADD COLUMN segments_ms integer NOT NULL DEFAULT 0;
+
 CREATE TABLE complaints (
     id                   bigserial PRIMARY KEY,
     member_id            bigint NOT NULL REFERENCES members (id),
@@ -178,4 +185,6 @@ def downgrade() -> None:
         "finance_periods",
     ):
         op.execute(f"DROP TABLE {table}")
+    op.execute("ALTER TABLE nightly_runs DROP COLUMN vip_threshold")
+    op.execute("ALTER TABLE nightly_chunks DROP COLUMN segment_transitions, DROP COLUMN segments_ms")
     op.execute("DROP FUNCTION miles_complaint_resolution()")
