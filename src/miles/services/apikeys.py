@@ -29,6 +29,8 @@ SCOPES = (
     "adjustment:write",
     "promotion:write",
     "partner:write",
+    "finance:read",
+    "analytics:read",
     "admin",
 )
 MAX_CACHE_SECONDS = 2.0  # a revoked key is refused by every process within this (and a request's time)
