@@ -4,8 +4,10 @@ activity after a close changes the next month only."""
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,6 +20,7 @@ from miles.domain.finance.liability import Source
 from miles.services.clock import FixedClock
 from miles.services.finance.close import Closing, close_month, period
 from tests.integration.factories import coupon, enrol
+from tests.integration.test_partner_settlement import miles_cli
 from tests.integration.redemption_helpers import flight, grant_miles, redeem, wait_for
 
 OCTOBER, NOVEMBER, DECEMBER = date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)
@@ -157,3 +160,73 @@ def test_only_a_month_that_is_over_closes_and_months_close_in_order(
         close_month(container, date(2026, 9, 1), "test:finance")
     assert caught.value.code == "month_out_of_order"
     assert isinstance(close_month(container, NOVEMBER, "test:finance"), Closing)
+
+
+def test_the_api_answers_a_month_as_closed_or_as_it_stands_and_refuses_bad_months(
+    client: TestClient, container: Container, clock: FixedClock
+) -> None:
+    miles = two_months(client, container, clock)
+    at(clock, date(2026, 12, 2))
+    open_november = client.get("/v1/finance/periods/2026-11")
+    assert open_november.status_code == 200, open_november.text
+    assert open_november.json()["closed"] is False
+    close_month(container, OCTOBER, "test:finance")
+    close_month(container, NOVEMBER, "test:finance")
+    body = client.get("/v1/finance/periods/2026-11").json()
+    assert body["closed"] is True
+    assert body["miles_issued"] == {
+        "flights": miles["ada_november"] - miles["bob_october"],
+        "partners": 0,
+        "promotions": 0,
+        "goodwill": 30_000,
+        "claims": 0,
+        "purchases": 0,
+        "total": miles["ada_november"] - miles["bob_october"] + 30_000,
+    }
+    assert {k: v for k, v in open_november.json().items() if k not in ("closed", "closed_at", "closed_by")} == {
+        k: v for k, v in body.items() if k not in ("closed", "closed_at", "closed_by")
+    }
+    assert (body["currency"], body["miles_redeemed"], body["closed_by"]) == ("USD", miles["award"], "test:finance")
+    assert body["deferred_revenue_opening"] == client.get("/v1/finance/periods/2026-10").json()[
+        "deferred_revenue_closing"
+    ]
+    assert [c["earn_month"] for c in body["cohorts"]] == ["2026-10", "2026-11"]
+    listed = client.get("/v1/finance/periods").json()
+    assert [p["month"] for p in listed["periods"]] == ["2026-10", "2026-11"]
+    for bad, code in (("2026-13", "invalid_month"), ("2027-01", "future_month")):
+        answer = client.get(f"/v1/finance/periods/{bad}")
+        assert answer.status_code == 422, answer.text
+        assert (answer.json()["error"]["code"], answer.json()["error"]["field"]) == (code, "month")
+
+
+def test_the_close_command_closes_once_writes_the_files_and_refuses_a_month_not_over(
+    client: TestClient, container: Container, clock: FixedClock, database_url: str, tmp_path: Path
+) -> None:
+    two_months(client, container, clock)
+    out = tmp_path / "finance"
+    early = miles_cli(database_url, "2026-10-31T12:00:00+00:00", "finance", "close", "--month", "2026-10")
+    assert early.returncode == 2
+    assert "not over" in early.stderr
+    first = miles_cli(
+        database_url, "2026-12-02T09:00:00+00:00", "finance", "close", "--month", "2026-10", "--out", str(out)
+    )
+    assert first.returncode == 0, first.stderr
+    assert "miles issued: flights" in first.stdout
+    again = miles_cli(
+        database_url, "2026-12-02T09:00:00+00:00", "finance", "close", "--month", "2026-10", "--out", str(out)
+    )
+    assert again.returncode == 0
+    assert "already closed" in again.stderr
+    with (out / "finance-months.csv").open() as handle:
+        months = list(csv.DictReader(handle))
+    assert [m["month"] for m in months] == ["2026-10"]
+    closed = close_month(container, OCTOBER, "x").measured.record
+    assert int(months[0]["issued_total"]) == closed.issued_total
+    assert months[0]["deferred_revenue_closing"] == str(closed.deferred_closing.quantize(Decimal("0.01")))
+    with (out / "finance-2026-10-liability.csv").open() as handle:
+        lines = list(csv.DictReader(handle))
+    assert sum(int(line["outstanding"]) for line in lines) == closed.lots_outstanding
+    assert (out / "finance-2026-10-cohorts.csv").read_text().startswith("month,earn_month,net_issued")
+    shown = miles_cli(database_url, "2026-12-02T09:00:00+00:00", "finance", "show", "--month", "2026-11")
+    assert shown.returncode == 0, shown.stderr
+    assert "not closed" in shown.stdout

@@ -21,6 +21,7 @@ from miles.api.redemption_schemas import RedemptionRequest
 from miles.api.routers import (
     accruals,
     adjustments,
+    finance,
     health,
     members,
     nightly,
@@ -88,6 +89,7 @@ def create_app(
     app.include_router(promotions.router)
     app.include_router(promotions.members)
     app.include_router(partners.router)
+    app.include_router(finance.router)
     install_console(app)  # the agents' console under /console
     install_docs(app)
 

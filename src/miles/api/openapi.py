@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from miles.api import promotion_schemas as p
 from miles.api import response_schemas as r
+from miles.api.openapi_finance import FINANCE_OPERATIONS
 from miles.api.openapi_partners import PARTNER_OPERATIONS
 from miles.api.openapi_table import (
     MEMBER_404,
@@ -276,6 +277,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
 }
 OPERATIONS |= PARTNER_OPERATIONS
+OPERATIONS |= FINANCE_OPERATIONS
 
 
 STATUS_TEXT = {

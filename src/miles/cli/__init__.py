@@ -12,6 +12,7 @@ from miles.cli.apikeys import apikey_app
 from miles.cli.configuration import check_settings
 from miles.cli.db import db_app
 from miles.cli.demo import demo
+from miles.cli.finance import finance_app
 from miles.cli.help_text import Command, Group
 from miles.cli.jobs import beat, worker
 from miles.cli.nightly import nightly
@@ -37,5 +38,6 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(suppliers_app, name="suppliers")
 app.add_typer(agent_app, name="agent")
 app.add_typer(partners_app, name="partners")
+app.add_typer(finance_app, name="finance")
 
 __all__ = ["app"]

@@ -26,6 +26,7 @@ class RunRow:
     plan_ms: int
     started_at: datetime
     finished_at: datetime | None
+    vip_threshold: int | None = None  # the night's top-1 % value (retention segments), set when planned
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class ChunkResult:
     requalification_ms: int = 0
     expiry_ms: int = 0
     warnings_ms: int = 0
+    segment_transitions: int = 0
+    segments_ms: int = 0
 
 
 RESULT_COLUMNS = [f.name for f in fields(ChunkResult)]

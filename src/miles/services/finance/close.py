@@ -210,3 +210,17 @@ def period(runtime: Runtime, month: date) -> PeriodRead:
 def closed_periods(runtime: Runtime) -> list[PeriodRecord]:
     with runtime.uow() as uow:
         return PeriodRepository(uow.connection).all()
+
+
+def period_for(runtime: Runtime, month: date) -> PeriodRead:
+    """A month's read for finance: closed as it was, or as it stands; a month not begun yet is refused."""
+    with runtime.uow() as uow:
+        programme = runtime.catalog.current(uow).in_force(_last_day(month))
+    current = today(runtime.clock, programme.timezone).replace(day=1)
+    if month > current:
+        raise InvalidInput(
+            f"{month_label(month)} has not begun (this is {month_label(current)})",
+            field="month",
+            code="future_month",
+        )
+    return period(runtime, month)

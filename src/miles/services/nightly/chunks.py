@@ -25,6 +25,7 @@ from miles.services.nightly.runs import CHUNK_JOB, WARNINGS_JOB, programme_of_ru
 from miles.services.partners.posting import post_due_activities
 from miles.services.promotions.birthdays import grant_birthdays
 from miles.services.runtime import Runtime, job
+from miles.services.segments import count_night, segment_members
 
 log = logging.getLogger("miles.nightly")
 
@@ -76,6 +77,13 @@ def work_chunk(
     warnings = expiry.queue_warnings(run_id, warned_ids)
     warnings_ms = _ms(started)
 
+    # every member of the range, after the night's postings and expiry: time alone moves members
+    started = time.perf_counter()
+    transitions = segment_members(
+        uow, programme, run.run_date, chunk.first_member_id, chunk.last_member_id, run.vip_threshold
+    )
+    segments_ms = _ms(started)
+
     result = ChunkResult(
         members=runs.count_members(chunk.first_member_id, chunk.last_member_id),
         requalified=tiers.requalified,
@@ -90,6 +98,8 @@ def work_chunk(
         requalification_ms=requalification_ms,
         expiry_ms=expiry_ms,
         warnings_ms=warnings_ms,
+        segment_transitions=transitions,
+        segments_ms=segments_ms,
     )
     if pause_seconds > 0:  # test hook only: a window in which to kill the worker mid-chunk
         time.sleep(pause_seconds)
@@ -97,6 +107,7 @@ def work_chunk(
     expiry.credit_expired_account(expired_account, expired.miles)
     if runs.finish_chunk(run_id, chunk_no, result):
         runs.forget_candidates(run_id)
+        count_night(uow, run.run_date)
         uow.outbox.add(WARNINGS_JOB, {})  # the night is done: send its warnings now
         log.info("nightly run %s is done", run.run_date)
     log.debug(

@@ -28,6 +28,7 @@ from miles.services.nightly.config import NightlyConfig
 from miles.services.partners.posting import due_candidates
 from miles.services.promotions.birthdays import birthday_candidates
 from miles.services.runtime import Runtime, job
+from miles.services.segments import plan_vip_threshold
 
 log = logging.getLogger("miles.nightly")
 
@@ -130,6 +131,7 @@ def _start_run(uow: UnitOfWork, clock: Clock, config: NightlyConfig, run_date: d
         warning=[] if warning is None else [warning],
         params=requalification.params | expiry.params | birthday_params | partner_params,
     )
+    plan_vip_threshold(uow, programme, run_id, run_date)  # once per night, over every member
     for chunk_no in range(chunks):
         uow.outbox.add(CHUNK_JOB, {"run_id": run_id, "chunk_no": chunk_no})
     runs.set_plan_ms(run_id, int((time.perf_counter() - started) * 1000))

@@ -12,6 +12,7 @@
   delivery or a chunk run again records nothing twice); `segment_counts`: each run date's segment sizes and
   flag counts (the retention charts read them); `nightly_runs.vip_threshold` (the top-1 % value, computed
   once per night) and each chunk's segment transitions and time.
+- API keys may carry the scopes `finance:read` and `analytics:read`.
 - `complaints` (append-only but for the resolution, written once): an agent's record of a member's complaint,
   with its category, text, resolution and the goodwill adjustment granted for it (service recovery).
 
@@ -128,6 +129,13 @@ CREATE TABLE segment_counts (
 ALTER TABLE nightly_runs ADD COLUMN vip_threshold bigint;
 ALTER TABLE nightly_chunks ADD COLUMN segment_transitions integer NOT NULL DEFAULT 0,
     ADD COLUMN segments_ms integer NOT NULL DEFAULT 0;
+
+-- API keys that read finance's figures and the retention analytics
+ALTER TABLE api_keys DROP CONSTRAINT api_keys_scopes_check;
+ALTER TABLE api_keys ADD CONSTRAINT api_keys_scopes_check CHECK (
+    scopes <@ ARRAY['accrual:write', 'member:read', 'member:write', 'redemption:write', 'adjustment:write',
+                    'promotion:write', 'partner:write', 'finance:read', 'analytics:read', 'admin']::text[]
+    AND cardinality(scopes) > 0);
 
 CREATE TABLE complaints (
     id                   bigserial PRIMARY KEY,

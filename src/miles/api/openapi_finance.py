@@ -1,0 +1,27 @@
+"""The finance operations of the OpenAPI table (miles.api.openapi)."""
+
+from __future__ import annotations
+
+from miles.api import finance_schemas as fs
+from miles.api.openapi_table import Operation, keyed
+
+MONTH_422 = (422, ("invalid_month", "future_month"))
+
+FINANCE_OPERATIONS: dict[tuple[str, str], Operation] = {
+    ("GET", "/v1/finance/periods"): Operation(
+        "listFinancePeriods",
+        "finance:read",
+        {200: (fs.FinancePeriods, "every closed month, oldest first (none yet: an empty list)")},
+        keyed(),
+    ),
+    ("GET", "/v1/finance/periods/{month}"): Operation(
+        "getFinancePeriod",
+        "finance:read",
+        {200: (fs.FinancePeriod, "the month as closed, or measured as it stands (`closed: false`)")},
+        keyed(MONTH_422, (409, ("liability_mismatch",))),
+        description="Miles issued in the month by source (by the dates they were posted, net of reversals), "
+        "redeemed, expired, outstanding at its end, the breakage rate, and the deferred revenue rolled "
+        "forward by the cumulative catch-up method (docs/finance.md). A month is closed with `miles finance "
+        "close --month YYYY-MM`; a closed month never changes. A month not begun yet is a 422 `future_month`.",
+    ),
+}
