@@ -5,7 +5,7 @@ activity after a close changes the next month only."""
 from __future__ import annotations
 
 import csv
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,53 +19,17 @@ from miles.domain.finance.breakage import RateBasis
 from miles.domain.finance.liability import Source
 from miles.services.clock import FixedClock
 from miles.services.finance.close import Closing, close_month, period
-from tests.integration.factories import coupon, enrol
+from tests.integration.factories import enrol
+from tests.integration.finance_data import (
+    DECEMBER,
+    NOVEMBER,
+    OCTOBER,
+    accrue,
+    at,
+    member_balances,
+    two_months,
+)
 from tests.integration.test_partner_settlement import miles_cli
-from tests.integration.redemption_helpers import flight, grant_miles, redeem, wait_for
-
-OCTOBER, NOVEMBER, DECEMBER = date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)
-
-
-def at(clock: FixedClock, day: date, hour: int = 12) -> None:
-    clock.at = datetime(day.year, day.month, day.day, hour, 0, tzinfo=UTC)
-
-
-def accrue(client: TestClient, member: str, departure: date) -> dict[str, int]:
-    answer = client.post("/v1/accruals/flights", json=coupon(member, departure_date=departure.isoformat()))
-    assert answer.status_code == 201, answer.text
-    return dict(answer.json())
-
-
-def member_balances(engine: Engine) -> int:
-    with engine.connect() as c:
-        return int(
-            c.execute(text("SELECT sum(balance) FROM accounts WHERE member_id IS NOT NULL")).scalar_one()
-        )
-
-
-def two_months(client: TestClient, container: Container, clock: FixedClock) -> dict[str, int]:
-    """October: two flights. November: a flight, October's second flight reversed, 30,000 miles of goodwill
-    and a 25,000-mile award (drawing the October lot first, the soonest to expire)."""
-    at(clock, date(2026, 10, 5))
-    ada, bob = enrol(client), enrol(client, "Bob", "Byte")
-    ada_october = accrue(client, ada, date(2026, 10, 1))["award_miles"]
-    bob_october = accrue(client, bob, date(2026, 10, 2))
-    at(clock, date(2026, 11, 10))
-    ada_november = accrue(client, ada, date(2026, 11, 8))["award_miles"]
-    reversal = client.post(f"/v1/accruals/{bob_october['accrual_id']}/reversal", json={"reason": "refund"})
-    assert reversal.status_code == 201, reversal.text
-    at(clock, date(2026, 11, 23))
-    grant_miles(container, ada, 30_000)  # goodwill, earned and posted on the 23rd
-    award = redeem(client, ada, flight())
-    assert award.status_code == 202, award.text
-    container.dispatcher.drain()  # type: ignore[attr-defined]
-    wait_for(client, award.json()["redemption_id"], "CONFIRMED")
-    return {
-        "ada_october": ada_october,
-        "bob_october": bob_october["award_miles"],
-        "ada_november": ada_november,
-        "award": award.json()["miles"],
-    }
 
 
 def test_a_closed_month_holds_the_miles_posted_in_it_by_source_and_adds_up_to_the_balances(
@@ -183,13 +147,18 @@ def test_the_api_answers_a_month_as_closed_or_as_it_stands_and_refuses_bad_month
         "purchases": 0,
         "total": miles["ada_november"] - miles["bob_october"] + 30_000,
     }
-    assert {k: v for k, v in open_november.json().items() if k not in ("closed", "closed_at", "closed_by")} == {
-        k: v for k, v in body.items() if k not in ("closed", "closed_at", "closed_by")
-    }
-    assert (body["currency"], body["miles_redeemed"], body["closed_by"]) == ("USD", miles["award"], "test:finance")
-    assert body["deferred_revenue_opening"] == client.get("/v1/finance/periods/2026-10").json()[
-        "deferred_revenue_closing"
-    ]
+    assert {
+        k: v for k, v in open_november.json().items() if k not in ("closed", "closed_at", "closed_by")
+    } == {k: v for k, v in body.items() if k not in ("closed", "closed_at", "closed_by")}
+    assert (body["currency"], body["miles_redeemed"], body["closed_by"]) == (
+        "USD",
+        miles["award"],
+        "test:finance",
+    )
+    assert (
+        body["deferred_revenue_opening"]
+        == client.get("/v1/finance/periods/2026-10").json()["deferred_revenue_closing"]
+    )
     assert [c["earn_month"] for c in body["cohorts"]] == ["2026-10", "2026-11"]
     listed = client.get("/v1/finance/periods").json()
     assert [p["month"] for p in listed["periods"]] == ["2026-10", "2026-11"]

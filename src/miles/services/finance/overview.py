@@ -1,0 +1,43 @@
+"""Finance's home: every closed month, the liability over time by source, and the month a close would take
+next (the month after the last closed, or last month when none is closed yet)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from miles.adapters.db.finance.periods import PeriodRecord, PeriodRepository
+from miles.domain.calendar import add_months, end_of_month
+from miles.domain.finance.liability import Source
+from miles.domain.finance.months import month_label
+from miles.services.clock import today
+from miles.services.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class FinanceOverview:
+    periods: list[PeriodRecord]  # oldest first
+    outstanding: dict[str, dict[Source, int]]  # each closed month's outstanding miles by source
+    next_month: str  # the month a close takes next
+    next_is_over: bool  # whether that month is over (it can be closed now)
+    currency: str
+
+
+def overview(runtime: Runtime) -> FinanceOverview:
+    with runtime.uow() as uow:
+        periods = PeriodRepository(uow.connection)
+        records = periods.all()
+        by_month: dict[str, dict[Source, int]] = {}
+        for month, source, miles in periods.outstanding_by_month():
+            by_month.setdefault(month_label(month), dict.fromkeys(Source, 0))[source] += miles
+        programme = runtime.catalog.current(uow).versions[-1]
+    local = today(runtime.clock, programme.timezone)
+    latest: date | None = records[-1].month if records else None
+    upcoming = add_months(latest, 1) if latest is not None else add_months(local.replace(day=1), -1)
+    return FinanceOverview(
+        periods=records,
+        outstanding=by_month,
+        next_month=month_label(upcoming),
+        next_is_over=end_of_month(upcoming.year, upcoming.month) < local,
+        currency=programme.currency,
+    )
