@@ -160,6 +160,11 @@ def test_the_api_answers_a_month_as_closed_or_as_it_stands_and_refuses_bad_month
         == client.get("/v1/finance/periods/2026-10").json()["deferred_revenue_closing"]
     )
     assert [c["earn_month"] for c in body["cohorts"]] == ["2026-10", "2026-11"]
+    assert [(b["partner"], b["closed"], b["net_miles"]) for b in body["partner_billing"]] == [
+        ("CAR", False, 0),
+        ("CARD", False, 0),
+        ("HTL", False, 0),
+    ]
     listed = client.get("/v1/finance/periods").json()
     assert [p["month"] for p in listed["periods"]] == ["2026-10", "2026-11"]
     for bad, code in (("2026-13", "invalid_month"), ("2027-01", "future_month")):

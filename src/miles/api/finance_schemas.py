@@ -42,6 +42,17 @@ class FinanceCohort(Shape):
     recognised: str = Field(pattern=MONEY, description="in this month (negative: a catch-up reversed)")
 
 
+class PartnerBillingLine(Shape):
+    partner: str
+    partner_name: str
+    closed: bool = Field(
+        description="the partner's settlement of the month is closed (`miles partners settle`)"
+    )
+    net_miles: int
+    amount_due: str = Field(pattern=MONEY)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+
+
 class FinancePeriod(Shape):
     month: str = Field(pattern=MONTH, examples=["2026-11"])
     closed: bool = Field(description="false: measured as it stands now, not stored")
@@ -62,6 +73,7 @@ class FinancePeriod(Shape):
     closed_at: datetime | None
     closed_by: str | None
     cohorts: list[FinanceCohort]
+    partner_billing: list[PartnerBillingLine] = Field(description="each partner's settlement of the month")
 
 
 class FinancePeriodLine(Shape):

@@ -12,6 +12,7 @@ from miles.api.deps import container, require
 from miles.api.encoding import json_response, plain
 from miles.domain.finance.months import month_label, parse_month
 from miles.services.finance.close import closed_periods, period_for
+from miles.services.finance.overview import partner_billing
 from miles.services.finance.views import money, period_view
 
 Month = Annotated[str, Path(pattern=r"^[0-9]{4}-[0-9]{2}$", description="YYYY-MM")]
@@ -48,4 +49,7 @@ async def periods(request: Request) -> Response:
 async def one_period(month: Month, request: Request) -> Response:
     day = parse_month(month)
     read = await run_in_threadpool(period_for, container(request), day)
-    return json_response(plain(period_view(read.measured, read.closed)))
+    billing = await run_in_threadpool(partner_billing, container(request), day)
+    return json_response(
+        {**plain(period_view(read.measured, read.closed)), "partner_billing": [plain(b) for b in billing]}
+    )

@@ -21,7 +21,7 @@ from miles.domain.finance.months import parse_month
 from miles.http_errors import status_of
 from miles.services.agents import ConsoleSession
 from miles.services.finance.close import close_month, closed_periods, period_for
-from miles.services.finance.overview import overview
+from miles.services.finance.overview import overview, partner_billing
 from miles.services.finance.views import cohorts_csv, liability_csv, months_csv, period_view
 from miles.services.partners.settlement import recent_months
 
@@ -77,7 +77,10 @@ async def month_page(month: Month, request: Request, session: Finance) -> Respon
     day = parse_month(month)
     read = await in_thread(request, lambda c: period_for(c, day))
     view = period_view(read.measured, read.closed)
-    return render(request, "finance/month.html", {"p": view, "chart": breakage_chart(view)})
+    billing = await in_thread(request, lambda c: partner_billing(c, day))
+    return render(
+        request, "finance/month.html", {"p": view, "chart": breakage_chart(view), "billing": billing}
+    )
 
 
 @router.get("/finance/months/{month}/{part}.csv")

@@ -11,6 +11,7 @@ from miles.domain.calendar import add_months, end_of_month
 from miles.domain.finance.liability import Source
 from miles.domain.finance.months import month_label
 from miles.services.clock import today
+from miles.services.partners.settlement import settlement
 from miles.services.runtime import Runtime
 
 
@@ -41,3 +42,26 @@ def overview(runtime: Runtime) -> FinanceOverview:
         next_is_over=end_of_month(upcoming.year, upcoming.month) < local,
         currency=programme.currency,
     )
+
+
+@dataclass(frozen=True)
+class PartnerBilling:
+    partner: str
+    partner_name: str
+    closed: bool
+    net_miles: int
+    amount_due: str
+    currency: str
+
+
+def partner_billing(runtime: Runtime, month: date) -> list[PartnerBilling]:
+    """Each partner's settlement of the month (as closed, or as it stands), in the partners' order."""
+    with runtime.uow() as uow:
+        partners = sorted(
+            runtime.catalog.current(uow).in_force(end_of_month(month.year, month.month)).partners
+        )
+    views = [settlement(runtime, partner, month) for partner in partners]
+    return [
+        PartnerBilling(v.partner, v.partner_name, v.closed, v.net_miles, str(v.amount_due), v.currency)
+        for v in views
+    ]
