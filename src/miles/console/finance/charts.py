@@ -28,7 +28,7 @@ def liability_chart(outstanding: Mapping[str, Mapping[Source, int]]) -> Markup:
             series_attr="source",
             label_attr="month",
             value_attr="miles",
-            empty="No month is closed yet.",
+            empty="No month is closed yet." if not months else "No miles outstanding at these months' ends.",
         )
     )
 
@@ -48,7 +48,9 @@ def revenue_chart(periods: Sequence[PeriodRecord], currency: str) -> Markup:
             series_attr="series",
             label_attr="month",
             value_attr="amount",
-            empty="No month is closed yet.",
+            empty="No month is closed yet."
+            if not periods
+            else "No revenue recognised yet: nothing redeemed.",
             show=_money,
         )
     )
@@ -70,7 +72,7 @@ def breakage_chart(view: PeriodView) -> Markup:
             series_attr="series",
             label_attr="cohort",
             value_attr="percent",
-            empty="No cohort has miles yet.",
+            empty="No breakage estimated: every cohort's rate is 0 %.",
             show=_percent,
         )
     )
