@@ -106,9 +106,9 @@ LANES: list[list[tuple[str, str]]] = [
         (
             "transfers",
             """
-            INSERT INTO transfers (id, from_account_id, to_account_id, amount, code, event_at, created_at)
+            INSERT INTO transfers (id, from_account_id, to_account_id, amount, code, event_at, created_at, posted_at)
             SELECT id, 1, member_id + 1000, miles, 'flight_accrual', earned_date::timestamp AT TIME ZONE 'UTC',
-                   earned_date::timestamp AT TIME ZONE 'UTC'
+                   earned_date::timestamp AT TIME ZONE 'UTC', earned_date::timestamp AT TIME ZONE 'UTC'
             FROM bench_credits
             """,
         ),

@@ -138,8 +138,9 @@ def lanes(p: Profile) -> list[Steps]:
             (
                 "transfers",
                 f"""
-                INSERT INTO transfers (id, from_account_id, to_account_id, amount, code, event_at, created_at)
-                SELECT id, 1, member_id + 1000, {award}, 'flight_accrual', {utc}, {utc} FROM bench_credits
+                INSERT INTO transfers (id, from_account_id, to_account_id, amount, code, event_at, created_at,
+                    posted_at)
+                SELECT id, 1, member_id + 1000, {award}, 'flight_accrual', {utc}, {utc}, {utc} FROM bench_credits
                 """,
             ),
             (

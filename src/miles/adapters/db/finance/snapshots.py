@@ -66,19 +66,27 @@ _LOTS_AT = f"""
     )
 """
 
-_LINES = text(
+# the lots at :at, once per snapshot, in a temporary table the two reads below aggregate
+_TAKE = text(
     f"""
-    WITH {_LOTS_AT}
+    CREATE TEMPORARY TABLE finance_lot_at ON COMMIT DROP AS
+    WITH {_LOTS_AT} SELECT member_id, earn_month, source, amount, redeemed, expired, reversed, unknown, remaining
+    FROM lot_at
+    """
+)
+
+_LINES = text(
+    """
     SELECT earn_month, source, sum(amount) AS issued, sum(redeemed) AS redeemed, sum(expired) AS expired,
            sum(reversed) AS reversed, sum(unknown) AS unknown, count(*) FILTER (WHERE source IS NULL) AS unsourced
-    FROM lot_at GROUP BY earn_month, source ORDER BY earn_month, source
+    FROM finance_lot_at GROUP BY earn_month, source ORDER BY earn_month, source
     """
 )
 
 _BALANCES = text(
     f"""
-    WITH {_LOTS_AT}, in_lots AS (
-        SELECT member_id, sum(remaining) AS miles FROM lot_at GROUP BY member_id
+    WITH in_lots AS (
+        SELECT member_id, sum(remaining) AS miles FROM finance_lot_at GROUP BY member_id
     ), balances AS (
         SELECT a.member_id, sum(e.amount) AS miles
         FROM entries e JOIN accounts a ON a.id = e.account_id JOIN transfers t ON t.id = e.transfer_id
@@ -115,10 +123,16 @@ class SnapshotRepository:
         """Read everything that follows in this transaction from one snapshot (the first statement of it)."""
         self.connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
+    def take(self, at: datetime) -> None:
+        """The lots as they stood at `at`, for the reads that follow (one snapshot at a time)."""
+        self.connection.execute(text("DROP TABLE IF EXISTS finance_lot_at"))
+        self.connection.execute(_TAKE, {"at": at})
+
     def lines(self, at: datetime) -> list[LotLine]:
         """Each earn month and source's lots as they stood at `at`."""
+        self.take(at)
         lines = []
-        for row in self.connection.execute(_LINES, {"at": at}):
+        for row in self.connection.execute(_LINES):
             if row.unknown or row.unsourced:
                 raise SnapshotError(
                     f"lots of {row.earn_month:%Y-%m} have miles drawn or opened by transfers finance does not "
@@ -137,6 +151,7 @@ class SnapshotRepository:
         return lines
 
     def balances(self, at: datetime) -> Balances:
+        """The members' balances at `at`, with the debts and held miles; reads the lots `lines(at)` took."""
         row = self.connection.execute(_BALANCES, {"at": at}).one()
         return Balances(
             ledger_balance=int(row.ledger_balance),
