@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from miles.api import housekeeping
 from miles.api.app import create_app
 from miles.bootstrap import build_container
 from miles.config import settings
@@ -16,4 +17,6 @@ def create() -> FastAPI:
     container = build_container(
         s.database_url, pool_size=s.pool_size, broker_url=s.broker_url, max_overflow=s.pool_overflow
     )
-    return create_app(container, max_body_bytes=s.max_body_bytes, probe_database_url=s.probe_database_url)
+    app = create_app(container, max_body_bytes=s.max_body_bytes, probe_database_url=s.probe_database_url)
+    housekeeping.install(app, container)  # no broker: this process runs the periodic jobs itself
+    return app
