@@ -7,7 +7,9 @@ from datetime import UTC, date, datetime
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from miles.adapters.db.ledger import Posting
 from miles.bootstrap import Container
+from miles.domain.ledger import GOODWILL
 from miles.services.clock import FixedClock
 from tests.integration.factories import coupon, enrol
 from tests.integration.redemption_helpers import flight, grant_miles, redeem, wait_for
@@ -55,3 +57,16 @@ def two_months(client: TestClient, container: Container, clock: FixedClock) -> d
         "ada_november": ada_november,
         "award": award.json()["miles"],
     }
+
+
+def goodwill(container: Container, member_number: str, miles: int, on: datetime) -> None:
+    """Goodwill miles in one lot, earned and posted at `on` (the clock must be there too)."""
+    with container.uow() as uow:
+        member = uow.members.lock(member_number)
+        assert member is not None
+        uow.ledger.post(
+            Posting(uow.ledger.programme_account(GOODWILL), member.account_id, miles, "goodwill", on),
+            lot_member_id=member.id,
+            earned_date=on.date(),
+            expires_date=date(2029, 12, 31),
+        )

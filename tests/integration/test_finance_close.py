@@ -5,7 +5,7 @@ activity after a close changes the next month only."""
 from __future__ import annotations
 
 import csv
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,16 +19,18 @@ from miles.domain.finance.breakage import RateBasis
 from miles.domain.finance.liability import Source
 from miles.services.clock import FixedClock
 from miles.services.finance.close import Closing, close_month, period
-from tests.integration.factories import enrol
+from tests.integration.factories import coupon, enrol
 from tests.integration.finance_data import (
     DECEMBER,
     NOVEMBER,
     OCTOBER,
     accrue,
     at,
+    goodwill,
     member_balances,
     two_months,
 )
+from tests.integration.redemption_helpers import flight, redeem, set_supplier, wait_for
 from tests.integration.test_partner_settlement import miles_cli
 
 
@@ -204,3 +206,35 @@ def test_the_close_command_closes_once_writes_the_files_and_refuses_a_month_not_
     shown = miles_cli(database_url, "2026-12-02T09:00:00+00:00", "finance", "show", "--month", "2026-11")
     assert shown.returncode == 0, shown.stderr
     assert "not closed" in shown.stdout
+
+
+def test_at_a_months_end_the_liability_is_the_balances_with_a_debt_and_a_hold_shown_apart(
+    client: TestClient, container: Container, clock: FixedClock, engine: Engine
+) -> None:
+    """Bob spends most of his miles, then his flight is refunded: a debt no lot carries. Ada's award is still
+    held for a supplier that does not answer when November ends: her miles are still owed."""
+    at(clock, date(2026, 11, 10))
+    ada, bob = enrol(client), enrol(client, "Bob", "Byte")
+    flown = client.post("/v1/accruals/flights", json=coupon(bob, departure_date="2026-11-08")).json()
+    goodwill(container, bob, 22_000, datetime(2026, 11, 10, 12, tzinfo=UTC))
+    goodwill(container, ada, 30_000, datetime(2026, 11, 10, 12, tzinfo=UTC))
+    spent = redeem(client, bob, flight())
+    container.dispatcher.drain()  # type: ignore[attr-defined]
+    wait_for(client, spent.json()["redemption_id"], "CONFIRMED")
+    refunded = client.post(f"/v1/accruals/{flown['accrual_id']}/reversal", json={"reason": "refund"})
+    assert refunded.json()["balance_after"] == 22_000 + flown["award_miles"] - 25_000 - flown["award_miles"]
+    set_supplier(container, "flights", unknown_outcome_rate=1.0)
+    at(clock, date(2026, 11, 20))
+    held = redeem(client, ada, flight())
+    container.dispatcher.drain()  # type: ignore[attr-defined]
+    assert client.get(f"/v1/redemptions/{held.json()['redemption_id']}").json()["status"] == "PENDING"
+    at(clock, date(2026, 12, 2))
+    november = close_month(container, NOVEMBER, "test:finance").measured
+    record = november.record
+    assert record.debts == 3_000  # what Bob owes beyond his lots
+    assert record.miles_held == 25_000  # Ada's award, not redeemed yet
+    assert record.miles_outstanding == member_balances(engine) == 30_000 - 3_000
+    assert sum(line.outstanding for line in november.lines) - record.debts == record.miles_outstanding
+    by_source = {line.source: line.outstanding for line in november.lines}
+    assert by_source[Source.GOODWILL] == 30_000  # Ada's lot, untouched while held; Bob's lots are spent
+    assert record.miles_redeemed == 25_000
