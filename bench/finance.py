@@ -50,7 +50,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--members", type=int, action="append", help="a size to run (repeat it); 100,000 and 1,000,000"
     )
-    p.add_argument("--admin-url", default=os.environ.get("MILES_BENCH_DATABASE_URL", dbtools.DEFAULT_ADMIN_URL))
+    p.add_argument(
+        "--admin-url", default=os.environ.get("MILES_BENCH_DATABASE_URL", dbtools.DEFAULT_ADMIN_URL)
+    )
     p.add_argument("--keep-db", action="store_true")
     p.add_argument("--output", type=Path, default=RESULTS / "finance.json")
     return p.parse_args(argv)
