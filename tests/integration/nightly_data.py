@@ -383,6 +383,12 @@ def snapshot(engine: Engine) -> dict[str, object]:
         "partner_activities": "SELECT md5(string_agg(id || status || coalesce(posted_on::text, '-'), ',' ORDER BY id))"
         " FROM partner_activities",
         "runs": "SELECT string_agg(id || status || chunks_done, ',') FROM nightly_runs",
+        "member_segments": "SELECT md5(string_agg(concat_ws(':', member_id, segment, repeat, vip, since_date,"
+        " run_date), ',' ORDER BY member_id)) FROM member_segments",
+        "segment_transitions": "SELECT md5(string_agg(concat_ws(':', member_id, from_segment, to_segment, run_date),"
+        " ',' ORDER BY member_id, run_date)) FROM segment_transitions",
+        "segment_counts": "SELECT string_agg(run_date || name || members, ',' ORDER BY run_date, name)"
+        " FROM segment_counts",
     }
     with engine.connect() as c:
         return {name: c.execute(text(sql)).scalar() for name, sql in queries.items()}

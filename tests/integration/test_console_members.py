@@ -186,9 +186,9 @@ def test_the_member_page_forms_each_carry_their_own_request_key(
     member = enrol(client)
     page = console.get(f"/console/members/{member}").text
     keys = re.findall(r'name="request_key" value="([^"]*)"', page)
-    assert len(keys) == 3, keys  # goodwill, claim, award
+    assert len(keys) == 4, keys  # goodwill, claim, award, complaint
     assert all(keys), keys
-    assert len(set(keys)) == 3, keys
+    assert len(set(keys)) == 4, keys
     goodwill = re.search(r'action="[^"]+/goodwill".*?name="request_key" value="([^"]*)"', page, re.DOTALL)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert goodwill

@@ -145,8 +145,10 @@ def test_a_generated_client_runs_the_whole_flow_with_typed_answers(
     assert isinstance(unknown.parsed, models.Error)
     assert unknown.parsed.error.code == "member_not_found"
     read = get_member.sync_detailed(number, client=api)
-    assert isinstance(read.parsed, models.Member)
+    assert isinstance(read.parsed, models.MemberRead)  # the summary, with the retention segment
     assert read.parsed.award_miles == first.parsed.balance_after
+    assert read.parsed.segment is None  # no night has run yet
+    assert read.parsed.flags == []
 
     grant_miles(container, number, 200_000)
     award = models.RedemptionRequest(

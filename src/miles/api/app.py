@@ -21,13 +21,16 @@ from miles.api.redemption_schemas import RedemptionRequest
 from miles.api.routers import (
     accruals,
     adjustments,
+    analytics,
     finance,
     health,
     members,
     nightly,
     partners,
     promotions,
+    recovery,
     redemptions,
+    retention,
 )
 from miles.api.schemas import (
     BatchAccrualRequest,
@@ -90,6 +93,9 @@ def create_app(
     app.include_router(promotions.members)
     app.include_router(partners.router)
     app.include_router(finance.router)
+    app.include_router(retention.router)
+    app.include_router(analytics.router)
+    app.include_router(recovery.router)
     install_console(app)  # the agents' console under /console
     install_docs(app)
 

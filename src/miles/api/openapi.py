@@ -11,10 +11,14 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
+from miles.api import analytics_schemas as a
 from miles.api import promotion_schemas as p
 from miles.api import response_schemas as r
+from miles.api.openapi_analytics import ANALYTICS_OPERATIONS
 from miles.api.openapi_finance import FINANCE_OPERATIONS
 from miles.api.openapi_partners import PARTNER_OPERATIONS
+from miles.api.openapi_recovery import RECOVERY_OPERATIONS
+from miles.api.openapi_retention import RETENTION_OPERATIONS
 from miles.api.openapi_table import (
     MEMBER_404,
     REPLAYED,
@@ -82,7 +86,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/v1/members/{member_number}"): Operation(
         "getMember",
         "member:read",
-        {200: (r.Member, "the member's tier, balances and current qualification period")},
+        {200: (a.MemberRead, "the member's tier, balances, current qualification period and segment")},
         keyed(MEMBER_404, (422, ("invalid_member_number",))),
     ),
     ("POST", "/v1/members/{member_number}/tier"): Operation(
@@ -277,7 +281,10 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
 }
 OPERATIONS |= PARTNER_OPERATIONS
+OPERATIONS |= RECOVERY_OPERATIONS
 OPERATIONS |= FINANCE_OPERATIONS
+OPERATIONS |= RETENTION_OPERATIONS
+OPERATIONS |= ANALYTICS_OPERATIONS
 
 
 STATUS_TEXT = {

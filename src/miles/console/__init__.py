@@ -19,10 +19,13 @@ def install(app: FastAPI) -> None:
         auth_pages,
         award_pages,
         claim_approval_pages,
+        complaint_pages,
         member_pages,
+        retention_pages,
         service_pages,
         supervisor_pages,
     )
+    from miles.console.analytics import pages as analytics_pages
     from miles.console.finance import pages as finance_pages
     from miles.console.promotions import pages as promotion_pages
     from miles.console.security import install_handlers
@@ -40,5 +43,8 @@ def install(app: FastAPI) -> None:
         claim_approval_pages,
         promotion_pages,
         finance_pages,
+        complaint_pages,
+        retention_pages,
+        analytics_pages,
     ):
         app.include_router(module.router)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from miles.console.award_pages import award_context
+from miles.console.complaint_pages import complaints_context
 from miles.console.forms import query_line, read_form
 from miles.console.page_errors import ConsolePageRoute
 from miles.console.promotions.pages import PROMOTION_CODE
@@ -23,6 +24,7 @@ from miles.services.agents import ConsoleSession
 from miles.services.member_overview import member_overview, statement_slice
 from miles.services.member_search import search_members
 from miles.services.promotions.campaigns import member_promotions, register_member
+from miles.services.segments import member_segment_read
 
 router = APIRouter(prefix="/console/members", include_in_schema=False, route_class=ConsolePageRoute)
 
@@ -58,8 +60,10 @@ async def member_page(
         "goodwill_key": new_request_key(),
         "claim_key": new_request_key(),
         "member_promotions": promotions.promotions,
+        "segment": await in_thread(request, lambda c: member_segment_read(c, member_number)),
     }
     context |= award_context(overview)
+    context |= await complaints_context(request, member_number)
     return render(request, "member.html", context)
 
 

@@ -25,6 +25,9 @@ ACTIONS: dict[str, str] = {
     "redemption.booked": "Award booked",
     "redemption.cancelled": "Award cancelled",
     "member.tier_granted": "Tier granted",
+    "complaint.recorded": "Complaint recorded",
+    "complaint.resolved": "Complaint resolved",
+    "complaint.goodwill_linked": "Goodwill linked to a complaint",
 }
 PAGE = 50
 

@@ -19,6 +19,7 @@ from miles.services.idempotency import IdempotencyKey, Outcome, once
 from miles.services.ledger_views import STATUS_MILES, MemberView, metric_values, qualifying_view
 from miles.services.programmes import ProgrammeCatalog
 from miles.services.runtime import Runtime
+from miles.services.segments import MemberSegmentView, member_segment
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -72,10 +73,11 @@ def find_member(uow: UnitOfWork, number: str, period: date | None = None) -> Mem
     return record
 
 
-def member_summary(runtime: Runtime, number: str) -> MemberView:
-    """A member's summary: who they are, their tier, balances and the current period's qualifying activity."""
+def member_read(runtime: Runtime, number: str) -> tuple[MemberView, MemberSegmentView]:
+    """A member's summary, and the retention segment and flags the last nightly run gave them."""
     with runtime.uow() as uow:
-        return summary_of(uow, runtime.catalog, runtime.clock, number)
+        view = summary_of(uow, runtime.catalog, runtime.clock, number)
+        return view, member_segment(uow, view.member_number)
 
 
 def current_period(programme: Programme, day: date) -> date | None:

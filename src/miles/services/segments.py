@@ -57,9 +57,9 @@ class MemberSegmentView:
     flags: list[str]  # sorted
 
 
-def member_segment(uow: UnitOfWork, member_id: int) -> MemberSegmentView:
+def member_segment(uow: UnitOfWork, member_number: str) -> MemberSegmentView:
     """The segment and flags the last night gave the member (a step)."""
-    row = sql.segment_of_member(uow.connection, member_id)
+    row = sql.segment_of_member(uow.connection, member_number)
     if row is None:
         return MemberSegmentView(None, [])
     flags = [f.value for f, on in ((Flag.REPEAT, row.repeat), (Flag.VIP, row.vip)) if on]
@@ -85,3 +85,9 @@ def segment_counts(runtime: Runtime, day: date) -> SegmentCountsView:
         counts={s.value: counts.get(s.value, 0) for s in Segment},
         flags={f.value: counts.get(f.value, 0) for f in Flag},
     )
+
+
+def member_segment_read(runtime: Runtime, member_number: str) -> MemberSegmentView:
+    """The segment and flags the last night gave the member (the console's member page)."""
+    with runtime.uow() as uow:
+        return member_segment(uow, member_number)

@@ -64,7 +64,8 @@ _FACTS = """
     )
 """
 
-_RHYTHM = """
+# the usual interval, all miles expired, and the facts together
+_DERIVED = """
     , days AS (
         SELECT DISTINCT member_id, day FROM (
             SELECT member_id, day FROM flights UNION ALL SELECT member_id, day FROM partner
@@ -119,7 +120,7 @@ _SEGMENTED = """
 _SEGMENT = (
     "WITH"
     + _FACTS.format(members="m.id BETWEEN :lo AND :hi")
-    + _RHYTHM
+    + _DERIVED
     + _SEGMENTED
     + """
     , before_tonight AS (
@@ -149,7 +150,7 @@ _SEGMENT = (
 _FACTS_OF = (
     "WITH"
     + _FACTS.format(members="m.id BETWEEN :lo AND :hi")
-    + _RHYTHM
+    + _DERIVED
     + "SELECT member_id, enrolled_date, last_activity_date, usual_interval_days, flights_12_months, "
     "value_12_months, tier, top_tier, all_miles_expired FROM facts ORDER BY member_id"
 )
@@ -237,13 +238,13 @@ def count_segments(connection: Connection, run_date: date) -> None:
     connection.execute(text(_COUNT), {"d": run_date, "names": _NAMES})
 
 
-def segment_of_member(connection: Connection, member_id: int) -> SegmentRow | None:
+def segment_of_member(connection: Connection, member_number: str) -> SegmentRow | None:
     row = connection.execute(
         text(
-            "SELECT member_id, segment, repeat, vip, since_date, run_date FROM member_segments "
-            "WHERE member_id = :id"
+            "SELECT s.member_id, s.segment, s.repeat, s.vip, s.since_date, s.run_date "
+            "FROM member_segments s JOIN members m ON m.id = s.member_id WHERE m.member_number = :n"
         ),
-        {"id": member_id},
+        {"n": member_number},
     ).first()
     return None if row is None else SegmentRow(**row._mapping)
 

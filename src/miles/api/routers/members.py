@@ -47,8 +47,8 @@ async def enrol(
 
 @router.get("/{member_number}", dependencies=[Depends(require("member:read"))], summary="A member's summary")
 async def read(member_number: str, request: Request) -> Response:
-    view = await run_in_threadpool(member_service.member_summary, container(request), member_number)
-    return json_response(plain(view))
+    view, segment = await run_in_threadpool(member_service.member_read, container(request), member_number)
+    return json_response(plain(view) | plain(segment))
 
 
 @router.post("/{member_number}/tier", openapi_extra=body_doc(TierGrantRequest), summary="Grant a tier")

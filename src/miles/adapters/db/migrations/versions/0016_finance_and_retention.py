@@ -12,6 +12,7 @@
   delivery or a chunk run again records nothing twice); `segment_counts`: each run date's segment sizes and
   flag counts (the retention charts read them); `nightly_runs.vip_threshold` (the top-1 % value, computed
   once per night) and each chunk's segment transitions and time.
+- `promotion_awards (member_id)`: an index, so that each nightly chunk reads its members' awards only.
 - API keys may carry the scopes `finance:read` and `analytics:read`.
 - `complaints` (append-only but for the resolution, written once): an agent's record of a member's complaint,
   with its category, text, resolution and the goodwill adjustment granted for it (service recovery).
@@ -129,6 +130,9 @@ CREATE TABLE segment_counts (
 ALTER TABLE nightly_runs ADD COLUMN vip_threshold bigint;
 ALTER TABLE nightly_chunks ADD COLUMN segment_transitions integer NOT NULL DEFAULT 0,
     ADD COLUMN segments_ms integer NOT NULL DEFAULT 0;
+
+-- a member's promotion awards (the nightly segments read each chunk's members' 12-month value through it)
+CREATE INDEX promotion_awards_member_idx ON promotion_awards (member_id);
 
 -- API keys that read finance's figures and the retention analytics
 ALTER TABLE api_keys DROP CONSTRAINT api_keys_scopes_check;
