@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from miles.api.analytics_schemas import FlagCounts, SegmentSizes
 from miles.api.response_schemas import Shape
 
 MONTH = r"^[0-9]{4}-[0-9]{2}$"
@@ -11,23 +12,10 @@ SHARE = r"^[01]\.[0-9]{4}$"
 MONEY = r"^-?[0-9]+\.[0-9]{2}$"
 
 
-class SegmentSizes(Shape):
-    new: int
-    active: int
-    at_risk: int
-    lapsed: int
-    lost: int
-
-
-class FlagSizes(Shape):
-    repeat: int
-    vip: int
-
-
 class SegmentPointAnswer(Shape):
     date: str = Field(description="the month's last night with segments", examples=["2026-11-30"])
     counts: SegmentSizes
-    flags: FlagSizes
+    flags: FlagCounts
 
 
 class SegmentHistory(Shape):
