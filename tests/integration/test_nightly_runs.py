@@ -169,7 +169,13 @@ def test_the_run_report_over_http_needs_the_member_read_scope(engine: Engine, ni
         assert body["members"]["processed"] == 40
         assert body["members"]["up"] == report.members.up
         assert body["expiry"]["miles"] == report.expiry.miles
-        assert set(body["phases"]) == {"plan_ms", "requalification_ms", "expiry_ms", "warnings_ms"}
+        assert set(body["phases"]) == {
+            "plan_ms",
+            "requalification_ms",
+            "expiry_ms",
+            "warnings_ms",
+            "segments_ms",
+        }
         missing = client.get("/v1/nightly-runs/2028-03-02", headers={"Authorization": f"Bearer {reader}"})
         assert missing.status_code == 404
         assert missing.json()["error"]["code"] == "nightly_run_not_found"

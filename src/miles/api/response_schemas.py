@@ -275,6 +275,7 @@ class NightlyPhases(Shape):
     requalification_ms: int
     expiry_ms: int
     warnings_ms: int
+    segments_ms: int
 
 
 class NightlyRun(Shape):
@@ -289,6 +290,7 @@ class NightlyRun(Shape):
     members: NightlyMembers
     expiry: NightlyExpiry
     warnings_queued: int
+    segment_transitions: int = Field(description="members whose retention segment changed that night")
     phases: NightlyPhases
 
 

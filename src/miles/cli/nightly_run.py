@@ -123,10 +123,12 @@ def print_report(report: RunReport, out: Console) -> None:
         (f"miles expired ({e.policy})", f"{e.miles:,}"),
         ("  members / lots", f"{e.members:,} / {e.lots:,}"),
         ("warnings queued", f"{report.warnings_queued:,}"),
+        ("segment changes", f"{report.segment_transitions:,}"),
         ("plan", f"{p.plan_ms:,} ms"),
         ("requalification (sum over chunks)", f"{p.requalification_ms:,} ms"),
         ("expiry (sum over chunks)", f"{p.expiry_ms:,} ms"),
         ("warnings (sum over chunks)", f"{p.warnings_ms:,} ms"),
+        ("segments (sum over chunks)", f"{p.segments_ms:,} ms"),
         ("wall time", "-" if report.elapsed_ms is None else f"{report.elapsed_ms:,} ms"),
     ]
     for label, value in rows:

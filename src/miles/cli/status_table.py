@@ -129,7 +129,8 @@ def _nightly(report: RunReport | None, table: Table) -> None:
         f"members {m.processed:,} (tier up {m.up:,}, down {m.down:,}, kept {m.kept:,}, lifetime grants "
         f"{m.lifetime_grants:,}) · miles expired {e.miles:,} ({e.policy}, {e.members:,} members) · warnings "
         f"queued {report.warnings_queued:,} · wall time {wall} (plan {p.plan_ms:,} ms, requalification "
-        f"{p.requalification_ms:,} ms, expiry {p.expiry_ms:,} ms, warnings {p.warnings_ms:,} ms)",
+        f"{p.requalification_ms:,} ms, expiry {p.expiry_ms:,} ms, warnings {p.warnings_ms:,} ms, segments "
+        f"{p.segments_ms:,} ms)",
     )
 
 

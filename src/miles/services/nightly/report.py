@@ -41,6 +41,7 @@ class PhasesReport:
     requalification_ms: int
     expiry_ms: int
     warnings_ms: int
+    segments_ms: int
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class RunReport:
     members: MembersReport
     expiry: ExpiryReport
     warnings_queued: int
+    segment_transitions: int  # members whose retention segment changed tonight
     phases: PhasesReport
 
 
@@ -77,7 +79,8 @@ def report_of(uow: UnitOfWork, run: RunRow) -> RunReport:
         members=MembersReport(t.members, t.requalified, t.kept, t.upgraded, t.downgraded, t.lifetime_grants),
         expiry=ExpiryReport(run.expiry_policy, t.members_expired, t.lots_expired, t.miles_expired),
         warnings_queued=t.warnings,
-        phases=PhasesReport(run.plan_ms, t.requalification_ms, t.expiry_ms, t.warnings_ms),
+        segment_transitions=t.segment_transitions,
+        phases=PhasesReport(run.plan_ms, t.requalification_ms, t.expiry_ms, t.warnings_ms, t.segments_ms),
     )
 
 
