@@ -70,3 +70,25 @@ def test_a_manager_sees_who_left_and_who_came_back_in_charts_that_equal_the_api(
     page.get_by_role("link", name="Promotions that brought members back").click()
     expect(page.get_by_test_id("promotions").locator('tr[data-promotion="WELCOME-BACK"]')).to_be_visible()
     shot(page, "52-retention-promotions")
+
+
+def test_a_manager_compares_members_compensated_after_a_complaint_with_those_who_were_not(
+    page: Page, live_console: LiveConsole, analytics_api: httpx.Client, unique: str
+) -> None:
+    agent(live_console, f"rec-{unique}", role="manager")
+    sign_in(page, f"rec-{unique}")
+    page.get_by_role("link", name="Service recovery", exact=True).click()
+    expect(page.get_by_role("heading", name="Service recovery", level=1)).to_be_visible()
+    page.get_by_label("Complaints from").fill("2025-01-01")
+    page.get_by_label("to", exact=True).fill("2026-11-23")
+    page.get_by_role("button", name="Show").click()
+    api = analytics_api.get(
+        "/v1/analytics/service-recovery", params={"from": "2025-01-01", "to": "2026-11-23"}
+    )
+    assert api.status_code == 200, api.text
+    groups = page.get_by_test_id("recovery-groups")
+    expect(groups).to_be_visible()
+    for group in ("compensated", "not_compensated"):
+        shown = groups.locator(f'tr[data-row="members"] [data-col="{group}"]').inner_text().replace(",", "")
+        assert shown == str(api.json()[group]["members"]), group
+    shot(page, "53-retention-service-recovery")
