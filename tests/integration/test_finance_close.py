@@ -238,3 +238,27 @@ def test_at_a_months_end_the_liability_is_the_balances_with_a_debt_and_a_hold_sh
     by_source = {line.source: line.outstanding for line in november.lines}
     assert by_source[Source.GOODWILL] == 30_000  # Ada's lot, untouched while held; Bob's lots are spent
     assert record.miles_redeemed == 25_000
+
+
+def test_the_liability_at_any_date_is_read_by_cohort_and_source_and_adds_up_to_the_balances_then(
+    client: TestClient, container: Container, clock: FixedClock, engine: Engine
+) -> None:
+    miles = two_months(client, container, clock)
+    at(clock, date(2026, 12, 2))
+    october_end = client.get("/v1/finance/liability", params={"date": "2026-10-31"})
+    assert october_end.status_code == 200, october_end.text
+    body = october_end.json()
+    assert body["miles_outstanding"] == miles["ada_october"] + miles["bob_october"]
+    assert body["cohorts"] == [
+        {
+            "earn_month": "2026-10",
+            "total": body["miles_outstanding"],
+            "by_source": {**dict.fromkeys(body["by_source"], 0), "flights": body["miles_outstanding"]},
+        }
+    ]
+    now = client.get("/v1/finance/liability").json()
+    assert now["date"] == "2026-12-02"
+    assert now["miles_outstanding"] == member_balances(engine)
+    assert sum(c["total"] for c in now["cohorts"]) - now["debts"] == now["miles_outstanding"]
+    future = client.get("/v1/finance/liability", params={"date": "2026-12-03"})
+    assert (future.status_code, future.json()["error"]["code"]) == (422, "future_date")

@@ -24,6 +24,15 @@ class MilesBySource(Shape):
     total: int
 
 
+class MilesBySourceOnly(Shape):
+    flights: int
+    partners: int
+    promotions: int
+    goodwill: int
+    claims: int
+    purchases: int
+
+
 class FinanceCohort(Shape):
     earn_month: str = Field(pattern=MONTH, examples=["2026-10"])
     net_issued: int = Field(description="miles the cohort's lots were opened with, less reversals")
@@ -90,3 +99,21 @@ class FinancePeriodLine(Shape):
 class FinancePeriods(Shape):
     currency: str | None
     periods: list[FinancePeriodLine] = Field(description="every closed month, oldest first")
+
+
+class LiabilityCohort(Shape):
+    earn_month: str = Field(pattern=MONTH)
+    total: int
+    by_source: MilesBySourceOnly
+
+
+class FinanceLiability(Shape):
+    date: str = Field(
+        examples=["2026-11-30"], description="the end of this day, in the programme's time zone"
+    )
+    miles_outstanding: int = Field(description="the members' balances: the lots less the debts")
+    lots_outstanding: int = Field(description="the lots' remaining miles")
+    debts: int = Field(description="miles members owe that no lot carries")
+    miles_held: int = Field(description="held for awards in progress (in the balances)")
+    by_source: MilesBySourceOnly
+    cohorts: list[LiabilityCohort] = Field(description="by earn month, oldest first")

@@ -24,4 +24,13 @@ FINANCE_OPERATIONS: dict[tuple[str, str], Operation] = {
         "forward by the cumulative catch-up method (docs/finance.md). A month is closed with `miles finance "
         "close --month YYYY-MM`; a closed month never changes. A month not begun yet is a 422 `future_month`.",
     ),
+    ("GET", "/v1/finance/liability"): Operation(
+        "getFinanceLiability",
+        "finance:read",
+        {200: (fs.FinanceLiability, "the liability at the end of the date, checked against the balances")},
+        keyed((422, ("future_date",)), (409, ("liability_mismatch",))),
+        description="The lots' remaining miles at the end of the date (by the instants miles were posted), by "
+        "earn-month cohort and by source, the debts no lot carries and the miles held for awards in progress; "
+        "the lots less the debts are the members' balances (a 409 `liability_mismatch` otherwise).",
+    ),
 }

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
@@ -12,7 +13,7 @@ from miles.api.deps import container, require
 from miles.api.encoding import json_response, plain
 from miles.domain.finance.months import month_label, parse_month
 from miles.services.finance.close import closed_periods, period_for
-from miles.services.finance.overview import partner_billing
+from miles.services.finance.overview import liability_at, partner_billing, programme_today
 from miles.services.finance.views import money, period_view
 
 Month = Annotated[str, Path(pattern=r"^[0-9]{4}-[0-9]{2}$", description="YYYY-MM")]
@@ -53,3 +54,16 @@ async def one_period(month: Month, request: Request) -> Response:
     return json_response(
         {**plain(period_view(read.measured, read.closed)), "partner_billing": [plain(b) for b in billing]}
     )
+
+
+@router.get(
+    "/liability", summary="Outstanding miles at the end of a date, by earn-month cohort and by source"
+)
+async def liability(
+    request: Request,
+    day: Annotated[date | None, Query(alias="date", description="YYYY-MM-DD (default: today)")] = None,
+) -> Response:
+    runtime = container(request)
+    on = day if day is not None else await run_in_threadpool(programme_today, runtime)
+    view = await run_in_threadpool(liability_at, runtime, on)
+    return json_response(plain(view))

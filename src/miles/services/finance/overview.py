@@ -4,13 +4,15 @@ next (the month after the last closed, or last month when none is closed yet).""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from miles.adapters.db.finance.periods import PeriodRecord, PeriodRepository
+from miles.adapters.db.finance.snapshots import SnapshotRepository
 from miles.domain.calendar import add_months, end_of_month
-from miles.domain.finance.liability import Source
+from miles.domain.errors import InvalidInput
+from miles.domain.finance.liability import Liability, LiabilityLine, Source, check_liability
 from miles.domain.finance.months import month_label
-from miles.services.clock import today
+from miles.services.clock import start_of_day, today
 from miles.services.partners.settlement import settlement
 from miles.services.runtime import Runtime
 
@@ -65,3 +67,60 @@ def partner_billing(runtime: Runtime, month: date) -> list[PartnerBilling]:
         PartnerBilling(v.partner, v.partner_name, v.closed, v.net_miles, str(v.amount_due), v.currency)
         for v in views
     ]
+
+
+@dataclass(frozen=True)
+class LiabilityView:
+    """The miles liability at the end of a date: the lots' remaining miles by earn month and source, the debts
+    no lot carries, the miles held for awards in progress, and the members' balances they add up to."""
+
+    date: str
+    miles_outstanding: int  # the members' balances
+    lots_outstanding: int
+    debts: int
+    miles_held: int
+    by_source: dict[str, int]
+    cohorts: list[dict[str, object]]  # {earn_month, total, by_source}
+
+
+def liability_at(runtime: Runtime, day: date) -> LiabilityView:
+    """Outstanding miles at the end of `day` (the programme's time zone), checked against the balances; a
+    day not over yet is read as it stands now."""
+    with runtime.uow() as uow:
+        snapshots = SnapshotRepository(uow.connection)
+        snapshots.repeatable()
+        zone = runtime.catalog.current(uow).versions[-1].timezone
+        if day > today(runtime.clock, zone):
+            raise InvalidInput(f"{day} is in the future", field="date", code="future_date")
+        at = start_of_day(day + timedelta(days=1), zone)
+        lines = snapshots.lines(at)
+        balances = snapshots.balances(at)
+    liability = Liability(
+        as_of=day,
+        lines=tuple(LiabilityLine(line.earn_month, line.source, line.outstanding) for line in lines),
+        debts=balances.debts,
+        ledger_balance=balances.ledger_balance,
+    )
+    check_liability(liability)
+    return LiabilityView(
+        date=day.isoformat(),
+        miles_outstanding=liability.net,
+        lots_outstanding=liability.gross,
+        debts=liability.debts,
+        miles_held=balances.held,
+        by_source={s.value: miles for s, miles in liability.by_source().items()},
+        cohorts=[
+            {
+                "earn_month": month_label(month),
+                "total": sum(sources.values()),
+                "by_source": {s.value: miles for s, miles in sources.items()},
+            }
+            for month, sources in liability.by_cohort().items()
+        ],
+    )
+
+
+def programme_today(runtime: Runtime) -> date:
+    with runtime.uow() as uow:
+        zone = runtime.catalog.current(uow).versions[-1].timezone
+    return today(runtime.clock, zone)
