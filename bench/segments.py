@@ -8,11 +8,13 @@ On the nightly benchmark's data (nightly_data.py: about ten credited flights per
 2028-02, each with its lot), plus the flight accruals of those credits (departure = earned date), so the
 segments read real flights. The run date is 2028-03-01 (the data's morning).
 
-- **The phase**: the vip threshold (once), then miles.adapters.db.segments' statement for each id range of
+- **The phase**, on the second night (the first gives every member a first segment, a transition each; it is
+  timed and shown apart): the vip threshold (once), then miles.adapters.db.segments' statement for each id range of
   `--chunk-size` members in turn (one transaction each, as a nightly chunk commits it: member_segments
   upserted, transitions recorded), and the night's counts; the sum of their times.
 - **The reference**: one statement written here by hand from DESIGN.md's definitions, over every member at
-  once, writing each member's segment and flags into a table (so it pays for its writes too).
+  once, writing each member's segment and flags into a table (so it pays for its writes too: a logged table,
+  as member_segments is).
 The two must agree member by member (checked: a mismatch fails the run). Writes bench/results/segments.json.
 """
 
@@ -36,7 +38,7 @@ from rich.table import Table
 from sqlalchemy import create_engine
 
 RESULTS = Path(__file__).resolve().parent / "results"
-RUN_DATE = date(2028, 3, 1)
+FIRST_NIGHT, RUN_DATE = date(2028, 3, 1), date(2028, 3, 2)  # the second night is a night like any other
 TOP_TIER = "PLATINUM"  # the reference programme's highest tier (bench data is the reference programme's)
 
 ACCRUALS = """
@@ -54,7 +56,7 @@ FROM lots l
 # median of the gaps between distinct activity dates within 24 months); repeat: 2+ flights in 12 months;
 # vip: top tier, or a positive 12-month value at the top-1 % threshold
 REFERENCE = """
-CREATE UNLOGGED TABLE bench_reference AS
+CREATE TABLE bench_reference AS
 WITH f AS (
     SELECT a.member_id, a.departure_date AS day, a.award_miles AS miles FROM accruals a
     WHERE NOT EXISTS (SELECT 1 FROM accrual_reversals r WHERE r.accrual_id = a.id)
@@ -108,7 +110,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def phase(url: str, members: int, chunk: int) -> dict[str, float]:
+def phase(url: str, members: int, chunk: int, night: date) -> dict[str, float]:
     from miles.adapters.db.nightly_runs import NightlyRunRepository
     from miles.adapters.db.segments import SegmentRepository, count_segments
 
@@ -117,19 +119,19 @@ def phase(url: str, members: int, chunk: int) -> dict[str, float]:
     try:
         with engine.begin() as c:
             started = time.perf_counter()
-            threshold = SegmentRepository(c, "UTC", TOP_TIER, RUN_DATE).vip_threshold()
+            threshold = SegmentRepository(c, "UTC", TOP_TIER, night).vip_threshold()
             timings["vip threshold"] = time.perf_counter() - started
         chunks = 0.0
         for lo in range(1, members + 1, chunk):
             with engine.begin() as c:
                 NightlyRunRepository(c).plan_for_the_arguments()  # as a nightly chunk plans its statements
                 started = time.perf_counter()
-                SegmentRepository(c, "UTC", TOP_TIER, RUN_DATE).segment(lo, lo + chunk - 1, threshold)
+                SegmentRepository(c, "UTC", TOP_TIER, night).segment(lo, lo + chunk - 1, threshold)
                 chunks += time.perf_counter() - started
         timings["chunks"] = chunks
         with engine.begin() as c:
             started = time.perf_counter()
-            count_segments(c, RUN_DATE)
+            count_segments(c, night)
             timings["counts"] = time.perf_counter() - started
     finally:
         engine.dispose()
@@ -162,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"  accruals: {time.perf_counter() - started:.1f} s")
         nightly_data.vacuum(url, (*nightly_data.TABLES, "accruals"))
         reference_first = reference(url)
-        timings = phase(url, args.members, args.chunk_size)
+        first_night = phase(url, args.members, args.chunk_size, FIRST_NIGHT)
+        timings = phase(url, args.members, args.chunk_size, RUN_DATE)
         reference_second = reference(url)
         with psycopg.connect(url) as conn:
             differ = int(conn.execute(DIFFER).fetchone()[0])  # type: ignore[index]
@@ -172,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             "members": args.members,
             "chunk_size": args.chunk_size,
             "phase": timings,
+            "first_night_phase": first_night,
             "reference_seconds": [reference_first, reference_second],
             "ratio": round(timings["total"] / best, 2),
             "members_differing": differ,
@@ -191,6 +195,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         console.print(table)
         console.print(f"segments: {counts}; members whose segment or flags differ: {differ}")
+        console.print(
+            f"the first night (every member's first segment: {args.members:,} transitions): "
+            f"{first_night['total']:.1f} s"
+        )
         return 0 if differ == 0 else 1
     finally:
         if not args.keep_db:

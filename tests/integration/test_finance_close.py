@@ -8,6 +8,7 @@ import csv
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -262,3 +263,86 @@ def test_the_liability_at_any_date_is_read_by_cohort_and_source_and_adds_up_to_t
     assert sum(c["total"] for c in now["cohorts"]) - now["debts"] == now["miles_outstanding"]
     future = client.get("/v1/finance/liability", params={"date": "2026-12-03"})
     assert (future.status_code, future.json()["error"]["code"]) == (422, "future_date")
+
+
+def test_a_month_at_the_calendars_edge_is_refused_with_a_422_not_a_500(client: TestClient) -> None:
+    """0001-01 has no month before it (the opening is measured as of then): a clear 422 naming the month."""
+    answer = client.get("/v1/finance/periods/0001-01")
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["field"] == "month"
+    liability = client.get("/v1/finance/liability", params={"date": "0001-01-01"})
+    assert liability.status_code in (200, 422), liability.text
+
+
+def test_a_flight_leaving_on_the_next_months_first_day_at_its_airport_does_not_block_the_close(
+    client: TestClient, container: Container, clock: FixedClock, engine: Engine
+) -> None:
+    """30 November 20:00 UTC is already 1 December in Auckland: a coupon departing AKL on 1 December earns
+    then (its lot is of the December cohort, posted in November). November still closes, adding up to the
+    balances; the liability at the end of 30 November is read too."""
+    clock.at = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)
+    ada = enrol(client)
+    early = client.post(
+        "/v1/accruals/flights",
+        json=coupon(ada, origin="AKL", destination="SYD", departure_date="2026-12-01"),
+    )
+    assert early.status_code == 201, early.text
+    at(clock, date(2026, 12, 2))
+    november = close_month(container, NOVEMBER, "test:finance").measured.record
+    assert november.issued_total == early.json()["award_miles"] == november.miles_outstanding
+    assert november.miles_outstanding == member_balances(engine)
+    liability = client.get("/v1/finance/liability", params={"date": "2026-11-30"})
+    assert liability.status_code == 200, liability.text
+    assert liability.json()["miles_outstanding"] == early.json()["award_miles"]
+
+
+def test_a_close_waiting_for_another_reads_what_the_other_stored(
+    client: TestClient,
+    container: Container,
+    clock: FixedClock,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """October and November closed at once, with nothing closed before: November waits for October and opens
+    where October closed (its snapshot is taken after the wait, not before it)."""
+    import threading
+
+    from miles.adapters.db.finance.periods import PeriodRepository
+
+    at(clock, date(2026, 10, 5))
+    accrue(client, enrol(client), date(2026, 10, 1))
+    at(clock, date(2026, 12, 2))
+    stored, go = threading.Event(), threading.Event()
+    add = PeriodRepository.add
+
+    def slow_add(self: PeriodRepository, period: Any, lines: Any, cohorts: Any) -> None:
+        add(self, period, lines, cohorts)
+        if period.month == OCTOBER:  # October stored, not committed yet: November's close comes in now
+            stored.set()
+            assert go.wait(10)
+
+    monkeypatch.setattr(PeriodRepository, "add", slow_add)
+    closings: dict[str, Closing] = {}
+    october = threading.Thread(target=lambda: closings.update(oct=close_month(container, OCTOBER, "a")))
+    november = threading.Thread(target=lambda: closings.update(nov=close_month(container, NOVEMBER, "b")))
+    october.start()
+    assert stored.wait(10)
+    november.start()
+    for _ in range(200):  # November's close waits for October's
+        with engine.connect() as c:
+            waiting = c.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+        if waiting:
+            break
+        threading.Event().wait(0.05)
+    assert waiting
+    go.set()
+    october.join(10)
+    november.join(10)
+    nov = closings["nov"].measured.record
+    assert nov.opening_computed is False
+    assert nov.deferred_opening == closings["oct"].measured.record.deferred_closing

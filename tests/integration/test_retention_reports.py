@@ -89,3 +89,32 @@ def test_the_api_answers_the_reports_and_refuses_bad_ranges_naming_the_field(
         answer = client.get("/v1/analytics/lost", params=params)
         assert answer.status_code == 422, answer.text
         assert (answer.json()["error"]["field"], answer.json()["error"]["code"]) == (field, code)
+
+
+def test_a_range_ending_at_the_calendars_last_month_is_refused_naming_the_field(client: TestClient) -> None:
+    """9999-12 has no month after it: a 422 naming `to`, never a 500."""
+    for params in ({"to": "9999-12"}, {"from": "9999-12", "to": "9999-12"}):
+        answer = client.get("/v1/analytics/lost", params=params)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["error"]["field"] == "to"
+
+
+def test_a_member_back_without_a_new_flight_is_not_credited_to_the_promotions_of_a_flight_before_the_lapse(
+    client: TestClient, container: Container, engine: Engine
+) -> None:
+    """The return is a flight within the 12 months before the night they came back: a flight from before the
+    lapse did not bring them back (they came back with a partner activity: `none`)."""
+    data = build(client, engine)
+    member = data["ids"]["returned"]  # flew 2026-10-10 (WELCOME-BACK), active again on 2026-10-12
+    with engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO segment_transitions (member_id, from_segment, to_segment, run_date) "
+                "VALUES (:m, 'active', 'lapsed', '2027-10-12'), (:m, 'lapsed', 'active', '2027-11-20')"
+            ),
+            {"m": member},
+        )
+    months = retention.Months(date(2027, 11, 1), date(2027, 11, 1))
+    back = {m.month: (m.won_back, m.promotions) for m in retention.won_back(container, months)}
+    assert back == {"2027-11": (1, {"none": 1})}
+    assert retention.promotion_returns(container, months)[1] == []  # WELCOME-BACK reactivated no one

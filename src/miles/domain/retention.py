@@ -7,9 +7,9 @@ each with its SQL twin next to it.
   before that night; on the same day a complaint outranks a downgrade, which outranks an expiry (the member's
   own words first, then what the programme did to them); `none` when none happened.
 - **Won back** in a month: the members whose segment became `new` or `active` on a night of that month from
-  `lapsed` or `lost`; their **return** is their latest flight credited on or before that night, and the
-  promotions that flight earned are what brought them back (`none` when it earned none, or when they came
-  back with a partner activity).
+  `lapsed` or `lost`; their **return** is their latest flight credited on or before that night and departed
+  within the 12 months before it (an older one predates the lapse), and the promotions that flight earned are
+  what brought them back (`none` when it earned none, or when they came back with a partner activity).
 - **Retained** at a date: the member's segment then (the last transition on or before it) is `new`, `active`
   or `at_risk` (active within the last 12 months); `lapsed` and `lost` are not. Cohort retention is the share
   of an enrolment month's members retained at the end of each month since.

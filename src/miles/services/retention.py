@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from miles.adapters.db.retention import RetentionRepository
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.calendar import add_months
+from miles.domain.errors import InvalidInput
 from miles.domain.finance.months import month_label, parse_month
 from miles.domain.retention import Cause, month_range, share
 from miles.domain.segments import Flag, Segment
@@ -45,6 +46,8 @@ def months_of(runtime: Runtime, first: str | None, last: str | None) -> Months:
         zone = runtime.catalog.current(uow).versions[-1].timezone
     current = today(runtime.clock, zone).replace(day=1)
     end = parse_month(last, field="to") if last else current
+    if end.year == date.max.year and end.month == 12:  # a range is read up to the month after its last
+        raise InvalidInput("the last month is 9999-11 at the latest", field="to", code="out_of_range")
     start = parse_month(first, field="from") if first else add_months(end, 1 - DEFAULT_MONTHS)
     month_range(start, end)  # refused when reversed or too long
     return Months(start, end)

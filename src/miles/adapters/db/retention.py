@@ -9,6 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import Connection, Row, text
 
 from miles.domain.retention import RETAINED, WON_BACK_FROM, WON_BACK_TO
+from miles.domain.segments import LAPSED_MONTHS
 
 _LIST_RETAINED = ", ".join(f"'{s.value}'" for s in RETAINED)
 _LIST_FROM = ", ".join(f"'{s.value}'" for s in WON_BACK_FROM)
@@ -62,16 +63,18 @@ _LOST = text(
     """
 )
 
-# won back: lapsed or lost -> new or active; the return is the latest flight (not reversed) departed by then
+# won back: lapsed or lost -> new or active; the return is the latest flight (not reversed) departed by then,
+# within the 12 months before (segments.within_months)
 _RETURNS = f"""
     back AS MATERIALIZED (
         SELECT member_id, run_date FROM segment_transitions
         WHERE from_segment IN ({_LIST_FROM}) AND to_segment IN ({_LIST_TO})
           AND run_date >= :first AND run_date < :after
-    ), returned AS (
+    ), returned AS (  -- a flight before the lapse (over 12 months before the night) did not bring them back
         SELECT b.member_id, b.run_date, (
             SELECT a.id FROM accruals a
             WHERE a.member_id = b.member_id AND a.departure_date <= b.run_date
+              AND a.departure_date + make_interval(months => {LAPSED_MONTHS}) >= b.run_date
               AND NOT EXISTS (SELECT 1 FROM accrual_reversals r WHERE r.accrual_id = a.id)
             ORDER BY a.departure_date DESC, a.id DESC LIMIT 1
         ) AS accrual_id

@@ -31,7 +31,9 @@ from sqlalchemy import Connection, text
 
 from miles.domain.segments import Flag, Segment
 
-# the members of a range, and what they did: `{members}` filters `members m`
+# the members of a range, and what they did: `{members}` filters `members m`, `{within}` bounds each table's
+# member_id to the same range (so that each chunk reads its own members' rows through their indexes, never
+# every row up to its range)
 _FACTS = """
     m AS MATERIALIZED (
         SELECT m.id AS member_id, CAST(m.created_at AT TIME ZONE :tz AS date) AS enrolled_date,
@@ -40,17 +42,18 @@ _FACTS = """
     ), flights AS (  -- flight accruals not reversed
         SELECT ac.id, ac.member_id, ac.departure_date AS day, ac.award_miles AS miles
         FROM accruals ac JOIN m ON m.member_id = ac.member_id
-        WHERE NOT EXISTS (SELECT 1 FROM accrual_reversals r WHERE r.accrual_id = ac.id)
+        WHERE ac.member_id {within} AND NOT EXISTS (SELECT 1 FROM accrual_reversals r WHERE r.accrual_id = ac.id)
     ), partner AS (  -- partner activities posted (a reversed one has status 'reversed')
         SELECT p.id, p.member_id, p.activity_date AS day, p.miles
-        FROM partner_activities p JOIN m ON m.member_id = p.member_id WHERE p.status = 'posted'
+        FROM partner_activities p JOIN m ON m.member_id = p.member_id
+        WHERE p.member_id {within} AND p.status = 'posted'
     ), bonuses AS (  -- the bonuses no accrual carries: a posted partner activity's, and birthdays'
         SELECT w.member_id, p.day, w.miles FROM partner p JOIN promotion_awards w ON w.partner_activity_id = p.id
         UNION ALL
         SELECT w.member_id, CAST(coalesce(o.event_at, w.event_at) AT TIME ZONE :tz AS date), w.miles
         FROM promotion_awards w JOIN m ON m.member_id = w.member_id
         LEFT JOIN promotion_awards o ON o.id = w.reverses_award_id
-        WHERE w.birthday_year IS NOT NULL
+        WHERE w.member_id {within} AND w.birthday_year IS NOT NULL
     ), credited AS (
         SELECT member_id, day, miles, true AS flight FROM flights
         UNION ALL SELECT member_id, day, miles, false FROM partner
@@ -76,19 +79,22 @@ _DERIVED = """
     ), rhythm AS (
         SELECT member_id, percentile_disc(0.5) WITHIN GROUP (ORDER BY gap) AS usual_interval_days
         FROM gaps WHERE gap IS NOT NULL GROUP BY member_id
-    ), member_lots AS (  -- through the member's account: lots has no index on member_id for empty lots
-        SELECT m.member_id, l.remaining,
-               EXISTS (SELECT 1 FROM lot_draws d JOIN transfers t ON t.id = d.transfer_id
-                       WHERE d.lot_id = l.id AND t.code <> 'expiry') AS drawn_otherwise
-        FROM m JOIN accounts a ON a.member_id = m.member_id
-        JOIN entries e ON e.account_id = a.id AND e.amount > 0
-        JOIN lots l ON l.transfer_id = e.transfer_id
-    ), expired AS (
-        SELECT ml.member_id FROM member_lots ml JOIN accounts a ON a.member_id = ml.member_id
+    ), emptied AS (  -- members with lots no longer open: their lots are reached through their account's credits
+        SELECT m.member_id, a.id AS account_id FROM m JOIN accounts a ON a.member_id = m.member_id
         WHERE a.pending = 0
+          AND NOT EXISTS (SELECT 1 FROM lots l WHERE l.member_id = m.member_id AND l.member_id BETWEEN :lo AND :hi
+                          AND l.remaining > 0)
           AND NOT EXISTS (SELECT 1 FROM partner_activities p
-                          WHERE p.member_id = ml.member_id AND p.status = 'pending')
-        GROUP BY ml.member_id HAVING bool_and(ml.remaining = 0) AND NOT bool_or(ml.drawn_otherwise)
+                          WHERE p.member_id = m.member_id AND p.status = 'pending')
+    ), expired AS (  -- they had lots, and every draw from them was an expiry
+        SELECT x.member_id FROM emptied x CROSS JOIN LATERAL (
+            SELECT count(*) AS lots,
+                   count(*) FILTER (WHERE EXISTS (SELECT 1 FROM lot_draws d JOIN transfers t ON t.id = d.transfer_id
+                                                  WHERE d.lot_id = l.id AND t.code <> 'expiry')) AS used
+            FROM entries e JOIN lots l ON l.transfer_id = e.transfer_id
+            WHERE e.account_id = x.account_id AND e.amount > 0
+        ) own
+        WHERE own.lots > 0 AND own.used = 0
     ), facts AS (
         SELECT m.member_id, m.enrolled_date, m.last_activity_date, r.usual_interval_days,
                coalesce(y.flights_12_months, 0) AS flights_12_months,
@@ -119,7 +125,7 @@ _SEGMENTED = """
 
 _SEGMENT = (
     "WITH"
-    + _FACTS.format(members="m.id BETWEEN :lo AND :hi")
+    + _FACTS.format(members="m.id BETWEEN :lo AND :hi", within="BETWEEN :lo AND :hi")
     + _DERIVED
     + _SEGMENTED
     + """
@@ -149,7 +155,7 @@ _SEGMENT = (
 
 _FACTS_OF = (
     "WITH"
-    + _FACTS.format(members="m.id BETWEEN :lo AND :hi")
+    + _FACTS.format(members="m.id BETWEEN :lo AND :hi", within="BETWEEN :lo AND :hi")
     + _DERIVED
     + "SELECT member_id, enrolled_date, last_activity_date, usual_interval_days, flights_12_months, "
     "value_12_months, tier, top_tier, all_miles_expired FROM facts ORDER BY member_id"
@@ -157,7 +163,7 @@ _FACTS_OF = (
 
 _THRESHOLD = (
     "WITH"
-    + _FACTS.format(members="true")
+    + _FACTS.format(members="true", within="IS NOT NULL")
     + """
     SELECT percentile_disc(0.99) WITHIN GROUP (ORDER BY coalesce(y.value_12_months, 0))
     FROM m LEFT JOIN last_year y USING (member_id)

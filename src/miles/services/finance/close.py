@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from miles.adapters.db.finance.periods import PeriodRecord, PeriodRepository
 from miles.adapters.db.finance.snapshots import Balances, SnapshotRepository
 from miles.adapters.db.unit_of_work import UnitOfWork
+from miles.domain.accrual import ZONE_SPREAD
 from miles.domain.calendar import add_months, end_of_month
 from miles.domain.errors import Conflict, InvalidInput
 from miles.domain.finance.breakage import estimate_breakage
@@ -58,6 +59,8 @@ def _rules(uow: UnitOfWork, runtime: Runtime, month: date) -> Programme:
 
 
 def _measure(uow: UnitOfWork, programme: Programme, month: date, by: str, at: datetime) -> Measured:
+    if month == date.min:  # a month opens where the month before it closed: 0001-01 has none
+        raise InvalidInput("the first month measured is 0001-02", field="month", code="out_of_range")
     periods = PeriodRepository(uow.connection)
     snapshots = SnapshotRepository(uow.connection)
     zone = programme.timezone
@@ -122,7 +125,9 @@ def _measure(uow: UnitOfWork, programme: Programme, month: date, by: str, at: da
 def _check(month: date, lines: list[LotLine], balances: Balances) -> None:
     check_liability(
         Liability(
-            as_of=_last_day(month),
+            # a lot posted by the month's end may be earned up to two days later: a flight leaving on its
+            # airport's today, already the next month's 1st there (miles.domain.accrual.departed_by)
+            as_of=_last_day(month) + ZONE_SPREAD,
             lines=tuple(LiabilityLine(line.earn_month, line.source, line.outstanding) for line in lines),
             debts=balances.debts,
             ledger_balance=balances.ledger_balance,

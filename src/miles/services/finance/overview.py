@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from miles.adapters.db.finance.periods import PeriodRecord, PeriodRepository
 from miles.adapters.db.finance.snapshots import SnapshotRepository
+from miles.domain.accrual import ZONE_SPREAD
 from miles.domain.calendar import add_months, end_of_month
 from miles.domain.errors import InvalidInput
 from miles.domain.finance.liability import Liability, LiabilityLine, Source, check_liability
@@ -96,7 +97,7 @@ def liability_at(runtime: Runtime, day: date) -> LiabilityView:
         lines = snapshots.lines(at)
         balances = snapshots.balances(at)
     liability = Liability(
-        as_of=day,
+        as_of=day + ZONE_SPREAD,  # lots posted by the end of `day` earned up to two days later (close._check)
         lines=tuple(LiabilityLine(line.earn_month, line.source, line.outstanding) for line in lines),
         debts=balances.debts,
         ledger_balance=balances.ledger_balance,

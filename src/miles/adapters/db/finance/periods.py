@@ -55,8 +55,10 @@ class PeriodRepository:
         self.connection = connection
 
     def lock(self) -> None:
-        """One close at a time (a transaction-scoped advisory lock; a second close waits, then finds it)."""
-        self.connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('miles:finance-close'))"))
+        """One close at a time: a second close waits, then finds what the first stored. LOCK TABLE, not an
+        advisory lock: a SELECT would fix a REPEATABLE READ transaction's snapshot before the wait, so the
+        second close would not see the first's month; LOCK takes no snapshot (run it before any query)."""
+        self.connection.execute(text("LOCK TABLE finance_periods IN SHARE ROW EXCLUSIVE MODE"))
 
     def get(self, month: date) -> PeriodRecord | None:
         row = self.connection.execute(

@@ -4,7 +4,9 @@
   redeemed, expired, outstanding (the lots, the debts no lot carries, the held miles, the ledger's balances),
   the young cohorts' breakage rate, and the deferred revenue rolled forward (opening + deferred - recognised
   = closing, a CHECK). `finance_period_lines`: each earn month and source's miles at the month's end (issued,
-  redeemed, expired, reversed, outstanding), so that the next close starts from what this one saw.
+  redeemed, expired, reversed, outstanding), so that the next close starts from what this one saw. An earn
+  month may be the next month: a flight leaving on its airport's today, already the 1st there, is posted on
+  the programme's last day of the month.
   `finance_period_cohorts`: each earn month's breakage rate, miles expected to be redeemed, consideration
   allocated and revenue recognised to date (the cumulative catch-up) and in the month.
 - `member_segments`: each member's segment and flags as the last nightly run gave them; `segment_transitions`
@@ -69,7 +71,7 @@ CREATE TABLE finance_periods (
 
 CREATE TABLE finance_period_lines (
     month       date NOT NULL REFERENCES finance_periods (month),
-    earn_month  date NOT NULL CHECK (extract(day FROM earn_month) = 1 AND earn_month <= month),
+    earn_month  date NOT NULL CHECK (extract(day FROM earn_month) = 1 AND earn_month <= month + interval '1 month'),
     source      text NOT NULL CHECK (source IN {SOURCES!r}),
     issued      bigint NOT NULL CHECK (issued >= 0),
     redeemed    bigint NOT NULL CHECK (redeemed >= 0),
@@ -82,7 +84,7 @@ CREATE TABLE finance_period_lines (
 
 CREATE TABLE finance_period_cohorts (
     month              date NOT NULL REFERENCES finance_periods (month),
-    earn_month         date NOT NULL CHECK (extract(day FROM earn_month) = 1 AND earn_month <= month),
+    earn_month         date NOT NULL CHECK (extract(day FROM earn_month) = 1 AND earn_month <= month + interval '1 month'),
     net_issued         bigint NOT NULL CHECK (net_issued >= 0),
     redeemed           bigint NOT NULL CHECK (redeemed >= 0 AND redeemed <= net_issued),
     breakage_rate      numeric(7, 6) NOT NULL CHECK (breakage_rate BETWEEN 0 AND 1),
