@@ -98,3 +98,18 @@ def test_only_managers_see_the_retention_pages(container: Container) -> None:
                 "/console/retention/export/lost.csv",
             ):
                 assert other.get(path).status_code == 403, (role, path)
+
+
+def test_a_bad_export_is_the_consoles_error_page_never_a_plain_text_answer(container: Container) -> None:
+    make_agent(container, "meg", role="manager")
+    with console_client(container) as manager:
+        signed_in(manager, "meg")
+        unknown = manager.get("/console/retention/export/other.csv")
+        assert unknown.status_code == 404
+        assert unknown.headers["content-type"].startswith("text/html")
+        reversed_range = manager.get(
+            "/console/retention/export/lost.csv", params={"from": "2026-11", "to": "2026-10"}
+        )
+        assert reversed_range.status_code == 422
+        assert reversed_range.headers["content-type"].startswith("text/html")
+        assert "before it starts" in reversed_range.text

@@ -24,7 +24,7 @@ from miles.console.page_errors import ConsolePageRoute
 from miles.console.rendering import SECURITY_HEADERS, render
 from miles.console.security import manager_session
 from miles.console.state import in_thread
-from miles.domain.errors import InvalidInput
+from miles.domain.errors import InvalidInput, NotFound
 from miles.domain.retention import Cause
 from miles.domain.segments import Flag, Segment
 from miles.http_errors import status_for
@@ -174,11 +174,10 @@ REPORTS = ("segments", "lost", "won-back", "cohorts", "promotions")
 @router.get("/export/{report}.csv")
 async def export(report: str, request: Request, session: Manager) -> Response:
     if report not in REPORTS:
-        return Response("not found", status_code=404, headers=SECURITY_HEADERS)
-    months, _, errors = await _months(request)
-    if months is None:
-        return Response(
-            "; ".join(errors.values()), status_code=status_for(InvalidInput), headers=SECURITY_HEADERS
-        )
+        raise NotFound(f"no retention report {report!r}", code="report_not_found")
+    values = _range_values(request)  # a bad range rises as the console's error page (422, naming it)
+    months = await in_thread(
+        request, lambda c: retention.months_of(c, values["from"] or None, values["to"] or None)
+    )
     header, rows = await in_thread(request, lambda c: _export(report, c, months))
     return _csv(header, rows, f"retention-{report}-{months.labels[0]}-{months.labels[-1]}.csv")

@@ -16,7 +16,7 @@ from miles.console.page_errors import ConsolePageRoute
 from miles.console.rendering import SECURITY_HEADERS, render
 from miles.console.security import finance_session
 from miles.console.state import in_thread
-from miles.domain.errors import Conflict, InvalidInput
+from miles.domain.errors import Conflict, InvalidInput, NotFound
 from miles.domain.finance.months import parse_month
 from miles.http_errors import status_of
 from miles.services.agents import ConsoleSession
@@ -86,7 +86,7 @@ async def month_page(month: Month, request: Request, session: Finance) -> Respon
 @router.get("/finance/months/{month}/{part}.csv")
 async def month_export(month: Month, part: str, request: Request, session: Finance) -> Response:
     if part not in ("cohorts", "liability"):
-        return Response("not found", status_code=404, headers=SECURITY_HEADERS)
+        raise NotFound(f"no finance file {part!r}", code="report_not_found")
     day = parse_month(month)
     read = await in_thread(request, lambda c: period_for(c, day))
     label = month + ("" if read.closed else "-not-closed")
