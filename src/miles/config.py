@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     test_chunk_delay_seconds: float = 0.0  # test hook: a nightly chunk waits this long before its commit
     console_secret: str | None = None  # signs console cookies; else one kept in the database
     console_session_hours: float = 8.0
+    # without a broker, `miles serve` runs the periodic jobs beat would send (outbox relay, redemption sweep);
+    # off only where several test runs share one database with clocks of their own
+    housekeeping: bool = True
     redemption_hold_seconds: float = Field(
         default=600.0, gt=0
     )  # a pending hold waits this long for suppliers

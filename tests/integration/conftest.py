@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import httpx
@@ -247,16 +248,34 @@ def wait_healthy(
         time.sleep(0.2)
 
 
-@pytest.fixture(scope="session")
-def live_server(database_url: str) -> Iterator[str]:
-    """A real `miles serve` process on a free port against the test database."""
+@contextmanager
+def served(database_url: str, **env: str) -> Iterator[str]:
+    """A real `miles serve --workers 2` process on a free port against the database, with `env` set."""
     port = free_port()
-    env = {**os.environ, "MILES_DATABASE_URL": database_url, "MILES_LOG_LEVEL": "warning"}
+    full = {**os.environ, "MILES_DATABASE_URL": database_url, "MILES_LOG_LEVEL": "warning", **env}
     process = subprocess.Popen(
-        [sys.executable, "-m", "miles.cli", "serve", "--port", str(port), "--workers", "2"], env=env
+        [sys.executable, "-m", "miles.cli", "serve", "--port", str(port), "--workers", "2"], env=full
     )
     base = f"http://127.0.0.1:{port}"
-    wait_healthy(base, process)
-    yield base
-    process.terminate()
-    process.wait(10)
+    try:
+        wait_healthy(base, process)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url: str) -> Iterator[str]:
+    """A real `miles serve` process against the test database, for the whole run. It runs no periodic jobs
+    (MILES_HOUSEKEEPING=false): its sweeps, on the real clock, would settle the sagas that other tests hold
+    on clocks of their own in the same database."""
+    with served(database_url, MILES_HOUSEKEEPING="false") as base:
+        yield base
+
+
+@pytest.fixture
+def live_server_with_housekeeping(database_url: str) -> Iterator[str]:
+    """A real `miles serve` process for one test, running the periodic jobs as the embedded default does."""
+    with served(database_url) as base:
+        yield base

@@ -4,16 +4,13 @@ and confirms, with no sweep run by hand."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 
 import httpx
 from sqlalchemy import Engine, text
 
 from miles.bootstrap import Container
-from tests.integration.conftest import free_port, make_key, wait_healthy
+from tests.integration.conftest import make_key, served
 from tests.integration.redemption_helpers import flight, grant_miles, set_supplier, wait_for
 
 
@@ -21,18 +18,7 @@ def test_a_redemption_whose_supplier_did_not_answer_is_asked_again_and_confirms_
     database_url: str, container: Container, engine: Engine
 ) -> None:
     set_supplier(container, "flights", unknown_outcome_rate=1.0)
-    port = free_port()
-    env = {
-        **os.environ,
-        "MILES_DATABASE_URL": database_url,
-        "MILES_LOG_LEVEL": "warning",
-        "MILES_REDEMPTION_RETRY_SECONDS": "2",
-    }
-    env.pop("MILES_BROKER_URL", None)
-    server = subprocess.Popen([sys.executable, "-m", "miles.cli", "serve", "--port", str(port)], env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(base, server)
+    with served(database_url, MILES_REDEMPTION_RETRY_SECONDS="2") as base:
         key = make_key(container, ["redemption:write", "member:read", "member:write"])
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30) as client:
             member = client.post(
@@ -62,6 +48,3 @@ def test_a_redemption_whose_supplier_did_not_answer_is_asked_again_and_confirms_
                 text("SELECT status FROM holds WHERE redemption_id = :r"), {"r": redemption}
             ).scalars()
             assert list(holds) == ["POSTED"]
-    finally:
-        server.terminate()
-        server.wait(15)

@@ -19,11 +19,11 @@ AWARD = 7_500  # JFK-BOS economy, 187 miles
 
 
 def test_fifty_concurrent_redemptions_for_miles_that_pay_three_confirm_exactly_three(
-    live_server: str, container: Container, engine: Engine
+    live_server_with_housekeeping: str, container: Container, engine: Engine
 ) -> None:
     key = make_key(container, ["redemption:write", "member:read", "member:write"])
     headers = {"Authorization": f"Bearer {key}"}
-    with httpx.Client(base_url=live_server, headers=headers, timeout=60) as client:
+    with httpx.Client(base_url=live_server_with_housekeeping, headers=headers, timeout=60) as client:
         member = client.post(
             "/v1/members", json={"given_name": "R", "family_name": "R", "email": "r@r.example"}
         ).json()["member_number"]
@@ -50,7 +50,7 @@ def test_fifty_concurrent_redemptions_for_miles_that_pay_three_confirm_exactly_t
             """One booking system's request; a 503 (a supplier's pool full for a moment under the burst:
             nothing held) is sent again with the same key, as a client does."""
             key = uuid.uuid4().hex
-            with httpx.Client(base_url=live_server, headers=headers, timeout=60) as own:
+            with httpx.Client(base_url=live_server_with_housekeeping, headers=headers, timeout=60) as own:
                 for _ in range(20):
                     response = own.post(
                         "/v1/redemptions",

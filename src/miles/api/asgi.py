@@ -18,5 +18,6 @@ def create() -> FastAPI:
         s.database_url, pool_size=s.pool_size, broker_url=s.broker_url, max_overflow=s.pool_overflow
     )
     app = create_app(container, max_body_bytes=s.max_body_bytes, probe_database_url=s.probe_database_url)
-    housekeeping.install(app, container)  # no broker: this process runs the periodic jobs itself
+    if s.housekeeping:
+        housekeeping.install(app, container)  # no broker: this process runs the periodic jobs itself
     return app
