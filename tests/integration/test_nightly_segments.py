@@ -7,10 +7,12 @@ from __future__ import annotations
 import random
 import re
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from miles.adapters.db import segments as segments_sql
 from miles.adapters.db.nightly_runs import LAST_MEMBER_ID
 from miles.adapters.db.segments import SegmentRepository
 from miles.bootstrap import Container
@@ -293,3 +295,20 @@ def test_the_sql_agrees_with_the_domain_member_by_member(database_url: str, engi
                     f,
                 )
     assert len({t[2] for t in transitions(engine)}) == 5, "the random members reach every segment"
+
+
+def test_a_chunk_reads_no_table_whole(engine: Engine) -> None:
+    """Each chunk's statement reaches its members' rows through an index: with sequential scans priced out,
+    a table no index serves (the partner bonuses, read by their activity alone) would still be scanned."""
+    with engine.begin() as c:
+        c.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = c.execute(
+            text("EXPLAIN (FORMAT JSON) " + segments_sql._SEGMENT),
+            {"tz": "UTC", "top_tier": TOP, "d": NIGHT, "lo": 1, "hi": 100, "threshold": 1},
+        ).scalar_one()
+
+    def scanned(node: dict[str, Any]) -> list[str]:
+        own = [node["Relation Name"]] if node["Node Type"] == "Seq Scan" else []
+        return own + [name for child in node.get("Plans", []) for name in scanned(child)]
+
+    assert scanned(plan[0]["Plan"]) == []

@@ -49,6 +49,7 @@ _FACTS = """
         WHERE p.member_id {within} AND p.status = 'posted'
     ), bonuses AS (  -- the bonuses no accrual carries: a posted partner activity's, and birthdays'
         SELECT w.member_id, p.day, w.miles FROM partner p JOIN promotion_awards w ON w.partner_activity_id = p.id
+        WHERE w.member_id {within}  -- no index serves partner_activity_id alone: read the range's awards
         UNION ALL
         SELECT w.member_id, CAST(coalesce(o.event_at, w.event_at) AT TIME ZONE :tz AS date), w.miles
         FROM promotion_awards w JOIN m ON m.member_id = w.member_id
