@@ -59,7 +59,8 @@ def _snapshot() -> OperationsSnapshot:
         members=MembersReport(100, 10, 6, 3, 1, 0),
         expiry=ExpiryReport("lots", 2, 3, 4500),
         warnings_queued=12,
-        phases=PhasesReport(250, 1200, 800, 40),
+        segment_transitions=12,
+        phases=PhasesReport(250, 1200, 800, 40, 90),
     )
     return OperationsSnapshot(AT, counts, report)
 

@@ -8,6 +8,7 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
 from miles.bootstrap import Container
+from miles.domain.errors import InvalidInput
 from miles.services.apikeys import Principal
 
 
@@ -41,3 +42,20 @@ def caller(request: Request) -> Principal:
 def key_owner(principal: Principal) -> str:
     """Whose idempotency keys a request's are: its API key's."""
     return f"apikey:{principal.key_prefix}"
+
+
+def only_query(*names: str) -> Callable[[Request], None]:
+    """A route's query parameters are `names` and nothing else: any other is a 422 naming it (a typo such as
+    `?form=` would otherwise be ignored and the report answered for the default range)."""
+    allowed = frozenset(names)
+
+    def check(request: Request) -> None:
+        for name in request.query_params:
+            if name not in allowed:
+                raise InvalidInput(
+                    f"unknown query parameter {name[:40]!r}: this route takes {', '.join(sorted(allowed))}",
+                    field=name[:40],
+                    code="unknown_parameter",
+                )
+
+    return check

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Header, Path
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from miles.domain.limits import BIGINT_MAX, control_character
 
@@ -61,6 +61,17 @@ def _within_calendar(value: date | None) -> date | None:
 
 
 StatementDay = Annotated[date | None, AfterValidator(_within_calendar)]
+
+
+def _written_as_a_day(value: Any) -> Any:
+    """A day is written YYYY-MM-DD: pydantic's lax dates would take "0.0" or "1700000000" as a timestamp."""
+    if isinstance(value, str) and not (len(value) == 10 and value[4] == "-" and value[7] == "-"):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+# a day in a query: YYYY-MM-DD only, within the calendar the columns take
+QueryDay = Annotated[date, BeforeValidator(_written_as_a_day), AfterValidator(_within_calendar)]
 
 # a row id in a path: a bigint column, never past it
 RowId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="the id the API answered with")]

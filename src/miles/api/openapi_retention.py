@@ -5,7 +5,7 @@ from __future__ import annotations
 from miles.api import retention_schemas as rs
 from miles.api.openapi_table import Operation, keyed
 
-RANGE_422 = (422, ("invalid_month", "reversed_range", "range_too_long"))
+RANGE_422 = (422, ("invalid_month", "reversed_range", "range_too_long", "out_of_range", "unknown_parameter"))
 RANGE = "`from` and `to` are months (YYYY-MM); by default the last twelve, this one included."
 
 RETENTION_OPERATIONS: dict[tuple[str, str], Operation] = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -11,6 +10,7 @@ from fastapi.responses import Response
 
 from miles.api.deps import container, require
 from miles.api.encoding import json_response, plain
+from miles.api.fields import QueryDay
 from miles.services.segments import segment_counts
 
 router = APIRouter(
@@ -21,7 +21,7 @@ router = APIRouter(
 @router.get("/segments", summary="Members by retention segment and flag on a night")
 async def segments(
     request: Request,
-    day: Annotated[date, Query(alias="date", description="YYYY-MM-DD: the latest night on or before it")],
+    day: Annotated[QueryDay, Query(alias="date", description="YYYY-MM-DD: the latest night on or before it")],
 ) -> Response:
     view = await run_in_threadpool(segment_counts, container(request), day)
     return json_response(plain(view))

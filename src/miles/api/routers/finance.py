@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -11,6 +10,7 @@ from fastapi.responses import Response
 
 from miles.api.deps import container, require
 from miles.api.encoding import json_response, plain
+from miles.api.fields import QueryDay
 from miles.domain.finance.months import month_label, parse_month
 from miles.services.finance.close import closed_periods, period_for
 from miles.services.finance.overview import liability_at, partner_billing, programme_today
@@ -61,7 +61,7 @@ async def one_period(month: Month, request: Request) -> Response:
 )
 async def liability(
     request: Request,
-    day: Annotated[date | None, Query(alias="date", description="YYYY-MM-DD (default: today)")] = None,
+    day: Annotated[QueryDay | None, Query(alias="date", description="YYYY-MM-DD (default: today)")] = None,
 ) -> Response:
     runtime = container(request)
     on = day if day is not None else await run_in_threadpool(programme_today, runtime)

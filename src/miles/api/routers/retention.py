@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from miles.api.deps import container, require
+from miles.api.deps import container, only_query, require
 from miles.api.encoding import json_response, plain
 from miles.services import retention
 
@@ -25,28 +25,44 @@ def _months(request: Request, first: str | None, last: str | None) -> retention.
     return retention.months_of(container(request), first, last)
 
 
-@router.get("/segments/history", summary="Segment sizes at each month's last night")
+@router.get(
+    "/segments/history",
+    summary="Segment sizes at each month's last night",
+    dependencies=[Depends(only_query("from", "to"))],
+)
 async def segment_history(request: Request, first: From = None, last: To = None) -> Response:
     months = await run_in_threadpool(_months, request, first, last)
     points = await run_in_threadpool(retention.segment_history, container(request), months)
     return json_response({"points": [plain(p) for p in points]})
 
 
-@router.get("/lost", summary="Members lost per month, with what preceded it")
+@router.get(
+    "/lost",
+    summary="Members lost per month, with what preceded it",
+    dependencies=[Depends(only_query("from", "to"))],
+)
 async def lost(request: Request, first: From = None, last: To = None) -> Response:
     months = await run_in_threadpool(_months, request, first, last)
     rows = await run_in_threadpool(retention.lost_members, container(request), months)
     return json_response({"months": [plain(r) for r in rows]})
 
 
-@router.get("/won-back", summary="Members won back per month, with the promotion their return flight earned")
+@router.get(
+    "/won-back",
+    summary="Members won back per month, with the promotion their return flight earned",
+    dependencies=[Depends(only_query("from", "to"))],
+)
 async def won_back(request: Request, first: From = None, last: To = None) -> Response:
     months = await run_in_threadpool(_months, request, first, last)
     rows = await run_in_threadpool(retention.won_back, container(request), months)
     return json_response({"months": [plain(r) for r in rows]})
 
 
-@router.get("/cohorts", summary="Cohort retention: each enrolment month's share retained month by month")
+@router.get(
+    "/cohorts",
+    summary="Cohort retention: each enrolment month's share retained month by month",
+    dependencies=[Depends(only_query("from", "to", "months"))],
+)
 async def cohorts(
     request: Request,
     first: From = None,
@@ -58,7 +74,11 @@ async def cohorts(
     return json_response({"cohorts": [plain(r) for r in rows]})
 
 
-@router.get("/promotions", summary="Each promotion's cost against the members it reactivated")
+@router.get(
+    "/promotions",
+    summary="Each promotion's cost against the members it reactivated",
+    dependencies=[Depends(only_query("from", "to"))],
+)
 async def promotions(request: Request, first: From = None, last: To = None) -> Response:
     months = await run_in_threadpool(_months, request, first, last)
     currency, rows = await run_in_threadpool(retention.promotion_returns, container(request), months)
