@@ -5,14 +5,14 @@ from __future__ import annotations
 from miles.api import finance_schemas as fs
 from miles.api.openapi_table import Operation, keyed
 
-MONTH_422 = (422, ("invalid_month", "future_month"))
+MONTH_422 = (422, ("invalid_month", "future_month", "out_of_range", "unknown_parameter"))
 
 FINANCE_OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/v1/finance/periods"): Operation(
         "listFinancePeriods",
         "finance:read",
         {200: (fs.FinancePeriods, "every closed month, oldest first (none yet: an empty list)")},
-        keyed(),
+        keyed((422, ("unknown_parameter",))),
     ),
     ("GET", "/v1/finance/periods/{month}"): Operation(
         "getFinancePeriod",
@@ -28,7 +28,7 @@ FINANCE_OPERATIONS: dict[tuple[str, str], Operation] = {
         "getFinanceLiability",
         "finance:read",
         {200: (fs.FinanceLiability, "the liability at the end of the date, checked against the balances")},
-        keyed((422, ("future_date",)), (409, ("liability_mismatch",))),
+        keyed((422, ("future_date", "unknown_parameter")), (409, ("liability_mismatch",))),
         description="The lots' remaining miles at the end of the date (by the instants miles were posted), by "
         "earn-month cohort and by source, the debts no lot carries and the miles held for awards in progress; "
         "the lots less the debts are the members' balances (a 409 `liability_mismatch` otherwise).",

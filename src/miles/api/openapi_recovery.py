@@ -10,7 +10,7 @@ RECOVERY_OPERATIONS: dict[tuple[str, str], Operation] = {
         "getServiceRecovery",
         "analytics:read",
         {200: (rs.ServiceRecoveryReport, "the two groups side by side, and their difference")},
-        keyed((422, ("invalid_date", "reversed_range"))),
+        keyed((422, ("invalid_date", "reversed_range", "unknown_parameter"))),
         description="The complaints recorded from `from` to `to` (YYYY-MM-DD, both included, in the "
         "programme's time zone), each member followed for the 12 months after their complaint, cut at "
         "today: members who were compensated (a linked goodwill that was applied) against those who were "

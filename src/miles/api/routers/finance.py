@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from miles.api.deps import container, require
+from miles.api.deps import container, only_query, require
 from miles.api.encoding import json_response, plain
 from miles.api.fields import QueryDay
 from miles.domain.finance.months import month_label, parse_month
@@ -21,7 +21,9 @@ Month = Annotated[str, Path(pattern=r"^[0-9]{4}-[0-9]{2}$", description="YYYY-MM
 router = APIRouter(prefix="/v1/finance", tags=["finance"], dependencies=[Depends(require("finance:read"))])
 
 
-@router.get("/periods", summary="Every closed month's figures, oldest first")
+@router.get(
+    "/periods", summary="Every closed month's figures, oldest first", dependencies=[Depends(only_query())]
+)
 async def periods(request: Request) -> Response:
     records = await run_in_threadpool(closed_periods, container(request))
     return json_response(
@@ -45,7 +47,9 @@ async def periods(request: Request) -> Response:
 
 
 @router.get(
-    "/periods/{month}", summary="A month's liability, breakage and revenue: as closed, or as it stands"
+    "/periods/{month}",
+    summary="A month's liability, breakage and revenue: as closed, or as it stands",
+    dependencies=[Depends(only_query())],
 )
 async def one_period(month: Month, request: Request) -> Response:
     day = parse_month(month)
@@ -57,7 +61,9 @@ async def one_period(month: Month, request: Request) -> Response:
 
 
 @router.get(
-    "/liability", summary="Outstanding miles at the end of a date, by earn-month cohort and by source"
+    "/liability",
+    summary="Outstanding miles at the end of a date, by earn-month cohort and by source",
+    dependencies=[Depends(only_query("date"))],
 )
 async def liability(
     request: Request,

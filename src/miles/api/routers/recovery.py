@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from miles.api.deps import container, require
+from miles.api.deps import container, only_query, require
 from miles.api.encoding import json_response, plain
 from miles.domain.complaints import parse_report_day
 from miles.services.complaints import RecoveryReport, service_recovery_report
@@ -37,7 +37,11 @@ def _group(figures: dict[str, Any]) -> dict[str, Any]:
     return figures
 
 
-@router.get("/service-recovery", summary="The 12 months after a complaint: compensated against not")
+@router.get(
+    "/service-recovery",
+    summary="The 12 months after a complaint: compensated against not",
+    dependencies=[Depends(only_query("from", "to"))],
+)
 async def service_recovery(
     request: Request,
     from_: Annotated[str, Query(alias="from", pattern=DAY, description="the first day (YYYY-MM-DD)")],
