@@ -118,3 +118,9 @@ def test_a_member_back_without_a_new_flight_is_not_credited_to_the_promotions_of
     back = {m.month: (m.won_back, m.promotions) for m in retention.won_back(container, months)}
     assert back == {"2027-11": (1, {"none": 1})}
     assert retention.promotion_returns(container, months)[1] == []  # WELCOME-BACK reactivated no one
+
+
+def test_an_empty_month_is_refused_rather_than_read_as_the_default(client: TestClient) -> None:
+    answer = client.get("/v1/analytics/won-back", params={"from": ""})
+    assert answer.status_code == 422, answer.text
+    assert (answer.json()["error"]["field"], answer.json()["error"]["code"]) == ("from", "invalid_month")

@@ -45,10 +45,10 @@ def months_of(runtime: Runtime, first: str | None, last: str | None) -> Months:
     with runtime.uow() as uow:
         zone = runtime.catalog.current(uow).versions[-1].timezone
     current = today(runtime.clock, zone).replace(day=1)
-    end = parse_month(last, field="to") if last else current
+    end = parse_month(last, field="to") if last is not None else current
     if end.year == date.max.year and end.month == 12:  # a range is read up to the month after its last
         raise InvalidInput("the last month is 9999-11 at the latest", field="to", code="out_of_range")
-    start = parse_month(first, field="from") if first else add_months(end, 1 - DEFAULT_MONTHS)
+    start = parse_month(first, field="from") if first is not None else add_months(end, 1 - DEFAULT_MONTHS)
     month_range(start, end)  # refused when reversed or too long
     return Months(start, end)
 
