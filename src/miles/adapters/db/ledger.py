@@ -133,8 +133,9 @@ class LedgerRepository:
         self._pending[account_id] += delta
 
     def flush_balances(self) -> None:
-        """Apply the gathered balance and pending changes, one UPDATE per account in ascending id order,
-        sent together in one round trip: the locks are taken in that order, so two writers never deadlock."""
+        """Apply the gathered balance and pending changes in one round trip: the accounts are locked in
+        ascending id order first (so two writers never deadlock), then updated by one set-based statement
+        (a batch or a file's chunk touches thousands of accounts)."""
         changes = {
             i: (self._deltas.get(i, 0), self._pending.get(i, 0))
             for i in self._deltas.keys() | self._pending.keys()
@@ -144,12 +145,18 @@ class LedgerRepository:
         self._pending.clear()
         if not changes:
             return
-        statements = "; ".join(
-            f"UPDATE accounts SET balance = balance + ({int(changes[i][0])}), "
-            f"pending = pending + ({int(changes[i][1])}) WHERE id = {int(i)}"
-            for i in sorted(changes)
+        ids = sorted(changes)
+
+        def array(values: list[int]) -> str:
+            return "'{" + ",".join(str(int(v)) for v in values) + "}'::bigint[]"
+
+        ids_sql = array(ids)
+        self.connection.exec_driver_sql(
+            f"SELECT count(*) FROM (SELECT id FROM accounts WHERE id = ANY({ids_sql}) ORDER BY id FOR UPDATE) "
+            f"locked; UPDATE accounts a SET balance = a.balance + d.balance, pending = a.pending + d.pending "
+            f"FROM unnest({ids_sql}, {array([changes[i][0] for i in ids])}, "
+            f"{array([changes[i][1] for i in ids])}) AS d(id, balance, pending) WHERE a.id = d.id"
         )
-        self.connection.exec_driver_sql(statements)
 
     def open_lots(self, member_id: int) -> list[LotBalance]:
         rows = self.connection.execute(

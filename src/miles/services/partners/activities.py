@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from miles.adapters.db.partners.activities import NewPartnerActivity, StoredActivity, credits_json
@@ -131,6 +132,7 @@ def record_in(
     )
     new: list[tuple[int, NewPartnerActivity, str]] = []
     first: dict[str, str] = {}  # digest of the batch's first item of each new activity id
+    expiries: dict[date, date] = {}  # lot expiry by activity date (a file's chunk has thousands of one day)
     for request, activity, digest in valid:
         index = request.index
         known = stored.get(activity.activity_id)
@@ -169,7 +171,10 @@ def record_in(
             )
             expires = None
             if programme.expiry.kind is ExpiryKind.LOTS:
-                expires = lot_expires_date(activity.activity_date, programme.expiry.months)
+                expires = expiries.get(activity.activity_date)
+                if expires is None:
+                    expires = lot_expires_date(activity.activity_date, programme.expiry.months)
+                    expiries[activity.activity_date] = expires
                 check_not_born_expired(expires, programme_today, field="activity_date")
         except InvalidInput as exc:
             results[index] = ActivityResult(index, ERROR, error=exc)

@@ -17,8 +17,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import queue
 import re
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -146,13 +149,16 @@ def read_header(handle: BinaryIO) -> None:
 
 def _physical_lines(handle: BinaryIO) -> Iterator[tuple[bytes | None, int]]:
     """Each line without its end of line (None: longer than MAX_LINE_BYTES, skipped), and the offset after it."""
+    offset = handle.tell()
     while raw := handle.readline(MAX_LINE_BYTES + 1):
+        offset += len(raw)
         if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
             while (rest := handle.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
-                pass
-            yield None, handle.tell()
+                offset += len(rest)
+            offset += len(rest)
+            yield None, offset
             continue
-        yield raw.removesuffix(b"\n").removesuffix(b"\r"), handle.tell()
+        yield raw.removesuffix(b"\n").removesuffix(b"\r"), offset
 
 
 def data_lines(handle: BinaryIO, skip_through: int = 1) -> Iterator[FileLine]:
@@ -269,6 +275,43 @@ def parse_line(line_no: int, raw: bytes | None, offset: int) -> FileLine:
         return FileLine(line_no, offset, None, exc, activity_id)
 
 
+def read_ahead(chunks: Iterator[list[FileLine]], depth: int = 2) -> Generator[list[FileLine], None, None]:
+    """The chunks in order, read and parsed by a thread up to `depth` ahead while the caller records the
+    one before (psycopg lets the parser run while it waits on PostgreSQL). A reading error is raised
+    where the chunk it stopped would have come; leaving early stops the thread before returning."""
+    ahead: queue.Queue[list[FileLine] | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def hand_over(item: list[FileLine] | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for chunk in chunks:
+                if not hand_over(chunk):
+                    return
+            hand_over(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, raised there
+            hand_over(exc)
+
+    reader = threading.Thread(target=read, name="partner-import-reader", daemon=True)
+    reader.start()
+    try:
+        while (item := ahead.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join()
+
+
 def _refusal(line: FileLine, error: MilesError | None) -> Refusal:
     field = None if error is None or error.field is None else _FIELD_COLUMNS.get(error.field, error.field)
     return Refusal(
@@ -365,18 +408,20 @@ def import_file(
         if on_progress is not None:
             on_progress(ImportProgress(lines_done, handle.tell() if lines_done == 0 else 0, size))
         lines = data_lines(handle, skip_through=lines_done + 1)
-        while chunk := list(islice(lines, chunk_size)):
-            work = partial(
-                _record_chunk,
-                runtime=runtime,
-                partner=partner,
-                import_id=row.id,
-                from_lines=lines_done,
-                chunk=chunk,
-            )
-            lines_done += retry_raced(runtime.uow, work).lines
-            if on_progress is not None:
-                on_progress(ImportProgress(lines_done, chunk[-1].end_offset, size))
+        chunks = read_ahead(iter(lambda: list(islice(lines, chunk_size)), []))
+        with closing(chunks):  # the reader stops before the file closes, whatever happens
+            for chunk in chunks:
+                work = partial(
+                    _record_chunk,
+                    runtime=runtime,
+                    partner=partner,
+                    import_id=row.id,
+                    from_lines=lines_done,
+                    chunk=chunk,
+                )
+                lines_done += retry_raced(runtime.uow, work).lines
+                if on_progress is not None:
+                    on_progress(ImportProgress(lines_done, chunk[-1].end_offset, size))
     if on_progress is not None:
         on_progress(ImportProgress(lines_done, size, size))
     with runtime.uow() as uow:

@@ -11,9 +11,8 @@ month closing meanwhile (exclusive) never misses what lands in it.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -84,7 +83,8 @@ _COLUMNS: list[tuple[str, str]] = [
     ("event_at", "timestamptz"),
     ("lot_expires_date", "date"),
 ]
-_NAMES = ", ".join(name for name, _ in _COLUMNS)
+if [name for name, _ in _COLUMNS] != [f.name for f in fields(NewPartnerActivity)]:
+    raise AssertionError("_COLUMNS must list NewPartnerActivity's fields, in order")
 
 # the first month a posting or reversal of `partner` on `day` may count in: its own, unless it is closed
 SETTLEMENT_MONTH = """greatest(CAST(date_trunc('month', CAST({day} AS date)) AS date),
@@ -92,16 +92,16 @@ SETTLEMENT_MONTH = """greatest(CAST(date_trunc('month', CAST({day} AS date)) AS 
 
 _RECORD = f"""
 WITH src AS (
-    SELECT * FROM unnest({", ".join(f"%({n})b::{k}[]" for n, k in _COLUMNS)}) WITH ORDINALITY AS s({_NAMES}, n)
+    SELECT * FROM json_to_recordset(%(rows)s::json) AS s(n int4, {", ".join(f"{n} {k}" for n, k in _COLUMNS)})
 ), ins AS (
     INSERT INTO partner_activities (partner, activity_id, member_id, request_digest, channel, activity_date, kind,
         category, nights, days, amount, currency, amount_value, miles, credits, status, posts_on, recorded_on,
         posted_on, posted_month)
-    SELECT %(partner)b::text, activity_id, member_id, request_digest, %(channel)b::text, activity_date, kind,
+    SELECT %(partner)s::text, activity_id, member_id, request_digest, %(channel)s::text, activity_date, kind,
         category, nights, days, amount, currency, amount_value, miles, CAST(credits AS jsonb), status, posts_on,
-        %(today)b::date,
-        CASE WHEN status = 'posted' THEN %(today)b::date END,
-        CASE WHEN status = 'posted' THEN {SETTLEMENT_MONTH.format(day="%(today)b::date", partner="%(partner)b::text")} END
+        %(today)s::date,
+        CASE WHEN status = 'posted' THEN %(today)s::date END,
+        CASE WHEN status = 'posted' THEN {SETTLEMENT_MONTH.format(day="%(today)s::date", partner="%(partner)s::text")} END
     FROM src ORDER BY n
     ON CONFLICT DO NOTHING
     RETURNING id, activity_id
@@ -109,12 +109,12 @@ WITH src AS (
     SELECT src.*, ins.id AS pa_id FROM src JOIN ins USING (activity_id)
 ), tr AS (
     INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, partner_activity_id, posted_at)
-    SELECT %(source)b::int8, account_id, miles, 'partner_accrual', event_at, pa_id, %(posted_at)b::timestamptz
+    SELECT %(source)s::int8, account_id, miles, 'partner_accrual', event_at, pa_id, %(posted_at)s::timestamptz
     FROM j WHERE status = 'posted' AND miles > 0 ORDER BY n
     RETURNING id, to_account_id, amount, partner_activity_id
 ), en AS (
     INSERT INTO entries (transfer_id, account_id, amount)
-    SELECT id, %(source)b::int8, -amount FROM tr UNION ALL SELECT id, to_account_id, amount FROM tr
+    SELECT id, %(source)s::int8, -amount FROM tr UNION ALL SELECT id, to_account_id, amount FROM tr
 ), lo AS (
     INSERT INTO lots (member_id, transfer_id, earned_date, expires_date, amount, remaining)
     SELECT j.member_id, tr.id, j.activity_date, j.lot_expires_date, tr.amount, tr.amount
@@ -126,8 +126,7 @@ WITH src AS (
 )
 SELECT activity_id, pa_id FROM j
 """
-_ORDER = tuple(re.findall(r"%\((\w+)\)b", _RECORD))
-_STATEMENT = " ".join(re.sub(r"%\(\w+\)b", "%b", _RECORD).split())
+_STATEMENT = " ".join(_RECORD.split())
 
 _STORED = """
     SELECT a.id, a.partner, a.activity_id, a.member_id, m.member_number, a.request_digest, a.activity_date,
@@ -157,11 +156,20 @@ class PartnerActivityRepository:
     def find(
         self, partner: str, activity_ids: Sequence[str], lock: bool = False
     ) -> dict[str, StoredActivity]:
+        """The stored activities of these ids. One index probe per id whatever the table's statistics say
+        (a file import grows the table faster than they follow: a plan scanning the partner's every activity
+        for each chunk made an import quadratic)."""
         rows = self.connection.execute(
             text(
-                _STORED
-                + " WHERE a.partner = :p AND a.activity_id = ANY(:ids)"
-                + (" FOR UPDATE OF a" if lock else "")
+                "SELECT a.id, a.partner, a.activity_id, a.member_id, "
+                "(SELECT m.member_number FROM members m WHERE m.id = a.member_id) AS member_number, "
+                "a.request_digest, a.activity_date, a.kind, a.category, a.miles, a.status, a.posts_on, "
+                "a.posted_on, a.reversed_on, a.reversal_digest, a.reversal_reason, a.created_at "
+                "FROM unnest(CAST(:ids AS text[])) AS k(activity_id) CROSS JOIN LATERAL ("
+                "SELECT * FROM partner_activities x WHERE x.partner = :p AND x.activity_id = k.activity_id "
+                "LIMIT 1"  # never pulled up into a join: a probe of the unique index per id
+                + (" FOR UPDATE" if lock else "")
+                + ") a"
             ),
             {"p": partner, "ids": list(activity_ids)},
         )
@@ -180,8 +188,9 @@ class PartnerActivityRepository:
         by a concurrent request is missing)."""
         if not rows:
             return {}
-        params: dict[str, Any] = {name: [getattr(r, name) for r in rows] for name, _ in _COLUMNS}
-        params |= {
+        params: dict[str, Any] = {
+            # one JSON parameter, not an array per column: a chunk of thousands of rows is encoded in C
+            "rows": json.dumps([dict(vars(r), n=n) for n, r in enumerate(rows)], default=str),
             "partner": partner,
             "channel": channel,
             "today": today,
@@ -190,8 +199,8 @@ class PartnerActivityRepository:
         }
         raw = self.connection.connection.driver_connection
         assert raw is not None
-        with raw.cursor(binary=True) as cursor:
-            cursor.execute(_STATEMENT, [params[name] for name in _ORDER])
+        with raw.cursor() as cursor:
+            cursor.execute(_STATEMENT, params)
             return {activity_id: pa_id for activity_id, pa_id in cursor.fetchall()}
 
     def cancel(self, activity_pk: int, today: date, reason: str | None, digest: str) -> None:
@@ -228,15 +237,17 @@ class PartnerActivityRepository:
 
     def miles_by_day(self, partner: str, pairs: list[tuple[int, date]]) -> dict[tuple[int, date], int]:
         """The miles of the partner's activities of each (member, activity date) pair (cancelled and
-        reversed ones too: what a partner reports counts against the day's limit whatever became of it)."""
+        reversed ones too: what a partner reports counts against the day's limit whatever became of it),
+        an index probe per pair."""
         if not pairs:
             return {}
         rows = self.connection.execute(
             text(
-                "SELECT a.member_id, a.activity_date, sum(a.miles) AS miles "
+                "SELECT k.member_id, k.day AS activity_date, s.miles "
                 "FROM unnest(CAST(:ids AS bigint[]), CAST(:days AS date[])) AS k(member_id, day) "
-                "JOIN partner_activities a ON a.member_id = k.member_id AND a.activity_date = k.day "
-                "WHERE a.partner = :p GROUP BY a.member_id, a.activity_date"
+                "CROSS JOIN LATERAL (SELECT sum(a.miles) AS miles FROM partner_activities a "
+                "WHERE a.member_id = k.member_id AND a.activity_date = k.day AND a.partner = :p) s "
+                "WHERE s.miles IS NOT NULL"
             ),
             {"ids": [m for m, _ in pairs], "days": [d for _, d in pairs], "p": partner},
         )
