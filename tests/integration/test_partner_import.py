@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -226,6 +227,65 @@ def miles_cli(database_url: str, *args: str, delay: float = 0.0) -> tuple[list[s
     return [sys.executable, "-m", "miles.cli", "partners", "import", *args], env
 
 
+def card_lines(members: list[str], prefix: str) -> list[bytes]:
+    """120 card lines over the members, every seventh refused (an unknown category)."""
+    out = []
+    for n in range(120):
+        category = "grocery" if n % 7 == 0 else ("travel" if n % 3 == 0 else "")
+        day = 10 + n % 12
+        out.append(
+            f"{members[n % len(members)]},{prefix}-{n},2026-11-{day},,{category},,,{n + 1}.50,USD\n".encode()
+        )
+    return out
+
+
+def test_a_file_recorded_by_several_connections_ends_as_if_recorded_by_one(
+    container: Container, client: TestClient, engine: Engine, tmp_path: Path
+) -> None:
+    members = [enrol(client, "Ada", f"Share{n}") for n in range(9)]
+    one = run_import(
+        container, "CARD", write_file(tmp_path / "one.csv", card_lines(members, "S1")), chunk_size=4
+    )
+    many = import_file(
+        container,
+        "CARD",
+        write_file(tmp_path / "many.csv", card_lines(members, "S3")),
+        tmp_path / "many.csv.refused.csv",
+        chunk_size=4,
+        jobs=3,
+    )
+    assert (many.lines, many.imported, many.refused, many.miles) == (
+        one.lines,
+        one.imported,
+        one.refused,
+        one.miles,
+    )
+    assert (one.lines, one.refused) == (120, 18)
+    assert report_of(tmp_path / "many.csv") == {
+        line: (activity.replace("S1", "S3"), field, code)
+        for line, (activity, field, code) in report_of(tmp_path / "one.csv").items()
+    }
+    with engine.connect() as c:
+        per_member = c.execute(
+            text(
+                "SELECT m.member_number, left(a.activity_id, 2) AS file, sum(a.miles) AS miles, count(*) AS n "
+                "FROM partner_activities a JOIN members m ON m.id = a.member_id GROUP BY 1, 2"
+            )
+        ).all()
+        parts = c.execute(
+            text(
+                "SELECT p.part, p.lines_done, p.through_line FROM partner_import_parts p "
+                "JOIN partner_imports i ON i.id = p.import_id WHERE i.file_name = 'many.csv' ORDER BY p.part"
+            )
+        ).all()
+    by_file = {f: {r.member_number: (r.miles, r.n) for r in per_member if r.file == f} for f in ("S1", "S3")}
+    assert by_file["S1"] == by_file["S3"]
+    assert len(by_file["S1"]) == 9
+    assert [p.part for p in parts] == [0, 1, 2]
+    assert sum(p.lines_done for p in parts) == 120
+    assert all(p.lines_done > 0 and p.through_line > 1 for p in parts)
+
+
 def lines_done(engine: Engine) -> int:
     with engine.connect() as c:
         return int(c.execute(text("SELECT coalesce(max(lines_done), 0) FROM partner_imports")).scalar_one())
@@ -250,17 +310,23 @@ def test_the_command_killed_half_way_resumes_and_ends_with_the_totals_of_a_clean
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=30)
-    assert 12 <= lines_done(engine) < 60
+    done_before = lines_done(engine)
+    assert 12 <= done_before < 60
     assert not Path(f"{path}.refused.csv").exists()
 
-    command, env = miles_cli(database_url, "HTL", str(path), "--chunk-size", "4")
+    # asked for one connection, the resume keeps the two shares the import began with
+    command, env = miles_cli(database_url, "HTL", str(path), "--chunk-size", "4", "--jobs", "1")
     resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert resumed.returncode == 0, resumed.stderr
-    assert "resumed after line" in resumed.stdout
+    assert "imported (resumed)" in resumed.stdout
+    assert re.search(rf"done by a run before\s*│\s*{done_before}\s", resumed.stdout), resumed.stdout
     with engine.connect() as c:
         row = c.execute(
-            text("SELECT lines_done, imported, replayed, refused, miles, finished_at FROM partner_imports")
+            text(
+                "SELECT lines_done, imported, replayed, refused, miles, finished_at, parts FROM partner_imports"
+            )
         ).one()
+        assert row.parts == 2
         assert c.execute(text("SELECT count(*) FROM partner_activities")).scalar_one() == 60 - refused
         assert c.execute(text("SELECT count(*) FROM transfers")).scalar_one() == 60 - refused
     assert tuple(row)[:5] == (60, 60 - refused, 0, refused, 500 * (60 - refused))

@@ -61,6 +61,14 @@ def partners_import(
             min=1, max=10_000, help="lines recorded per transaction (a run again resumes after them)"
         ),
     ] = 5_000,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=8,
+            help="connections recording at once, each its share of the members (a resume keeps the first run's)",
+        ),
+    ] = 2,
 ) -> None:
     """Import a partner's activity file: the good lines are recorded, the refused ones written to a report."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
@@ -94,8 +102,10 @@ def partners_import(
             time.sleep(delay)  # the test hook
 
     try:
-        with command_runtime(url) as runtime:
-            outcome = import_file(runtime, partner, file, report_path, chunk_size, on_progress=show)
+        with command_runtime(url, connections=jobs) as runtime:
+            outcome = import_file(
+                runtime, partner, file, report_path, chunk_size, on_progress=show, jobs=jobs
+            )
     except MilesError as exc:
         progress.stop()  # before the message, which would else print above the bar
         err.print(f"[red]{escape(str(file))} was not imported: {escape(exc.message)}[/red]")
@@ -113,7 +123,7 @@ def _summary(outcome: ImportOutcome, this_run: int, elapsed: float) -> None:
     if outcome.already_imported:
         title = f"{outcome.partner}: already imported (the same file, sha256 {outcome.file_digest[:12]}...)"
     elif outcome.resumed_after:
-        title = f"{outcome.partner}: imported, resumed after line {outcome.resumed_after + 1:,}"
+        title = f"{outcome.partner}: imported (resumed)"
     else:
         title = f"{outcome.partner}: imported"
     table = Table(title=title, show_header=False)
@@ -128,6 +138,8 @@ def _summary(outcome: ImportOutcome, this_run: int, elapsed: float) -> None:
         ("miles", f"{outcome.miles:,}"),
         ("lines/s (this run)", f"{rate:,.0f}"),
     ]
+    if outcome.resumed_after and not outcome.already_imported:
+        rows.insert(1, ("done by a run before", f"{outcome.resumed_after:,}"))
     for label, value in rows:
         table.add_row(label, escape(value))
     out.print(table)

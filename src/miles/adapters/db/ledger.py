@@ -135,7 +135,9 @@ class LedgerRepository:
     def flush_balances(self) -> None:
         """Apply the gathered balance and pending changes in one round trip: the accounts are locked in
         ascending id order first (so two writers never deadlock), then updated by one set-based statement
-        (a batch or a file's chunk touches thousands of accounts)."""
+        (a batch or a file's chunk touches thousands of accounts). The lock is the one an UPDATE of the
+        balance takes (no key update): the key-share locks of other transactions' foreign-key checks on
+        the same accounts do not block it."""
         changes = {
             i: (self._deltas.get(i, 0), self._pending.get(i, 0))
             for i in self._deltas.keys() | self._pending.keys()
@@ -152,7 +154,7 @@ class LedgerRepository:
 
         ids_sql = array(ids)
         self.connection.exec_driver_sql(
-            f"SELECT count(*) FROM (SELECT id FROM accounts WHERE id = ANY({ids_sql}) ORDER BY id FOR UPDATE) "
+            f"SELECT count(*) FROM (SELECT id FROM accounts WHERE id = ANY({ids_sql}) ORDER BY id FOR NO KEY UPDATE) "
             f"locked; UPDATE accounts a SET balance = a.balance + d.balance, pending = a.pending + d.pending "
             f"FROM unnest({ids_sql}, {array([changes[i][0] for i in ids])}, "
             f"{array([changes[i][1] for i in ids])}) AS d(id, balance, pending) WHERE a.id = d.id"

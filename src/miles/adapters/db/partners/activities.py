@@ -122,7 +122,7 @@ WITH src AS (
 ), mu AS (
     UPDATE members m SET last_activity_date = greatest(m.last_activity_date, x.day)
     FROM (SELECT member_id, max(activity_date) AS day FROM j WHERE status = 'posted' GROUP BY member_id) x
-    WHERE m.id = x.member_id
+    WHERE m.id = x.member_id AND (m.last_activity_date IS NULL OR m.last_activity_date < x.day)
 )
 SELECT activity_id, pa_id FROM j
 """

@@ -1,9 +1,10 @@
 """Partner file imports: one `partner_imports` row per partner and file content (its sha256), with the
-counters of the lines committed so far, and the lines it refused (`partner_import_refusals`).
+totals of the lines committed so far; a row per share of the members (`partner_import_parts`) with the last
+line the share has done and its counters; the lines refused (`partner_import_refusals`).
 
-A chunk's refusals and the counters it adds are written in the chunk's own transaction, after the row was
-locked and found where the chunk starts: a crash never leaves a chunk half-counted, and two runs of one
-file never both record the same lines."""
+A chunk's refusals, its share's new mark and the counters it adds are written in the chunk's own
+transaction, after the share's row was locked and found where the chunk starts: a crash never leaves a
+chunk half-counted, and two runs of one file never both record the same lines."""
 
 from __future__ import annotations
 
@@ -29,6 +30,14 @@ class ImportRow:
     miles: int
     started_at: datetime
     finished_at: datetime | None
+    parts: int
+
+
+@dataclass(frozen=True)
+class PartRow:
+    part: int
+    through_line: int  # every line of the share up to this one is done (the header is line 1)
+    lines_done: int
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,7 @@ class ChunkCounts:
 
 
 _ROW = """SELECT id, partner, file_name, file_digest, lines_done, imported, replayed, refused, miles, started_at,
-       finished_at FROM partner_imports"""
+       finished_at, parts FROM partner_imports"""
 
 
 def _row(row: Row) -> ImportRow:  # type: ignore[type-arg]
@@ -61,19 +70,50 @@ class PartnerImportRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def open(self, partner: str, file_name: str, file_digest: str, at: datetime) -> ImportRow:
-        """The import of this file content by this partner: made now, or the one made before (a resume)."""
+    def open(self, partner: str, file_name: str, file_digest: str, at: datetime, parts: int) -> ImportRow:
+        """The import of this file content by this partner: made now in `parts` shares, or the one made before
+        (a resume, in the shares it was made with)."""
         self.connection.execute(
             text(
-                "INSERT INTO partner_imports (partner, file_name, file_digest, started_at) "
-                "VALUES (:p, :n, :d, :at) ON CONFLICT (partner, file_digest) DO NOTHING"
+                "INSERT INTO partner_imports (partner, file_name, file_digest, started_at, parts) "
+                "VALUES (:p, :n, :d, :at, :parts) ON CONFLICT (partner, file_digest) DO NOTHING"
             ),
-            {"p": partner, "n": file_name, "d": file_digest, "at": at},
+            {"p": partner, "n": file_name, "d": file_digest, "at": at, "parts": parts},
         )
-        row = self.connection.execute(
-            text(_ROW + " WHERE partner = :p AND file_digest = :d"), {"p": partner, "d": file_digest}
+        row = _row(
+            self.connection.execute(
+                text(_ROW + " WHERE partner = :p AND file_digest = :d"), {"p": partner, "d": file_digest}
+            ).one()
+        )
+        self.connection.execute(
+            text(
+                "INSERT INTO partner_import_parts (import_id, part) SELECT :id, generate_series(0, :parts - 1) "
+                "ON CONFLICT DO NOTHING"
+            ),
+            {"id": row.id, "parts": row.parts},
+        )
+        return row
+
+    def parts(self, import_id: int) -> list[PartRow]:
+        rows = self.connection.execute(
+            text(
+                "SELECT part, through_line, lines_done FROM partner_import_parts WHERE import_id = :id "
+                "ORDER BY part"
+            ),
+            {"id": import_id},
+        )
+        return [PartRow(int(r.part), int(r.through_line), int(r.lines_done)) for r in rows]
+
+    def lock_part(self, import_id: int, part: int) -> PartRow:
+        """The share's row, locked to the end of the transaction."""
+        r = self.connection.execute(
+            text(
+                "SELECT part, through_line, lines_done FROM partner_import_parts "
+                "WHERE import_id = :id AND part = :part FOR UPDATE"
+            ),
+            {"id": import_id, "part": part},
         ).one()
-        return _row(row)
+        return PartRow(int(r.part), int(r.through_line), int(r.lines_done))
 
     def get(self, import_id: int, lock: bool = False) -> ImportRow:
         sql = _ROW + " WHERE id = :id" + (" FOR UPDATE" if lock else "")
@@ -98,25 +138,37 @@ class PartnerImportRepository:
             },
         )
 
-    def advance(self, import_id: int, from_lines: int, counts: ChunkCounts) -> bool:
-        """Add a chunk's counts, if the import is still at `from_lines` (else nothing, and False)."""
-        result = self.connection.execute(
-            text(
-                "UPDATE partner_imports SET lines_done = lines_done + :lines, imported = imported + :imported, "
-                "replayed = replayed + :replayed, refused = refused + :refused, miles = miles + :miles "
-                "WHERE id = :id AND lines_done = :from_lines"
-            ),
-            {
-                "id": import_id,
-                "from_lines": from_lines,
-                "lines": counts.lines,
-                "imported": counts.imported,
-                "replayed": counts.replayed,
-                "refused": counts.refused,
-                "miles": counts.miles,
-            },
+    def advance(
+        self, import_id: int, part: int, from_line: int, through_line: int, counts: ChunkCounts
+    ) -> bool:
+        """Add a chunk's counts to its share (now done through `through_line`) and to the import's totals, if
+        the share is still at `from_line` (else nothing, and False)."""
+        values = {
+            "id": import_id,
+            "part": part,
+            "from_line": from_line,
+            "through_line": through_line,
+            "lines": counts.lines,
+            "imported": counts.imported,
+            "replayed": counts.replayed,
+            "refused": counts.refused,
+            "miles": counts.miles,
+        }
+        added = (
+            "lines_done = lines_done + :lines, imported = imported + :imported, replayed = replayed + :replayed, "
+            "refused = refused + :refused, miles = miles + :miles"
         )
-        return result.rowcount == 1
+        moved = self.connection.execute(
+            text(
+                f"UPDATE partner_import_parts SET through_line = :through_line, {added} "
+                "WHERE import_id = :id AND part = :part AND through_line = :from_line"
+            ),
+            values,
+        )
+        if moved.rowcount != 1:
+            return False
+        self.connection.execute(text(f"UPDATE partner_imports SET {added} WHERE id = :id"), values)
+        return True
 
     def finish(self, import_id: int, at: datetime) -> ImportRow:
         self.connection.execute(
