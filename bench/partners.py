@@ -52,6 +52,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--batch-partners", default="CARD,HTL,CAR", help="partners of the batches, in turn")
     p.add_argument("--lines", type=int, default=1_000_000, help="lines of the imported file (0: no import)")
     p.add_argument("--import-partner", default="CARD")
+    p.add_argument("--import-jobs", type=int, default=2, help="`miles partners import --jobs` (2)")
     p.add_argument("--activities", type=int, default=10_000_000, help="settled activities (0: none)")
     p.add_argument("--settle-partner", default="CARD", help="a partner earning on spend")
     p.add_argument("--workers", type=int, default=2, help="`miles serve --workers` (2)")
@@ -162,14 +163,23 @@ def write_file(
 
 
 def import_file(url: str, partner: str, programme: Any, members: list[str], lines: int, clock: dt.date,
-                folder: Path, console: Console) -> dict[str, Any]:  # fmt: skip
+                folder: Path, console: Console, jobs: int) -> dict[str, Any]:  # fmt: skip
     path = folder / f"{partner}-{lines}.csv"
     started = time.perf_counter()
     write_file(path, programme.partners[partner], programme.currency, members, lines, clock)
     console.log(
         f"import: {lines:,} lines written in {time.perf_counter() - started:.1f} s ({path.stat().st_size / 1e6:.0f} MB)"
     )
-    args = ["partners", "import", partner, str(path), "--report", str(folder / "refused.csv")]
+    args = [
+        "partners",
+        "import",
+        partner,
+        str(path),
+        "--report",
+        str(folder / "refused.csv"),
+        "--jobs",
+        str(jobs),
+    ]
     run = timed_miles(args, url, RESULTS / "partners-import.log")
     own = re.search(r"lines/s \(this run\)\D*([\d,]+)", run.pop("output"))
     with psycopg.connect(url, autocommit=True) as conn:
@@ -183,6 +193,7 @@ def import_file(url: str, partner: str, programme: Any, members: list[str], line
     return {
         **run,
         "lines": lines,
+        "jobs": jobs,
         "file_mb": round(path.stat().st_size / 1e6, 1),
         "lines_per_s": lines / run["seconds"],
         "command_lines_per_s": int(own.group(1).replace(",", "")) if own else None,
@@ -242,7 +253,15 @@ def run(args: argparse.Namespace, console: Console, results: dict[str, Any]) -> 
 
         if args.lines:
             results["import"] = done = import_file(
-                url, args.import_partner, programme, members, args.lines, clock, folder, console
+                url,
+                args.import_partner,
+                programme,
+                members,
+                args.lines,
+                clock,
+                folder,
+                console,
+                args.import_jobs,
             )
             console.log(
                 f"import: {done['lines_per_s']:,.0f} lines/s ({done['seconds']} s), peak RSS "
@@ -285,7 +304,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append({
             "programme": label, "target": "partner file import (miles partners import)",
             "measured": f"{imp['lines_per_s']:,.0f} lines/s ({imp['lines']:,} lines in {imp['seconds']} s, "
-                        f"peak RSS {imp['peak_rss_mb']:,.0f} MB, {imp['refused']:,} refused)",
+                        f"--jobs {imp.get('jobs', 1)}, peak RSS {imp['peak_rss_mb']:,.0f} MB, {imp['refused']:,} refused)",
             "reference": "-", "ratio": None, "goal": f">= {IMPORT_GOAL:,.0f} lines/s",
             "met": imp["lines_per_s"] >= IMPORT_GOAL and imp["errors"]["count"] == 0,
         })  # fmt: skip

@@ -106,15 +106,19 @@ def record_in(
     partner_today = today(runtime.clock, contract.timezone)
     results: dict[int, ActivityResult] = {}
     valid: list[tuple[ActivityRequest, PartnerActivity, str]] = []
+    good_numbers: set[str] = set()
     for request in requests:
         if request.activity is None:
             results[request.index] = ActivityResult(request.index, ERROR, error=request.error)
             continue
-        try:
-            validate_member_number(request.activity.member_number)
-        except InvalidInput as exc:
-            results[request.index] = ActivityResult(request.index, ERROR, error=exc)
-            continue
+        number = request.activity.member_number
+        if number not in good_numbers:  # a file's chunk names each member many times
+            try:
+                validate_member_number(number)
+            except InvalidInput as exc:
+                results[request.index] = ActivityResult(request.index, ERROR, error=exc)
+                continue
+            good_numbers.add(number)
         valid.append((request, request.activity, activity_digest(request.activity)))
     stored = uow.partner_activities.find(partner, sorted({a.activity_id for _, a, _ in valid}))
     numbers = sorted({a.member_number for _, a, _ in valid if a.activity_id not in stored})

@@ -36,6 +36,13 @@ _INTEGER = re.compile(r"-?[0-9]{1,9}")
 _AMOUNT = re.compile(r"-?[0-9]{1,12}(?:\.[0-9]{1,2})?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _MEMBER_NUMBER_MAX = 32
+# a plain line (ASCII, no quotes, every field as the checks below want it, no minus sign): what most files
+# hold, read by one match; any other line takes the field by field path, which names what is wrong
+_PLAIN = re.compile(
+    rb"([0-9]{1,32}),([A-Za-z0-9][A-Za-z0-9._:/-]{0,63}),([0-9]{4}-[0-9]{2}-[0-9]{2}),"
+    rb"([a-z][a-z0-9_]{0,23})?,([a-z][a-z0-9_]{0,23})?,([0-9]{1,9})?,([0-9]{1,9})?,"
+    rb"([0-9]{1,12}(?:\.[0-9]{1,2})?)?,([A-Z]{3})?"
+)
 # the fields recording names after the API's shape, as the file's columns
 
 
@@ -182,8 +189,42 @@ def _activity(fields: dict[str, str | None]) -> PartnerActivity:
     )
 
 
+def _plain_activity(raw: bytes) -> PartnerActivity | None:
+    """The activity of a plain line, as the field by field path reads it; None for any other line."""
+    plain = _PLAIN.fullmatch(raw)
+    if plain is None:
+        return None
+    member, activity_id, day, kind, category, nights, days, amount, currency = (
+        None if g is None else g.decode("ascii") for g in plain.groups()
+    )
+    if (amount is None) != (currency is None):
+        return None
+    try:
+        activity_date = date.fromisoformat(day or "")
+    except ValueError:
+        return None
+    return PartnerActivity(
+        member_number=member or "",
+        activity_id=activity_id or "",
+        activity_date=activity_date,
+        kind=kind,
+        category=category,
+        nights=None if nights is None else int(nights),
+        days=None if days is None else int(days),
+        amount=None if amount is None else Decimal(amount),
+        currency=currency,
+    )
+
+
 def parse_line(line_no: int, raw: bytes | None, offset: int) -> FileLine:
     """One data line (bytes without its end of line) as an activity, or the reason it is refused."""
+    if raw is not None and (activity := _plain_activity(raw)) is not None:
+        return FileLine(line_no, offset, activity, None, activity.activity_id)
+    return parse_fields(line_no, raw, offset)
+
+
+def parse_fields(line_no: int, raw: bytes | None, offset: int) -> FileLine:
+    """`parse_line` field by field: any line, the reason named when it is refused."""
     if raw is None:
         return FileLine(
             line_no, offset, None, InvalidInput(f"longer than {MAX_LINE_BYTES} bytes", code="line_too_long")
