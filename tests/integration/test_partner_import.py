@@ -288,7 +288,9 @@ def test_a_file_recorded_by_several_connections_ends_as_if_recorded_by_one(
 
 def lines_done(engine: Engine) -> int:
     with engine.connect() as c:
-        return int(c.execute(text("SELECT coalesce(max(lines_done), 0) FROM partner_imports")).scalar_one())
+        return int(
+            c.execute(text("SELECT coalesce(sum(lines_done), 0) FROM partner_import_parts")).scalar_one()
+        )
 
 
 def test_the_command_killed_half_way_resumes_and_ends_with_the_totals_of_a_clean_run(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 
@@ -11,6 +12,7 @@ def end_of_month(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
+@lru_cache(maxsize=4096)  # pure, and asked for the same few dates by every line of a batch or a file
 def add_months(day: date, months: int) -> date:
     """The same day `months` later, clamped to the month's last day."""
     index = day.year * 12 + (day.month - 1) + months

@@ -39,9 +39,10 @@ _MEMBER_NUMBER_MAX = 32
 # a plain line (ASCII, no quotes, every field as the checks below want it, no minus sign): what most files
 # hold, read by one match; any other line takes the field by field path, which names what is wrong
 _PLAIN = re.compile(
-    rb"([0-9]{1,32}),([A-Za-z0-9][A-Za-z0-9._:/-]{0,63}),([0-9]{4}-[0-9]{2}-[0-9]{2}),"
-    rb"([a-z][a-z0-9_]{0,23})?,([a-z][a-z0-9_]{0,23})?,([0-9]{1,9})?,([0-9]{1,9})?,"
-    rb"([0-9]{1,12}(?:\.[0-9]{1,2})?)?,([A-Z]{3})?"
+    r"([0-9]{1,32}),([A-Za-z0-9][A-Za-z0-9._:/-]{0,63}),([0-9]{4}-[0-9]{2}-[0-9]{2}),"
+    r"([a-z][a-z0-9_]{0,23})?,([a-z][a-z0-9_]{0,23})?,([0-9]{1,9})?,([0-9]{1,9})?,"
+    r"([0-9]{1,12}(?:\.[0-9]{1,2})?)?,([A-Z]{3})?",
+    re.ASCII,
 )
 # the fields recording names after the API's shape, as the file's columns
 
@@ -191,21 +192,21 @@ def _activity(fields: dict[str, str | None]) -> PartnerActivity:
 
 def _plain_activity(raw: bytes) -> PartnerActivity | None:
     """The activity of a plain line, as the field by field path reads it; None for any other line."""
-    plain = _PLAIN.fullmatch(raw)
+    if not raw.isascii():
+        return None
+    plain = _PLAIN.fullmatch(raw.decode("ascii"))
     if plain is None:
         return None
-    member, activity_id, day, kind, category, nights, days, amount, currency = (
-        None if g is None else g.decode("ascii") for g in plain.groups()
-    )
+    member, activity_id, day, kind, category, nights, days, amount, currency = plain.groups()
     if (amount is None) != (currency is None):
         return None
     try:
-        activity_date = date.fromisoformat(day or "")
+        activity_date = date.fromisoformat(day)
     except ValueError:
         return None
     return PartnerActivity(
-        member_number=member or "",
-        activity_id=activity_id or "",
+        member_number=member,
+        activity_id=activity_id,
         activity_date=activity_date,
         kind=kind,
         category=category,

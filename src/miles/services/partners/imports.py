@@ -210,11 +210,12 @@ def import_file(
         with runtime.uow() as uow:
             imports = PartnerImportRepository(uow.connection)
             row = imports.open(partner, path.name[-1000:], digest, runtime.clock.now(), jobs)
-            marks = [part.through_line for part in imports.parts(row.id)]
+            parts = imports.parts(row.id)
         if row.finished_at is not None:
             write_report(runtime, row.id, report)
             return _outcome(row, True, row.lines_done, report)
-        resumed_after = row.lines_done
+        marks = [part.through_line for part in parts]
+        resumed_after = sum(part.lines_done for part in parts)
         progress = _Progress(
             resumed_after, handle.tell() if resumed_after == 0 else 0, size, row.parts, on_progress
         )

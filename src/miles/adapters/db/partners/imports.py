@@ -1,5 +1,5 @@
-"""Partner file imports: one `partner_imports` row per partner and file content (its sha256), with the
-totals of the lines committed so far; a row per share of the members (`partner_import_parts`) with the last
+"""Partner file imports: one `partner_imports` row per partner and file content (its sha256), with its
+totals once it is finished; a row per share of the members (`partner_import_parts`) with the last
 line the share has done and its counters; the lines refused (`partner_import_refusals`).
 
 A chunk's refusals, its share's new mark and the counters it adds are written in the chunk's own
@@ -141,38 +141,39 @@ class PartnerImportRepository:
     def advance(
         self, import_id: int, part: int, from_line: int, through_line: int, counts: ChunkCounts
     ) -> bool:
-        """Add a chunk's counts to its share (now done through `through_line`) and to the import's totals, if
-        the share is still at `from_line` (else nothing, and False)."""
-        values = {
-            "id": import_id,
-            "part": part,
-            "from_line": from_line,
-            "through_line": through_line,
-            "lines": counts.lines,
-            "imported": counts.imported,
-            "replayed": counts.replayed,
-            "refused": counts.refused,
-            "miles": counts.miles,
-        }
-        added = (
-            "lines_done = lines_done + :lines, imported = imported + :imported, replayed = replayed + :replayed, "
-            "refused = refused + :refused, miles = miles + :miles"
-        )
+        """Add a chunk's counts to its share (now done through `through_line`), if the share is still at
+        `from_line` (else nothing, and False). The import's own row is not touched: the shares never wait
+        on each other to commit."""
         moved = self.connection.execute(
             text(
-                f"UPDATE partner_import_parts SET through_line = :through_line, {added} "
-                "WHERE import_id = :id AND part = :part AND through_line = :from_line"
+                "UPDATE partner_import_parts SET through_line = :through_line, lines_done = lines_done + :lines, "
+                "imported = imported + :imported, replayed = replayed + :replayed, refused = refused + :refused, "
+                "miles = miles + :miles WHERE import_id = :id AND part = :part AND through_line = :from_line"
             ),
-            values,
+            {
+                "id": import_id,
+                "part": part,
+                "from_line": from_line,
+                "through_line": through_line,
+                "lines": counts.lines,
+                "imported": counts.imported,
+                "replayed": counts.replayed,
+                "refused": counts.refused,
+                "miles": counts.miles,
+            },
         )
-        if moved.rowcount != 1:
-            return False
-        self.connection.execute(text(f"UPDATE partner_imports SET {added} WHERE id = :id"), values)
-        return True
+        return moved.rowcount == 1
 
     def finish(self, import_id: int, at: datetime) -> ImportRow:
+        """The import done: its totals, summed from its shares, and the instant."""
         self.connection.execute(
-            text("UPDATE partner_imports SET finished_at = :at WHERE id = :id AND finished_at IS NULL"),
+            text(
+                "UPDATE partner_imports i SET finished_at = :at, lines_done = s.lines_done, imported = s.imported, "
+                "replayed = s.replayed, refused = s.refused, miles = s.miles FROM (SELECT sum(lines_done) AS "
+                "lines_done, sum(imported) AS imported, sum(replayed) AS replayed, sum(refused) AS refused, "
+                "sum(miles) AS miles FROM partner_import_parts WHERE import_id = :id) s "
+                "WHERE i.id = :id AND i.finished_at IS NULL"
+            ),
             {"id": import_id, "at": at},
         )
         return self.get(import_id)

@@ -3,8 +3,8 @@
 - `partner_imports.parts`: how many shares the import was started with (a run again keeps it, whatever it
   asks: the shares are how it resumes).
 - `partner_import_parts`: one row per share, with the last file line it has done (`through_line`: every
-  line of the share up to it is recorded, replayed or refused) and its counters; `partner_imports` keeps
-  the totals, updated in the same transaction as a share's row.
+  line of the share up to it is recorded, replayed or refused) and its counters; `partner_imports` gets
+  the totals, summed from its shares, when the import finishes (the shares never wait on one row).
 
 An import begun before this migration becomes one share, done through the line its counters reach (the
 header is line 1 and every data line was counted). Expand-only: no existing column changes.
