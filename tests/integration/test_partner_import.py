@@ -314,6 +314,8 @@ def test_the_command_killed_half_way_resumes_and_ends_with_the_totals_of_a_clean
     process.communicate(timeout=30)
     done_before = lines_done(engine)
     assert 12 <= done_before < 60
+    time.sleep(1.0)  # the shares' processes died with the command: nothing records any more
+    assert lines_done(engine) == done_before
     assert not Path(f"{path}.refused.csv").exists()
 
     # asked for one connection, the resume keeps the two shares the import began with
@@ -352,3 +354,39 @@ def test_the_command_refuses_a_file_without_the_header_with_exit_code_2(
     assert result.returncode == 2
     assert "header" in result.stderr
     assert counts(engine)["partner_imports"] == 0
+
+
+def test_two_runs_of_one_file_at_once_never_double_and_a_run_after_ends_whole(
+    database_url: str, client: TestClient, engine: Engine, tmp_path: Path
+) -> None:
+    """Whichever run meets the other's lines first stops with a clear message (exit code 2); nothing is
+    recorded twice; a run after them finishes the import with the totals of a clean run."""
+    members = [enrol(client, f"R{i}") for i in range(4)]
+    lines = [f"{members[n % 4]},T-{n},2026-11-02,,,1,,,\n".encode() for n in range(48)]
+    path = write_file(tmp_path / "twice.csv", lines)
+    command, env = miles_cli(database_url, "HTL", str(path), "--chunk-size", "4", delay=0.3)
+    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while lines_done(engine) < 8:
+        assert first.poll() is None, first.communicate()
+        assert time.monotonic() < deadline, "the import did not start"
+        time.sleep(0.05)
+    again, again_env = miles_cli(database_url, "HTL", str(path), "--chunk-size", "4")
+    second = subprocess.run(again, env=again_env, capture_output=True, text=True, timeout=120, check=False)
+    out, err = first.communicate(timeout=120)
+    runs = [(first.returncode, err), (second.returncode, second.stderr)]
+    for code, stderr in runs:
+        assert code in (0, 2), stderr
+        if code == 2:
+            assert "being imported by another run at the same time" in " ".join(stderr.split())
+    assert any(code == 2 for code, _ in runs)
+    last = subprocess.run(again, env=again_env, capture_output=True, text=True, timeout=120, check=False)
+    assert last.returncode == 0, last.stderr
+    with engine.connect() as c:
+        row = c.execute(
+            text("SELECT lines_done, imported, refused, miles, finished_at FROM partner_imports")
+        ).one()
+        assert c.execute(text("SELECT count(*) FROM partner_activities")).scalar_one() == 48
+        assert c.execute(text("SELECT count(*) FROM transfers")).scalar_one() == 48
+    assert tuple(row)[:4] == (48, 48, 0, 48 * 500)
+    assert row.finished_at is not None

@@ -50,13 +50,12 @@ def upgrade(url: str) -> None:
 
 
 @contextmanager
-def command_runtime(url: str, connections: int = 1) -> Iterator[Container]:
-    """The runtime a command hands its use cases: one connection (a command runs one use case at a time;
-    a file import may ask for one per recording thread), jobs run in this process; its engine is disposed
-    when the command is done."""
+def command_runtime(url: str) -> Iterator[Container]:
+    """The runtime a command hands its use cases: one connection (a command runs one use case at a time),
+    jobs run in this process; its engine is disposed when the command is done."""
     from miles.bootstrap import build_container
 
-    container = build_container(url, pool_size=connections)
+    container = build_container(url, pool_size=1)
     try:
         yield container
     finally:

@@ -4,13 +4,14 @@ and a summary on standard output. Run it again (after a crash too): it resumes, 
 Exit code: 0 the file was processed (refused lines are in the report), 2 the file was refused as a whole
 (unknown partner, no header or a wrong one) or could not be imported now.
 
-Test hook: MILES_TEST_IMPORT_CHUNK_DELAY (seconds, default 0) makes the command sleep after each committed
-chunk, so that a test can kill it in the middle of a file. Test-only: never set it anywhere else."""
+Test hook: MILES_TEST_IMPORT_CHUNK_DELAY (seconds, default 0) makes each share's process sleep after each
+chunk it commits, so that a test can kill it in the middle of a file. Test-only: never set it anywhere else."""
 
 from __future__ import annotations
 
 import os
 import time
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -66,7 +67,7 @@ def partners_import(
         typer.Option(
             min=1,
             max=8,
-            help="connections recording at once, each its share of the members (a resume keeps the first run's)",
+            help="processes recording at once, each its share of the members (a resume keeps the first run's)",
         ),
     ] = 2,
 ) -> None:
@@ -74,7 +75,8 @@ def partners_import(
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
     from miles.domain.errors import MilesError
-    from miles.services.partners.imports import ImportProgress, import_file
+    from miles.services.partners.import_processes import import_file_in_processes
+    from miles.services.partners.imports import ImportProgress
 
     report_path = report if report is not None else Path(f"{file}.refused.csv")
     delay = _chunk_delay()
@@ -98,13 +100,19 @@ def partners_import(
             first_lines.append(step.lines_done)
             progress.start()
         progress.update(bar, completed=step.bytes_done, total=step.bytes_total, lines=step.lines_done)
-        if after_chunk and delay and step.bytes_done < step.bytes_total:
-            time.sleep(delay)  # the test hook
 
     try:
-        with command_runtime(url, connections=jobs) as runtime:
-            outcome = import_file(
-                runtime, partner, file, report_path, chunk_size, on_progress=show, jobs=jobs
+        with command_runtime(url) as runtime:
+            outcome = import_file_in_processes(
+                runtime,
+                partial(command_runtime, url),
+                partner,
+                file,
+                report_path,
+                chunk_size,
+                on_progress=show,
+                jobs=jobs,
+                after_chunk=partial(time.sleep, delay) if delay else None,  # the test hook
             )
     except MilesError as exc:
         progress.stop()  # before the message, which would else print above the bar

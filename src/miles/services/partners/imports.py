@@ -38,7 +38,7 @@ from miles.services.partners.activities import (
     record_in,
 )
 from miles.services.partners.activity_file import FileLine, data_lines, read_header
-from miles.services.partners.import_shares import dispatch, record_shares
+from miles.services.partners.import_shares import dispatch, record_shares, share_of
 from miles.services.runtime import Runtime
 
 REPORT_COLUMNS = ("line_no", "activity_id", "field", "code", "reason")
@@ -156,19 +156,14 @@ def _outcome(row: ImportRow, already: bool, resumed_after: int, report: Path) ->
     )
 
 
-class _Progress:
+class Progress:
     """What the shares have committed, told to `on_progress` after each chunk (one at a time)."""
 
-    def __init__(
-        self,
-        lines_done: int,
-        start: int,
-        size: int,
-        shares: int,
-        on_progress: Callable[[ImportProgress], None] | None,
-    ) -> None:
-        self.lines_done, self.size, self.on_progress = lines_done, size, on_progress
-        self.offsets = [start] * shares  # bytes read when each share's last committed line was
+    def __init__(self, plan: ImportPlan, on_progress: Callable[[ImportProgress], None] | None) -> None:
+        self.lines_done, self.size, self.on_progress = plan.resumed_after, plan.size, on_progress
+        self.offsets = [
+            plan.start_offset
+        ] * plan.shares  # bytes read when each share's last committed line was
         self.lock = threading.Lock()
 
     def tell(self) -> None:
@@ -185,6 +180,108 @@ class _Progress:
         with self.lock:
             self.offsets[share] = self.size
 
+    def all_done(self) -> None:
+        with self.lock:
+            self.offsets = [self.size] * len(self.offsets)
+            self.tell()
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    """An import begun (or resumed): what each share has still to do. Plain values, so that a share can be
+    recorded in another process."""
+
+    import_id: int
+    partner: str
+    path: Path
+    shares: int
+    marks: tuple[int, ...]  # each share's last line done
+    resumed_after: int  # data lines done before this run
+    start_offset: int  # bytes of the file a run before has surely done (for the progress bar)
+    size: int
+    chunk_size: int
+
+
+def begin_import(
+    runtime: Runtime, partner: str, path: Path, chunk_size: int, jobs: int
+) -> tuple[ImportRow, ImportPlan]:
+    """The import of this file by this partner, made now in `jobs` shares or found (a resume keeps the
+    shares it began with); the file is refused whole for an unknown partner or a wrong header."""
+    if not 1 <= chunk_size <= MAX_CHUNK:
+        raise InvalidInput(f"the chunk size is 1 to {MAX_CHUNK}", field="chunk_size", code="out_of_range")
+    if not 1 <= jobs <= MAX_JOBS:
+        raise InvalidInput(f"the jobs are 1 to {MAX_JOBS}", field="jobs", code="out_of_range")
+    with runtime.uow() as uow:
+        contract_of(programme_now(runtime.catalog.current(uow), runtime.clock), partner)
+    digest, size = file_digest(path)
+    with path.open("rb") as handle:
+        read_header(handle)
+        header_end = handle.tell()
+    with runtime.uow() as uow:
+        imports = PartnerImportRepository(uow.connection)
+        row = imports.open(partner, path.name[-1000:], digest, runtime.clock.now(), jobs)
+        parts = imports.parts(row.id)
+    done = sum(part.lines_done for part in parts)
+    plan = ImportPlan(
+        import_id=row.id,
+        partner=partner,
+        path=path,
+        shares=row.parts,
+        marks=tuple(part.through_line for part in parts),
+        resumed_after=done,
+        start_offset=header_end if done == 0 else 0,
+        size=size,
+        chunk_size=chunk_size,
+    )
+    return row, plan
+
+
+def record_chunk(
+    runtime: Runtime, plan: ImportPlan, share: int, from_line: int, chunk: list[FileLine]
+) -> int:
+    """One chunk of a share's lines in its own transaction (run again afresh when a concurrent request
+    recorded one of its activities meanwhile); the lines it covers."""
+    work = partial(
+        _record_chunk,
+        runtime=runtime,
+        partner=plan.partner,
+        import_id=plan.import_id,
+        share=share,
+        from_line=from_line,
+        chunk=chunk,
+    )
+    return retry_raced(runtime.uow, work).lines
+
+
+def record_share(
+    runtime: Runtime, plan: ImportPlan, share: int, on_chunk: Callable[[int, int], None] | None = None
+) -> None:
+    """Every line of one share still to do, in file order (the file read, and parsed ahead by a thread,
+    in this process); `on_chunk(lines, end_offset)` after each chunk committed."""
+    mark = plan.marks[share]
+    with plan.path.open("rb") as handle:
+        read_header(handle)
+        mine = (
+            line for line in data_lines(handle, skip_through=mark) if share_of(line, plan.shares) == share
+        )
+
+        def record(_: int, chunk: list[FileLine]) -> None:
+            nonlocal mark
+            lines = record_chunk(runtime, plan, share, mark, chunk)
+            mark = chunk[-1].line_no
+            if on_chunk is not None:
+                on_chunk(lines, chunk[-1].end_offset)
+
+        record_shares(dispatch(mine, [mark], plan.chunk_size), 1, record, lambda _: None)
+
+
+def finish_import(runtime: Runtime, plan: ImportPlan, report: Path) -> ImportOutcome:
+    """Every share done: the import's totals, its report written."""
+    with runtime.uow() as uow:
+        row = PartnerImportRepository(uow.connection).finish(plan.import_id, runtime.clock.now())
+    write_report(runtime, row.id, report)
+    return _outcome(row, False, plan.resumed_after, report)
+
 
 def import_file(
     runtime: Runtime,
@@ -195,51 +292,31 @@ def import_file(
     on_progress: Callable[[ImportProgress], None] | None = None,
     jobs: int = DEFAULT_JOBS,
 ) -> ImportOutcome:
-    """Import `path` for `partner` (or resume or report it), writing its refused lines to `report`, on `jobs`
-    connections at once (a resume keeps the shares the import began with). `on_progress` is called before
-    the first chunk and after each chunk is committed (from the recording threads, one call at a time)."""
-    if not 1 <= chunk_size <= MAX_CHUNK:
-        raise InvalidInput(f"the chunk size is 1 to {MAX_CHUNK}", field="chunk_size", code="out_of_range")
-    if not 1 <= jobs <= MAX_JOBS:
-        raise InvalidInput(f"the jobs are 1 to {MAX_JOBS}", field="jobs", code="out_of_range")
-    with runtime.uow() as uow:
-        contract_of(programme_now(runtime.catalog.current(uow), runtime.clock), partner)
-    digest, size = file_digest(path)
+    """Import `path` for `partner` (or resume or report it) in this process, writing its refused lines to
+    `report`, on `jobs` connections at once (one thread each; `import_processes.py` runs them as processes).
+    `on_progress` is called before the first chunk and after each chunk is committed (from the recording
+    threads, one call at a time)."""
+    row, plan = begin_import(runtime, partner, path, chunk_size, jobs)
+    if row.finished_at is not None:
+        return report_again(runtime, row, report)
+    progress = Progress(plan, on_progress)
+    progress.tell()
+    marks = list(plan.marks)
+
+    def record(share: int, chunk: list[FileLine]) -> None:
+        lines = record_chunk(runtime, plan, share, marks[share], chunk)
+        marks[share] = chunk[-1].line_no
+        progress.chunk_done(share, lines, chunk[-1].end_offset)
+
     with path.open("rb") as handle:
         read_header(handle)
-        with runtime.uow() as uow:
-            imports = PartnerImportRepository(uow.connection)
-            row = imports.open(partner, path.name[-1000:], digest, runtime.clock.now(), jobs)
-            parts = imports.parts(row.id)
-        if row.finished_at is not None:
-            write_report(runtime, row.id, report)
-            return _outcome(row, True, row.lines_done, report)
-        marks = [part.through_line for part in parts]
-        resumed_after = sum(part.lines_done for part in parts)
-        progress = _Progress(
-            resumed_after, handle.tell() if resumed_after == 0 else 0, size, row.parts, on_progress
-        )
-        progress.tell()
-
-        def record(share: int, chunk: list[FileLine]) -> None:
-            work = partial(
-                _record_chunk,
-                runtime=runtime,
-                partner=partner,
-                import_id=row.id,
-                share=share,
-                from_line=marks[share],
-                chunk=chunk,
-            )
-            lines = retry_raced(runtime.uow, work).lines
-            marks[share] = chunk[-1].line_no
-            progress.chunk_done(share, lines, chunk[-1].end_offset)
-
         lines = data_lines(handle, skip_through=min(marks))
-        record_shares(dispatch(lines, list(marks), chunk_size), row.parts, record, progress.share_done)
-    progress.offsets = [size] * row.parts
-    progress.tell()
-    with runtime.uow() as uow:
-        row = PartnerImportRepository(uow.connection).finish(row.id, runtime.clock.now())
+        record_shares(dispatch(lines, list(marks), chunk_size), plan.shares, record, progress.share_done)
+    progress.all_done()
+    return finish_import(runtime, plan, report)
+
+
+def report_again(runtime: Runtime, row: ImportRow, report: Path) -> ImportOutcome:
+    """A file imported whole before: its report written again, nothing else done."""
     write_report(runtime, row.id, report)
-    return _outcome(row, False, resumed_after, report)
+    return _outcome(row, True, row.lines_done, report)
