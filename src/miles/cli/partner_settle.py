@@ -47,7 +47,8 @@ def closed_by() -> str:
 def settle(url: str, month_text: str, folder: Path, out: Console, err: Console) -> int:
     """Exit code: 0 closed (now or before) and written, 2 the month cannot be closed."""
     from miles.domain.errors import MilesError
-    from miles.services.partners.settlement import close_month, parse_month, write_statement
+    from miles.domain.finance.months import parse_month
+    from miles.services.partners.settlement import close_month, write_statement
 
     with command_runtime(url) as runtime:
         try:

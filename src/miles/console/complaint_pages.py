@@ -15,11 +15,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from miles.console.forms import FieldErrors, refuse_control_characters
 from miles.console.page_errors import ConsolePageRoute
-from miles.console.rendering import SECURITY_HEADERS, is_htmx, render
+from miles.console.rendering import back_to_member, is_htmx, member_panel, render
 from miles.console.security import console_session
 from miles.console.service_pages import new_request_key
 from miles.console.state import in_thread
@@ -105,14 +105,10 @@ async def _panel(
     headers: dict[str, str] | None = None,
 ) -> Response:
     if not is_htmx(request) and 200 <= status_code < 300:  # a plain form post: back to the member page
-        return RedirectResponse(
-            f"/console/members/{member_number}", status_code=303, headers=SECURITY_HEADERS
-        )
+        return back_to_member(member_number)
     context = await complaints_context(request, member_number)
     context |= {"number": member_number} | extra
-    if not is_htmx(request):
-        return render(request, "form_page.html", context | {"panel": PANEL}, status_code)
-    return render(request, PANEL, context, status_code, headers)
+    return member_panel(request, PANEL, context, status_code, headers)
 
 
 def _shown(errors: FieldErrors) -> dict[str, str]:
@@ -126,9 +122,7 @@ def _shown(errors: FieldErrors) -> dict[str, str]:
 async def panel(member_number: str, request: Request, session: Desk) -> Response:
     """The panel alone (htmx), or the member page."""
     if not is_htmx(request):
-        return RedirectResponse(
-            f"/console/members/{member_number}", status_code=303, headers=SECURITY_HEADERS
-        )
+        return back_to_member(member_number)
     return await _panel(request, member_number, {})
 
 

@@ -13,7 +13,7 @@ from miles.console.complaint_pages import complaints_context
 from miles.console.forms import query_line, read_form
 from miles.console.page_errors import ConsolePageRoute
 from miles.console.promotions.pages import PROMOTION_CODE
-from miles.console.rendering import SECURITY_HEADERS, is_htmx, render
+from miles.console.rendering import SECURITY_HEADERS, back_to_member, is_htmx, member_panel, render
 from miles.console.security import console_session
 from miles.console.service_pages import new_request_key
 from miles.console.state import in_thread
@@ -101,9 +101,7 @@ async def register_for_promotion(
             errors["code"] = exc.message
             status = status_of(exc)
     if not errors and not is_htmx(request):
-        return RedirectResponse(
-            f"/console/members/{member_number}", status_code=303, headers=SECURITY_HEADERS
-        )
+        return back_to_member(member_number)
     view = await in_thread(request, lambda c: member_promotions(c, member_number))
     context = {
         "number": member_number,
@@ -112,8 +110,5 @@ async def register_for_promotion(
         "errors": errors,
         "values": {"code": code} if errors else {},
     }
-    if not is_htmx(request):
-        panel = {"panel": "partials/promotions_panel.html"}
-        return render(request, "form_page.html", context | panel, status)
     headers = None if errors else {"HX-Trigger": "memberChanged"}
-    return render(request, "partials/promotions_panel.html", context, status, headers)
+    return member_panel(request, "partials/promotions_panel.html", context, status, headers)

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader
 
 from miles.services.audit import describe_action
@@ -88,3 +88,22 @@ def render(
 
 def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
+
+
+def back_to_member(member_number: str) -> RedirectResponse:
+    """Where a form of the member page posted without htmx goes once it worked: the member's page."""
+    return RedirectResponse(f"/console/members/{member_number}", status_code=303, headers=SECURITY_HEADERS)
+
+
+def member_panel(
+    request: Request,
+    panel: str,
+    context: dict[str, Any],
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """A panel of the member page: alone for htmx, else inside the form page (a form posted without
+    JavaScript and refused shows its panel with the reasons)."""
+    if not is_htmx(request):
+        return render(request, "form_page.html", context | {"panel": panel}, status_code)
+    return render(request, panel, context, status_code, headers)

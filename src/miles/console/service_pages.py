@@ -13,11 +13,11 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from miles.console.forms import FieldErrors, read_form
 from miles.console.page_errors import ConsolePageRoute
-from miles.console.rendering import SECURITY_HEADERS, is_htmx, render
+from miles.console.rendering import back_to_member, is_htmx, member_panel
 from miles.console.security import console_session
 from miles.console.state import in_thread
 from miles.domain.accrual import FlightCoupon
@@ -75,9 +75,7 @@ async def _panel(
     headers: dict[str, str] | None = None,
 ) -> Response:
     if not is_htmx(request) and 200 <= status_code < 300:  # a plain form post: back to the member page
-        return RedirectResponse(
-            f"/console/members/{member_number}", status_code=303, headers=SECURITY_HEADERS
-        )
+        return back_to_member(member_number)
     limit = await in_thread(request, agent_limit)
     base = {
         "number": member_number,
@@ -85,9 +83,7 @@ async def _panel(
         "reasons": REASONS,
         "goodwill_limit": limit,
     }
-    if not is_htmx(request):
-        return render(request, "form_page.html", base | context | {"panel": template}, status_code)
-    return render(request, template, base | context, status_code, headers)
+    return member_panel(request, template, base | context, status_code, headers)
 
 
 T = TypeVar("T")

@@ -41,6 +41,11 @@ class ProgrammeBook:
         """The metrics in their stored order: the newest version's (a later version only appends)."""
         return self.versions[-1].metric_codes
 
+    @property
+    def timezone(self) -> str:
+        """The zone the programme's dates are read in: the newest version's."""
+        return self.versions[-1].timezone
+
     def in_force(self, on: date) -> Programme:
         starts = [v.effective_from for v in self.versions]
         index = bisect.bisect_right(starts, on) - 1

@@ -43,7 +43,7 @@ class Months:
 def months_of(runtime: Runtime, first: str | None, last: str | None) -> Months:
     """`from` and `to` (YYYY-MM, both optional): by default the last twelve months, this one included."""
     with runtime.uow() as uow:
-        zone = runtime.catalog.current(uow).versions[-1].timezone
+        zone = runtime.catalog.current(uow).timezone
     current = today(runtime.clock, zone).replace(day=1)
     end = parse_month(last, field="to") if last is not None else current
     if end.year == date.max.year and end.month == 12:  # a range is read up to the month after its last
@@ -54,7 +54,7 @@ def months_of(runtime: Runtime, first: str | None, last: str | None) -> Months:
 
 
 def _repo(runtime: Runtime, uow: UnitOfWork) -> RetentionRepository:
-    return RetentionRepository(uow.connection, runtime.catalog.current(uow).versions[-1].timezone)
+    return RetentionRepository(uow.connection, runtime.catalog.current(uow).timezone)
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ class CohortRetention:
 def cohort_retention(runtime: Runtime, months: Months, since: int = DEFAULT_MONTHS) -> list[CohortRetention]:
     with runtime.uow() as uow:
         repo = _repo(runtime, uow)
-        zone = runtime.catalog.current(uow).versions[-1].timezone
+        zone = runtime.catalog.current(uow).timezone
         first_at, after_at = start_of_day(months.first, zone), start_of_day(months.after, zone)
         sizes = {row.enrolled: int(row.members) for row in repo.cohort_sizes(first_at, after_at)}
         night = repo.last_night()

@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from miles.domain.segments import Flag, Segment
+from miles.domain.segments import Flag, MemberActivityFacts, Segment
 
 # the members of a range, and what they did: `{members}` filters `members m`, `{within}` bounds each table's
 # member_id to the same range (so that each chunk reads its own members' rows through their indexes, never
@@ -194,21 +194,6 @@ class SegmentRow:
     run_date: date
 
 
-@dataclass(frozen=True)
-class FactsRow:
-    """A member's facts as the SQL reads them (MemberActivityFacts' fields, and the member's id)."""
-
-    member_id: int
-    enrolled_date: date
-    last_activity_date: date | None
-    usual_interval_days: int | None
-    flights_12_months: int
-    value_12_months: int
-    tier: str
-    top_tier: bool
-    all_miles_expired: bool
-
-
 class SegmentRepository:
     def __init__(self, connection: Connection, timezone: str, top_tier: str, run_date: date) -> None:
         self.connection = connection
@@ -227,12 +212,15 @@ class SegmentRepository:
         params = self.params | {"lo": first_member_id, "hi": last_member_id, "threshold": vip_threshold}
         return int(self.connection.execute(text(_SEGMENT), params).scalar_one())
 
-    def facts(self, first_member_id: int, last_member_id: int) -> list[FactsRow]:
-        """The facts the segments of the id range are read from (for checks and diagnosis)."""
+    def facts(self, first_member_id: int, last_member_id: int) -> dict[int, MemberActivityFacts]:
+        """The facts the segments of the id range are read from, by member id (for checks and diagnosis)."""
         rows = self.connection.execute(
             text(_FACTS_OF), self.params | {"lo": first_member_id, "hi": last_member_id}
         )
-        return [FactsRow(**r._mapping) for r in rows]
+        return {
+            int(r.member_id): MemberActivityFacts(**{k: v for k, v in r._mapping.items() if k != "member_id"})
+            for r in rows
+        }
 
 
 def store_vip_threshold(connection: Connection, run_id: int, threshold: int | None) -> None:

@@ -17,6 +17,7 @@ from miles.api.partner_schemas import (
     PartnerBatchRequest,
     PartnerReversalRequest,
 )
+from miles.domain.finance.months import parse_month
 from miles.services.apikeys import Principal
 from miles.services.partners import activities, reversal, settlement
 from miles.services.partners.queries import read_activity
@@ -113,7 +114,7 @@ async def month_settlement(
     month: Month,
     request: Request,
 ) -> Response:
-    day = settlement.parse_month(month)
+    day = parse_month(month)
     view = await run_in_threadpool(settlement.settlement, container(request), partner, day)
     body = plain(view)
     body.pop("partner_name")

@@ -8,7 +8,7 @@ from datetime import date
 from miles.domain.calendar import end_of_month_after
 from miles.domain.errors import InvalidInput
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 
 def month_of(day: date) -> date:
@@ -18,7 +18,7 @@ def month_of(day: date) -> date:
 
 def parse_month(text: str, field: str = "month") -> date:
     """`YYYY-MM` as the month's first day; anything else is refused."""
-    match = _MONTH.match(text)
+    match = _MONTH.fullmatch(text)
     if match is None or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
         raise InvalidInput(f"{text!r} is not a month written YYYY-MM", field=field, code="invalid_month")
     return date(int(match.group(1)), int(match.group(2)), 1)

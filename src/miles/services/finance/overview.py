@@ -90,7 +90,7 @@ def liability_at(runtime: Runtime, day: date) -> LiabilityView:
     with runtime.uow() as uow:
         snapshots = SnapshotRepository(uow.connection)
         snapshots.repeatable()
-        zone = runtime.catalog.current(uow).versions[-1].timezone
+        zone = runtime.catalog.current(uow).timezone
         if day > today(runtime.clock, zone):
             raise InvalidInput(f"{day} is in the future", field="date", code="future_date")
         at = start_of_day(day + timedelta(days=1), zone)
@@ -123,5 +123,5 @@ def liability_at(runtime: Runtime, day: date) -> LiabilityView:
 
 def programme_today(runtime: Runtime) -> date:
     with runtime.uow() as uow:
-        zone = runtime.catalog.current(uow).versions[-1].timezone
+        zone = runtime.catalog.current(uow).timezone
     return today(runtime.clock, zone)

@@ -69,7 +69,7 @@ def activity_digest(activity: PartnerActivity) -> str:
 
 def programme_now(book: ProgrammeBook, clock: Clock) -> Programme:
     """The book's rules in force today, in the programme's time zone."""
-    return book.in_force(today(clock, book.versions[-1].timezone))
+    return book.in_force(today(clock, book.timezone))
 
 
 def contract_of(programme: Programme, partner: str) -> PartnerContract:

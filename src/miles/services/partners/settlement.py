@@ -14,6 +14,7 @@ from miles.adapters.db.partners.settlements import ClosedMonth, MonthFigures, Se
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.calendar import add_months, end_of_month
 from miles.domain.errors import InvalidInput
+from miles.domain.finance.months import parse_month
 from miles.domain.partners.contracts import PartnerContract
 from miles.programme.reading import ProgrammeBook
 from miles.services.clock import today
@@ -40,19 +41,6 @@ class SettlementView:
     amount_due: Decimal
     currency: str
     closed_at: datetime | None = None
-
-
-def parse_month(value: str, field: str = "month") -> date:
-    """`YYYY-MM` as the month's first day."""
-    digits = value[:4] + value[5:]
-    if len(value) != 7 or value[4] != "-" or not (digits.isascii() and digits.isdigit()):
-        raise InvalidInput(f"a month is written YYYY-MM, not {value!r}", field=field, code="invalid_month")
-    try:
-        return date(int(value[:4]), int(value[5:]), 1)
-    except ValueError as exc:
-        raise InvalidInput(
-            f"a month is written YYYY-MM, not {value!r}", field=field, code="invalid_month"
-        ) from exc
 
 
 def amount_due(net_miles: int, price: Decimal) -> Decimal:

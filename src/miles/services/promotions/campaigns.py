@@ -74,7 +74,7 @@ def _create(
     if p.stacking_group is not None:
         check_text(p.stacking_group, "stacking_group")
     book = runtime.catalog.current(uow)
-    programme = book.in_force(today(runtime.clock, book.versions[-1].timezone))
+    programme = book.in_force(today(runtime.clock, book.timezone))
     check_promotion(p, programme_terms(programme))
     new_id = uow.campaigns.create(p, digest, actor.name)
     if new_id is None:
@@ -105,7 +105,7 @@ def _find(uow: UnitOfWork, code: str, lock: bool = False) -> CampaignRecord:
 def _view(uow: UnitOfWork, runtime: Runtime, code: str) -> PromotionView:
     record = _find(uow, code)
     now = runtime.clock.now()
-    tz = runtime.catalog.current(uow).versions[-1].timezone
+    tz = runtime.catalog.current(uow).timezone
     return promotion_view(record, uow.campaigns.figures(record.promotion.id), today(runtime.clock, tz), now)
 
 
@@ -118,7 +118,7 @@ def awarded_per_day(runtime: Runtime, code: str) -> list[DailyAwards]:
     """A promotion's miles awarded (net of reversals) and bonuses, per day (the programme's days)."""
     with runtime.uow() as uow:
         record = _find(uow, code)
-        tz = runtime.catalog.current(uow).versions[-1].timezone
+        tz = runtime.catalog.current(uow).timezone
         return [DailyAwards(*row) for row in uow.campaigns.awarded_per_day(record.promotion.id, tz)]
 
 
@@ -144,7 +144,7 @@ def register_member(
     with runtime.uow() as uow:
         record = _find(uow, code)
         p = record.promotion
-        tz = runtime.catalog.current(uow).versions[-1].timezone
+        tz = runtime.catalog.current(uow).timezone
         day, now = today(runtime.clock, tz), runtime.clock.now()
         if not p.registration_required:
             raise InvalidInput(
@@ -169,7 +169,7 @@ def register_member(
 def member_promotions(runtime: Runtime, member_number: str) -> MemberPromotionsView:
     with runtime.uow() as uow:
         member = find_member(uow, member_number)
-        tz = runtime.catalog.current(uow).versions[-1].timezone
+        tz = runtime.catalog.current(uow).timezone
         day, now = today(runtime.clock, tz), runtime.clock.now()
         return MemberPromotionsView(
             member.member_number,
