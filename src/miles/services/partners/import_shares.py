@@ -19,13 +19,18 @@ from miles.services.partners.activity_file import FileLine
 POLL_SECONDS = 0.1  # how often a waiting thread looks whether another one failed
 
 
+def member_share(member_number: str, shares: int) -> int:
+    """The share a member's lines fall to."""
+    return zlib.crc32(member_number.encode()) % shares
+
+
 def share_of(line: FileLine, shares: int) -> int:
     """The share a line falls to: by its member number, or by its line number when it has none (a line
     refused before recording)."""
     if shares == 1:
         return 0
     if line.activity is not None:
-        return zlib.crc32(line.activity.member_number.encode()) % shares
+        return member_share(line.activity.member_number, shares)
     return line.line_no % shares
 
 
