@@ -115,9 +115,8 @@ class PartnerImportRepository:
         ).one()
         return PartRow(int(r.part), int(r.through_line), int(r.lines_done))
 
-    def get(self, import_id: int, lock: bool = False) -> ImportRow:
-        sql = _ROW + " WHERE id = :id" + (" FOR UPDATE" if lock else "")
-        return _row(self.connection.execute(text(sql), {"id": import_id}).one())
+    def get(self, import_id: int) -> ImportRow:
+        return _row(self.connection.execute(text(_ROW + " WHERE id = :id"), {"id": import_id}).one())
 
     def add_refusals(self, import_id: int, refusals: Sequence[Refusal]) -> None:
         if not refusals:
