@@ -109,15 +109,18 @@ def chunks_done(engine: Engine) -> int:
 
 
 def chunk_in_progress(engine: Engine) -> bool:
-    """A pending chunk whose row some worker's transaction holds."""
-    with engine.connect() as c, c.begin():
-        pending = c.execute(text("SELECT count(*) FROM nightly_chunks WHERE state = 'pending'")).scalar_one()
-        free = c.execute(
-            text(
-                "SELECT count(*) FROM (SELECT 1 FROM nightly_chunks WHERE state = 'pending' FOR UPDATE SKIP LOCKED) s"
-            )
-        ).scalar_one()
-    return int(free) < int(pending)
+    """A pending chunk whose row a transaction still running has locked (the row's xmax is that
+    transaction's id). Read without taking a lock: a probe that locked the free chunks itself, even for a
+    moment, made a worker that came for one then skip it as being done by someone else."""
+    with engine.connect() as c:
+        return bool(
+            c.execute(
+                text(
+                    "SELECT EXISTS (SELECT 1 FROM nightly_chunks c JOIN pg_stat_activity a ON a.backend_xid = c.xmax "
+                    "WHERE c.state = 'pending' AND a.datname = current_database())"
+                )
+            ).scalar_one()
+        )
 
 
 def handled(broker_url: str, task: str) -> int:
