@@ -26,11 +26,17 @@ BATCH_GOAL, P99_GOAL = 0.8, 1.2
 
 
 def campaigns(
-    count: int, tiers: list[str], metric: str, carrier: str, shared_budget: bool = True
+    count: int,
+    tiers: list[str],
+    metric: str,
+    carrier: str,
+    shared_budget: bool = True,
+    for_everyone: bool = True,
 ) -> list[dict[str, Any]]:
     """`count` promotions cycling through every trigger, condition, audience and effect kind, as a
     programme runs them: most are targeted (a route, a city, a cabin, a fare class, long hauls), so a coupon
-    earns a few; two run for everyone (a tier's double miles, a budgeted percent for all)."""
+    earns a few; with `for_everyone`, two run for everyone (a tier's double miles, a budgeted percent for
+    all), so that nearly every coupon earns two bonuses more."""
     airports = list(AIRPORTS)
     conditions: list[dict[str, Any]] = [
         {"routes": [f"{airports[i % 40]}-{airports[(i + 1) % 40]}" for i in range(0, 6, 2)]},
@@ -49,7 +55,7 @@ def campaigns(
         {"kind": "fixed", "miles": 500},
         {"kind": "metric", "metric": metric, "amount": "10"},
     ]
-    out: list[dict[str, Any]] = [
+    everyone: list[dict[str, Any]] = [
         {  # everyone above the base tier: double miles
             "code": "BENCH-ELITE",
             "name": "Elite double miles",
@@ -69,6 +75,7 @@ def campaigns(
             "limits": {"budget_miles": 10**11} if shared_budget else {},
         },
     ]
+    out = everyone if for_everyone else []
     for i in range(count - len(out)):
         trigger = ["flight", "flight", "flight", "challenge", "enrolment", "birthday"][i % 6]
         body: dict[str, Any] = {
@@ -94,7 +101,9 @@ def campaigns(
     return out
 
 
-def prepare(count: int, tiers: list[str], metric: str, carrier: str, key: str, shared_budget: bool) -> Any:
+def prepare(
+    count: int, tiers: list[str], metric: str, carrier: str, key: str, shared_budget: bool, for_everyone: bool
+) -> Any:
     def before_load(base_url: str, db_url: str, members: list[str]) -> dict[str, Any]:
         with psycopg.connect(
             db_url.replace("+psycopg", ""), autocommit=True
@@ -105,13 +114,28 @@ def prepare(count: int, tiers: list[str], metric: str, carrier: str, key: str, s
                 (tiers, len(tiers), len(tiers)),
             )
         with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as c:
-            for body in campaigns(count, tiers, metric, carrier, shared_budget):
+            for body in campaigns(count, tiers, metric, carrier, shared_budget, for_everyone):
                 answer = c.post("/v1/promotions", json=body)
                 if answer.status_code != 201:
                     raise RuntimeError(f"{body['code']}: {answer.status_code} {answer.text}")
         return {"promotions": count, "tiers": tiers}
 
     return before_load
+
+
+def bonuses_written(db_url: str) -> dict[str, Any]:
+    """What the load earned: earning coupons, the bonuses that gave miles (each a transfer, its two entries,
+    a lot and an award row) and the metric bonuses."""
+    with psycopg.connect(db_url.replace("+psycopg", "")) as conn:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM accruals WHERE base_miles > 0),"
+            " (SELECT count(*) FROM promotion_awards WHERE transfer_id IS NOT NULL),"
+            " (SELECT count(*) FROM promotion_awards WHERE transfer_id IS NULL)"
+        ).fetchone()
+    assert row is not None
+    earning, miles, metric = (int(v) for v in row)
+    per = (miles + metric) / earning if earning else 0.0
+    return {"earning_coupons": earning, "mile_bonuses": miles, "metric_bonuses": metric, "per_earning": per}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,6 +145,12 @@ def main(argv: list[str] | None = None) -> int:
         "--no-shared-budget",
         action="store_true",
         help="the promotion every coupon earns has no budget (shows what its one budget row costs)",
+    )
+    p.add_argument(
+        "--targeted",
+        action="store_true",
+        help="no promotion runs for everyone: each of the 50 is targeted (route, city, cabin, class, "
+        "distance, tier...), so most coupons earn none or one",
     )
     own, rest = p.parse_known_args(argv)
     args = run.parse_args(rest)
@@ -139,12 +169,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         key = created.strip().splitlines()[-1]
         shared = not own.no_shared_budget
-        return prepare(own.promotions, tiers, programme.metric_codes[0], carrier, key, shared)(
-            base_url, db_url, members
-        )
+        return prepare(
+            own.promotions, tiers, programme.metric_codes[0], carrier, key, shared, not own.targeted
+        )(base_url, db_url, members)
 
-    run.run(args, console, with_promotions, choice, before_load=with_key)
-    table = Table(title=f"promotions: {own.promotions} active vs none ({choice.label})")
+    run.run(args, console, with_promotions, choice, before_load=with_key, after_load=bonuses_written)
+    mix = "targeted" if own.targeted else "two for everyone"
+    table = Table(title=f"promotions: {own.promotions} active ({mix}) vs none ({choice.label})")
     for column in ("measure", "without", "with", "ratio", "goal", "met?"):
         table.add_column(column)
     batch = with_promotions["batch"]["per_s"] / without["batch"]["per_s"]
@@ -171,6 +202,15 @@ def main(argv: list[str] | None = None) -> int:
         f"{without['single']['per_s']:,.0f}",
         f"{with_promotions['single']['per_s']:,.0f}",
         f"{single:.2f}",
+        "-",
+        "-",
+    )
+    written = with_promotions["after_load"]
+    table.add_row(
+        "bonuses per earning coupon",
+        "0",
+        f"{written['per_earning']:.2f}",
+        "-",
         "-",
         "-",
     )

@@ -110,6 +110,7 @@ def run(
     choice: programmes.Choice | None = None,
     server_log: Path = RESULTS / "server.log",
     before_load: Callable[[str, str, list[str]], dict[str, Any]] | None = None,
+    after_load: Callable[[str], dict[str, Any]] | None = None,
 ) -> None:
     """One programme's run (default: --programme, else the reference); pgbench first unless `results`
     has it already (measured once for --all-programmes) or --skip-pgbench."""
@@ -185,6 +186,9 @@ def run(
         console.log(
             f"batch: {batch['per_s']:,.0f} coupons/s over {batch['seconds']} s, {batch['errors']['count']} errors"
         )
+        if after_load is not None:  # e.g. bench/promotions.py: what the load wrote
+            results["after_load"] = after_load(bench_url)
+            console.log(f"after the load: {results['after_load']}")
         server.stop()
 
         console.log("raw COPY of the same coupon rows")

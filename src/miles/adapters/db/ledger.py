@@ -68,11 +68,15 @@ class LedgerRepository:
         self.posted_at = posted_at  # the unit of work's instant: when its transfers are posted
         self._deltas: dict[int, int] = defaultdict(int)
         self._pending: dict[int, int] = defaultdict(int)  # holds placed (+) and closed (-)
+        self._shards: dict[str, list[int]] = {}  # this unit of work's: no URL hashed per call
 
     def programme_account(self, code: str, spread: int = 0) -> int:
         """The programme account `code`, on the shard that `spread` (a member's id, a chunk's number)
         falls on. A programme account is several rows (shards) of the same code, so that transactions
         for different members do not all wait on one row's lock until the other's commit is on disk."""
+        shards = self._shards.get(code)
+        if shards is not None:
+            return shards[spread % len(shards)]
         key = (self.connection.engine.url, code)
         shards = LedgerRepository._account_ids.get(key)
         if shards is None:
@@ -85,6 +89,7 @@ class LedgerRepository:
             if not shards:
                 raise LookupError(f"no programme account {code!r}")
             LedgerRepository._account_ids[key] = shards
+        self._shards[code] = shards
         return shards[spread % len(shards)]
 
     def credited_account(self, transfer_id: int) -> int:

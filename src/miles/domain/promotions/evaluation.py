@@ -11,7 +11,7 @@ bonus, the earlier start, the smaller id); groups stack.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -188,13 +188,13 @@ def evaluate_coupon(
         mine = progress.get(p.id, NO_PROGRESS)
         if p.trigger is Trigger.CHALLENGE:
             assert p.challenge is not None
-            mine = progress[p.id] = replace(mine, segments=mine.segments + 1)
+            mine = progress[p.id] = Progress(mine.miles, mine.times, mine.segments + 1, mine.runs)
             counted.append(p.id)
             runs = mine.segments // p.challenge.segments
             if runs <= mine.runs or (not p.challenge.repeat and mine.runs > 0):
                 continue
             # this coupon completes a run: settled, whatever the bonus becomes
-            mine = progress[p.id] = replace(mine, runs=runs)
+            mine = progress[p.id] = Progress(mine.miles, mine.times, mine.segments, runs)
             completed.append(p.id)
         elif p.trigger is Trigger.ENROLMENT and (member.has_earned or mine.times > 0):
             continue
@@ -245,7 +245,7 @@ def apply(award: Award, progress: dict[int, Progress], budgets: dict[int, int]) 
     """Count an award against the member's limits and the promotion's budget."""
     pid = award.promotion.id
     mine = progress.get(pid, NO_PROGRESS)
-    progress[pid] = replace(mine, miles=mine.miles + award.miles, times=mine.times + 1)
+    progress[pid] = Progress(mine.miles + award.miles, mine.times + 1, mine.segments, mine.runs)
     if pid in budgets:
         budgets[pid] -= award.miles
 

@@ -13,6 +13,7 @@ from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.coupons import FlightCoupon
 from miles.domain.errors import BudgetMoved
 from miles.domain.programme.carriers import CarrierRule
+from miles.domain.promotions.coupon_index import CouponIndex
 from miles.domain.promotions.evaluation import (
     NOT_BY_COUPON,
     CouponFacts,
@@ -65,6 +66,10 @@ class PromotionDesk:
     locked: bool = True  # the budgets were locked when read; else `write` checks them under a lock
     members: dict[int, _MemberUse] = field(default_factory=dict)
     awards: list[tuple[int, tuple[str, int], CouponOutcome]] = field(default_factory=list)
+    index: CouponIndex = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.index = CouponIndex(self.promotions)
 
     @classmethod
     def open(
@@ -89,12 +94,7 @@ class PromotionDesk:
         enrolment = any(p.trigger is Trigger.ENROLMENT for p in live)
         # only the budgets these coupons could spend are read (and, with `lock`, locked): their distance
         # is not known yet, so any min_distance passes: a lock may be taken for nothing, never missed
-        budgeted = [
-            p.id
-            for p in live
-            if p.limits.budget_miles is not None
-            and any(p.in_window(c.departure_date) and _may_match(p, c, r) for c, r in coupons)
-        ]
+        budgeted = _budgets_in_reach(live, coupons)
         locked_budgets = uow.promotion_awards.lock_budgets(budgeted) if lock else {}
         use, budgets, earned = uow.promotion_awards.desk_state(
             ids, [p.id for p in live], [] if lock else budgeted, enrolment
@@ -126,7 +126,7 @@ class PromotionDesk:
         mine = self.members[member.id]
         progress, budgets = dict(mine.progress), dict(self.budgets)  # Progress values are immutable
         who = MemberFacts(tier, enrolled_date, last_activity, mine.has_earned, mine.registrations)
-        outcome = evaluate_coupon(self.promotions, facts, who, progress, budgets, posted_at)
+        outcome = evaluate_coupon(self.index.candidates(facts), facts, who, progress, budgets, posted_at)
         return Evaluated(outcome, progress, budgets)
 
     def accept(self, member: MemberRecord, key: tuple[str, int], evaluated: Evaluated | None) -> None:
@@ -204,11 +204,31 @@ class PromotionDesk:
         uow.promotion_awards.record(rows, counted, use, self.spent)
 
 
-def _may_match(p: Promotion, coupon: FlightCoupon, carrier: CarrierRule) -> bool:
+def _budgets_in_reach(live: list[Promotion], coupons: list[tuple[FlightCoupon, CarrierRule]]) -> list[int]:
+    """The promotions with a budget that one of the coupons may spend, in id order."""
+    budgeted = {p.id for p in live if p.limits.budget_miles is not None}
+    if not budgeted:
+        return []
+    index = CouponIndex([p for p in live if p.id in budgeted])
+    reached: set[int] = set()
+    for coupon, carrier in coupons:
+        facts = _facts_before_distance(coupon, carrier)
+        if facts is None:
+            continue
+        for p in index.candidates(facts):
+            if p.id not in reached and p.in_window(coupon.departure_date) and matches(p, facts):
+                reached.add(p.id)
+        if len(reached) == len(budgeted):
+            break
+    return sorted(reached)
+
+
+def _facts_before_distance(coupon: FlightCoupon, carrier: CarrierRule) -> CouponFacts | None:
+    """A coupon's facts before its distance and miles are known: any `min_distance` passes."""
     klass = carrier.classes.get(coupon.booking_class)
     if klass is None:
-        return False
-    facts = CouponFacts(
+        return None
+    return CouponFacts(
         carrier.code,
         coupon.origin,
         coupon.destination,
@@ -218,4 +238,3 @@ def _may_match(p: Promotion, coupon: FlightCoupon, carrier: CarrierRule) -> bool
         coupon.departure_date,
         1,
     )
-    return matches(p, facts)

@@ -1,0 +1,75 @@
+"""The flight promotions a coupon may earn, found through one of their conditions instead of testing every
+live promotion on every coupon.
+
+Each promotion is filed under the values of its most selective list condition (routes, then origins,
+destinations, booking classes, cabins, carriers); one without any of them is offered for every coupon. The
+index only leaves out promotions whose filing condition the coupon fails: what it offers still has its
+window, every condition, its audience and its limits tested by the evaluation, in the promotions' order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from miles.domain.promotions.evaluation import CouponFacts
+from miles.domain.promotions.model import Conditions, Promotion
+
+# the list conditions, most selective first, each with the coupon's value it tests
+_FILED_BY: tuple[
+    tuple[str, Callable[[Conditions], frozenset[object]], Callable[[CouponFacts], object]], ...
+] = (
+    ("routes", lambda c: c.routes, lambda f: (f.origin, f.destination)),
+    ("origins", lambda c: c.origins, lambda f: f.origin),
+    ("destinations", lambda c: c.destinations, lambda f: f.destination),
+    ("booking_classes", lambda c: c.booking_classes, lambda f: f.booking_class),
+    ("cabins", lambda c: c.cabins, lambda f: f.cabin),
+    ("carriers", lambda c: c.carriers, lambda f: f.carrier),
+)
+
+
+@dataclass(frozen=True)
+class CouponIndex:
+    promotions: Sequence[Promotion]
+    _always: tuple[Promotion, ...] = field(init=False, repr=False)
+    _filed: tuple[tuple[Callable[[CouponFacts], object], dict[object, tuple[Promotion, ...]]], ...] = field(
+        init=False, repr=False
+    )
+    _order: dict[int, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        always: list[Promotion] = []
+        filed: dict[str, dict[object, list[Promotion]]] = {name: {} for name, _, _ in _FILED_BY}
+        for p in self.promotions:
+            for name, values_of, _ in _FILED_BY:
+                values = values_of(p.conditions)
+                if values:
+                    for value in values:
+                        filed[name].setdefault(value, []).append(p)
+                    break
+            else:
+                always.append(p)
+        object.__setattr__(self, "_always", tuple(always))
+        object.__setattr__(
+            self,
+            "_filed",
+            tuple(
+                (value_of, {v: tuple(ps) for v, ps in filed[name].items()})
+                for name, _, value_of in _FILED_BY
+                if filed[name]
+            ),
+        )
+        object.__setattr__(self, "_order", {p.id: i for i, p in enumerate(self.promotions)})
+
+    def candidates(self, coupon: CouponFacts) -> Sequence[Promotion]:
+        """The promotions the coupon may earn, in the order they were given: a superset of those whose
+        conditions it matches."""
+        found: list[Promotion] | None = None
+        for value_of, by_value in self._filed:
+            hit = by_value.get(value_of(coupon))
+            if hit:
+                found = [*(found or self._always), *hit]
+        if found is None:
+            return self._always
+        found.sort(key=lambda p: self._order[p.id])
+        return found
