@@ -131,6 +131,7 @@ class Award:
     first_service: date
     hold_expires_at: datetime
     suppliers: tuple[str, ...]
+    next_attempt_at: datetime  # when the sweep pushes its saga, while PENDING
     status: str = PENDING
     hold: str = "OPEN"
 
@@ -366,6 +367,7 @@ class LedgerMachine(RuleBasedStateMachine):
             day,
             self.clock.now() + timedelta(seconds=self.c.hold_timing.hold_seconds),
             tuple(SUPPLIER_OF[item.kind] for item in items),
+            self.clock.now() + timedelta(seconds=self.c.hold_timing.retry_seconds),
         )
 
     @precondition(lambda self: self.live_holds())
@@ -411,15 +413,22 @@ class LedgerMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.expired_holds())
     @rule()
     def sweep_expired_holds(self) -> None:
-        """The sweeper settles the PENDING awards whose hold expired: nothing was booked, so they fail."""
-        expired = self.expired_holds()
-        assert self.c.run_job(SWEEP, {}) == len(expired)
+        """The sweeper pushes every PENDING saga whose next attempt is due: those whose hold expired are
+        settled (nothing was booked, so they fail), the others are booked again (that push is lost here,
+        as a broker may lose it: the sweep pushes it again `retry_seconds` later)."""
+        now = self.clock.now()
+        due = [i for i in self.awards_in(PENDING) if self.awards[i].next_attempt_at <= now]
+        expired = [i for i in self.expired_holds() if i in due]
+        assert self.c.run_job(SWEEP, {}) == len(due)
         jobs = self.queue.take()
-        assert sorted((task, payload["redemption_id"]) for task, payload in jobs) == [
-            (SETTLE, i) for i in expired
-        ]
+        assert sorted((task, payload["redemption_id"]) for task, payload in jobs) == sorted(
+            (SETTLE if i in expired else BOOK, i) for i in due
+        )
+        for i in due:
+            self.awards[i].next_attempt_at = now + timedelta(seconds=self.c.hold_timing.retry_seconds)
         for task, payload in jobs:
-            assert self.c.run_job(task, payload) == FAILED
+            if task == SETTLE:
+                assert self.c.run_job(task, payload) == FAILED
         for i in expired:
             award = self.awards[i]
             award.status, award.hold = FAILED, "EXPIRED"
