@@ -16,15 +16,13 @@ from miles.domain.promotions.evaluation import CouponFacts
 from miles.domain.promotions.model import Conditions, Promotion
 
 # the list conditions, most selective first, each with the coupon's value it tests
-_FILED_BY: tuple[
-    tuple[str, Callable[[Conditions], frozenset[object]], Callable[[CouponFacts], object]], ...
-] = (
-    ("routes", lambda c: c.routes, lambda f: (f.origin, f.destination)),
-    ("origins", lambda c: c.origins, lambda f: f.origin),
-    ("destinations", lambda c: c.destinations, lambda f: f.destination),
-    ("booking_classes", lambda c: c.booking_classes, lambda f: f.booking_class),
-    ("cabins", lambda c: c.cabins, lambda f: f.cabin),
-    ("carriers", lambda c: c.carriers, lambda f: f.carrier),
+_FILED_BY: tuple[tuple[Callable[[Conditions], frozenset[object]], Callable[[CouponFacts], object]], ...] = (
+    (lambda c: c.routes, lambda f: (f.origin, f.destination)),
+    (lambda c: c.origins, lambda f: f.origin),
+    (lambda c: c.destinations, lambda f: f.destination),
+    (lambda c: c.booking_classes, lambda f: f.booking_class),
+    (lambda c: c.cabins, lambda f: f.cabin),
+    (lambda c: c.carriers, lambda f: f.carrier),
 )
 
 
@@ -39,13 +37,13 @@ class CouponIndex:
 
     def __post_init__(self) -> None:
         always: list[Promotion] = []
-        filed: dict[str, dict[object, list[Promotion]]] = {name: {} for name, _, _ in _FILED_BY}
+        filed: list[dict[object, list[Promotion]]] = [{} for _ in _FILED_BY]
         for p in self.promotions:
-            for name, values_of, _ in _FILED_BY:
+            for by_value, (values_of, _) in zip(filed, _FILED_BY, strict=True):
                 values = values_of(p.conditions)
                 if values:
                     for value in values:
-                        filed[name].setdefault(value, []).append(p)
+                        by_value.setdefault(value, []).append(p)
                     break
             else:
                 always.append(p)
@@ -54,9 +52,9 @@ class CouponIndex:
             self,
             "_filed",
             tuple(
-                (value_of, {v: tuple(ps) for v, ps in filed[name].items()})
-                for name, _, value_of in _FILED_BY
-                if filed[name]
+                (value_of, {v: tuple(ps) for v, ps in by_value.items()})
+                for by_value, (_, value_of) in zip(filed, _FILED_BY, strict=True)
+                if by_value
             ),
         )
         object.__setattr__(self, "_order", {p.id: i for i, p in enumerate(self.promotions)})

@@ -225,16 +225,6 @@ def _budgets_in_reach(live: list[Promotion], coupons: list[tuple[FlightCoupon, C
 
 def _facts_before_distance(coupon: FlightCoupon, carrier: CarrierRule) -> CouponFacts | None:
     """A coupon's facts before its distance and miles are known: any `min_distance` passes."""
-    klass = carrier.classes.get(coupon.booking_class)
-    if klass is None:
+    if coupon.booking_class not in carrier.classes:
         return None
-    return CouponFacts(
-        carrier.code,
-        coupon.origin,
-        coupon.destination,
-        klass.cabin,
-        coupon.booking_class,
-        10**6,
-        coupon.departure_date,
-        1,
-    )
+    return coupon_facts(coupon, carrier, 10**6, 1)
