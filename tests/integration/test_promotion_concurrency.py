@@ -7,11 +7,17 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from miles.api.schemas import FlightAccrualRequest
 from miles.bootstrap import Container
+from miles.services.accrual_requests import CouponRequest
+from miles.services.accruals import accrue_coupons
+from miles.services.promotions.earning import PromotionDesk
 from tests.integration.conftest import make_key
-from tests.integration.factories import coupon
+from tests.integration.factories import coupon, enrol
 
 SCOPES = ["accrual:write", "member:write", "member:read", "promotion:write"]
 
@@ -93,3 +99,39 @@ def test_concurrent_batches_for_one_member_never_pass_the_per_member_limit(
     assert paid[:3] == [100, 100, 50]
     assert set(paid[3:]) == {0}
     assert [(p["code"], p["miles"], p["times"]) for p in mine] == [("PER-MEMBER", 250, 3)]
+
+
+def test_a_budget_spent_between_the_read_and_the_write_sends_the_accrual_round_again_for_the_remainder(
+    client: TestClient, container: Container, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The budget is read without a lock; another accrual spends it and commits before this one writes:
+    the budget's CHECK refuses the write, nothing of the first attempt stays, and the accrual runs again
+    with the budget locked from the start and gets what is left."""
+    assert client.post("/v1/promotions", json=_promotion("RACED", {"budget_miles": 150})).status_code == 201
+    first, second = enrol(client, "Ra", "One"), enrol(client, "Ra", "Two")
+    parsed = FlightAccrualRequest.model_validate(coupon(second))
+    meanwhile: list[int] = []
+    write = PromotionDesk.write
+
+    def write_after_another(self: PromotionDesk, *args: Any) -> None:
+        if not meanwhile:
+            meanwhile.append(0)  # the other accrual writes through here too
+            [other] = accrue_coupons(container, [CouponRequest(0, parsed.coupon(), parsed.digest())], "api")
+            assert other.accrual is not None
+            meanwhile[0] = other.accrual.promotion_miles
+        write(self, *args)
+
+    monkeypatch.setattr(PromotionDesk, "write", write_after_another)
+    answer = client.post("/v1/accruals/flights", json=coupon(first))
+    assert answer.status_code == 201, answer.text
+    figures = client.get("/v1/promotions/RACED").json()
+    assert (meanwhile, answer.json()["promotion_miles"]) == ([100], 50)
+    assert (figures["awarded_miles"], figures["budget_left"], figures["bonuses"]) == (150, 0, 2)
+    with engine.connect() as c:
+        paid = c.execute(
+            text(
+                "SELECT count(*), sum(amount) FROM transfers WHERE code = 'promotion_bonus' AND promotion_id = "
+                "(SELECT id FROM promotions WHERE code = 'RACED')"
+            )
+        ).one()
+    assert tuple(paid) == (2, 150)

@@ -11,7 +11,7 @@ from miles.adapters.db.members import MemberRecord
 from miles.adapters.db.promotions.awards import NewAward, SegmentRow, UseRow
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.coupons import FlightCoupon
-from miles.domain.errors import BudgetMoved
+from miles.domain.distance import distance_miles
 from miles.domain.programme.carriers import CarrierRule
 from miles.domain.promotions.coupon_index import CouponIndex
 from miles.domain.promotions.evaluation import (
@@ -69,7 +69,7 @@ class PromotionDesk:
     index: CouponIndex = field(init=False)
 
     def __post_init__(self) -> None:
-        self.index = CouponIndex(self.promotions)
+        self.index = index_of(self.promotions)
 
     @classmethod
     def open(
@@ -88,21 +88,23 @@ class PromotionDesk:
         live = [
             p for p in uow.campaigns.live(min(days), max(days), posted_at) if p.trigger not in NOT_BY_COUPON
         ]
-        if not live:
+        # only the promotions one of these coupons can meet (window and conditions; the audience and the
+        # limits are the evaluation's) are read, and their budgets (with `lock`, locked): a coupon that
+        # meets none reads nothing more
+        reach = _in_reach(live, coupons)
+        if not reach:
             return cls([], {})
         ids = sorted(m.id for m in members)
-        enrolment = any(p.trigger is Trigger.ENROLMENT for p in live)
-        # only the budgets these coupons could spend are read (and, with `lock`, locked): their distance
-        # is not known yet, so any min_distance passes: a lock may be taken for nothing, never missed
-        budgeted = _budgets_in_reach(live, coupons)
+        enrolment = any(p.trigger is Trigger.ENROLMENT for p in reach)
+        budgeted = [p.id for p in reach if p.limits.budget_miles is not None]
         locked_budgets = uow.promotion_awards.lock_budgets(budgeted) if lock else {}
         use, budgets, earned = uow.promotion_awards.desk_state(
-            ids, [p.id for p in live], [] if lock else budgeted, enrolment
+            ids, [p.id for p in reach], [] if lock else budgeted, enrolment
         )
-        desk = cls(live, locked_budgets if lock else budgets, locked=lock)
+        desk = cls(reach, locked_budgets if lock else budgets, locked=lock)
         for m in members:
             progress, registrations = {}, {}
-            for p in live:
+            for p in reach:
                 row = use.get((m.id, p.id))
                 if row is not None:
                     progress[p.id] = Progress(row.miles, row.times, row.segments, row.runs)
@@ -144,19 +146,6 @@ class PromotionDesk:
         if outcome.awards or outcome.counted:
             self.awards.append((member.id, key, outcome))
 
-    def _secure(self, uow: UnitOfWork) -> None:
-        """Budgets read without a lock: lock the ones this request spends (one statement, in id order,
-        held only until the commit that follows) and check each still holds what is spent; else
-        BudgetMoved (the use case runs again with the budgets locked from the start). What was planned
-        stands as long as it fits: an award cut by a budget spent it whole, so a budget spent meanwhile
-        no longer holds it."""
-        if self.locked:
-            return
-        spending = sorted(pid for pid, miles in self.spent.items() if miles > 0)
-        now = uow.promotion_awards.lock_budgets(spending)
-        if any(self.spent[pid] > now.get(pid, 0) for pid in spending):
-            raise BudgetMoved
-
     def write(
         self,
         uow: UnitOfWork,
@@ -165,8 +154,13 @@ class PromotionDesk:
         dates: dict[tuple[str, int], tuple[datetime, date, date | None]],
     ) -> None:
         """Write the bonuses of the accepted coupons: transfers, lots, awards, use and budgets.
-        `accounts`: each member's account; `dates`: each coupon's event instant, earning and expiry dates."""
-        self._secure(uow)
+        `accounts`: each member's account; `dates`: each coupon's event instant, earning and expiry dates.
+
+        Budgets read without a lock (not `locked`) are locked by the write that spends them (in id order,
+        held only until the commit that follows), and their CHECK refuses a spend past what is left: then
+        BudgetMoved, and the use case runs again with the budgets locked from the start. What was planned
+        stands as long as it fits: an award cut by a budget spent it whole, so a budget spent meanwhile no
+        longer holds it."""
         rows: list[NewAward] = []
         counted: list[SegmentRow] = []
         for member_id, key, outcome in self.awards:
@@ -204,27 +198,48 @@ class PromotionDesk:
         uow.promotion_awards.record(rows, counted, use, self.spent)
 
 
-def _budgets_in_reach(live: list[Promotion], coupons: list[tuple[FlightCoupon, CarrierRule]]) -> list[int]:
-    """The promotions with a budget that one of the coupons may spend, in id order."""
-    budgeted = {p.id for p in live if p.limits.budget_miles is not None}
-    if not budgeted:
+_INDEXES: dict[tuple[int, ...], tuple[list[Promotion], CouponIndex]] = {}
+_INDEXES_KEPT = 64
+
+
+def index_of(promotions: list[Promotion]) -> CouponIndex:
+    """The coupon index of these promotions, built once per process for as long as they are the live
+    ones: the campaigns are decoded once per process while their table holds, so every request gets the
+    same objects (the entry keeps them, so their identities are not reused)."""
+    key = tuple(map(id, promotions))
+    held = _INDEXES.get(key)
+    if held is None:
+        if len(_INDEXES) >= _INDEXES_KEPT:
+            _INDEXES.clear()
+        held = _INDEXES[key] = (list(promotions), CouponIndex(promotions))
+    return held[1]
+
+
+def _in_reach(live: list[Promotion], coupons: list[tuple[FlightCoupon, CarrierRule]]) -> list[Promotion]:
+    """The live promotions one of the coupons departs within the window of and meets every condition of
+    (its flown distance is the one its earning will have), in their order."""
+    if not live:
         return []
-    index = CouponIndex([p for p in live if p.id in budgeted])
+    index = index_of(live)
     reached: set[int] = set()
     for coupon, carrier in coupons:
-        facts = _facts_before_distance(coupon, carrier)
+        facts = _facts_before_earning(coupon, carrier)
         if facts is None:
             continue
         for p in index.candidates(facts):
             if p.id not in reached and p.in_window(coupon.departure_date) and matches(p, facts):
                 reached.add(p.id)
-        if len(reached) == len(budgeted):
-            break
-    return sorted(reached)
+        if len(reached) == len(live):
+            return live
+    return [p for p in live if p.id in reached]
 
 
-def _facts_before_distance(coupon: FlightCoupon, carrier: CarrierRule) -> CouponFacts | None:
-    """A coupon's facts before its distance and miles are known: any `min_distance` passes."""
+def _facts_before_earning(coupon: FlightCoupon, carrier: CarrierRule) -> CouponFacts | None:
+    """A coupon's facts before it is earned: its distance (as earning measures it), no miles yet."""
     if coupon.booking_class not in carrier.classes:
         return None
-    return coupon_facts(coupon, carrier, 10**6, 1)
+    try:
+        distance = distance_miles(coupon.origin, coupon.destination)
+    except KeyError:  # not an airport: the coupon is refused before it earns
+        return None
+    return coupon_facts(coupon, carrier, distance, 1)

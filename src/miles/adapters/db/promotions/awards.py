@@ -1,8 +1,9 @@
 """The bonuses: members' use of each promotion (limits, challenge counts), the budgets, and the awards
 with their transfers and lots, written set-based in the accrual's (or the nightly run's) transaction.
 
-Budgets are spent under the promotion row's lock (`lock_budgets`, in promotion id order, after the
-members' locks): concurrent transactions spending one budget queue on that row, and a CHECK keeps
+Budgets are spent under the promotion row's lock (`lock_budgets`, or the write that spends them, in
+promotion id order, after the members' locks; FOR NO KEY UPDATE, so that the bonuses' foreign keys to the
+row never wait on it): concurrent transactions spending one budget queue on that row, and a CHECK keeps
 `budget_spent` within the budget whatever happens. A member's use is read and written under the
 member's lock, which every path that credits them takes first."""
 
@@ -12,10 +13,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from psycopg.errors import CheckViolation
 from sqlalchemy import Connection, text
+
+from miles.domain.errors import BudgetMoved
 
 PROMOTION_BONUS = "promotion_bonus"
 PROMOTION_BONUS_REVERSAL = "promotion_bonus_reversal"
+BUDGET_CHECK = "promotions_check"  # a budget's spent miles within the budget (migration 0013)
 
 
 @dataclass(frozen=True)
@@ -140,10 +145,11 @@ _RECORD = " ".join(
         SELECT * FROM unnest({use}) ORDER BY 2, 1
         ON CONFLICT (member_id, promotion_id) DO UPDATE
         SET miles = excluded.miles, times = excluded.times, segments = excluded.segments, runs = excluded.runs
+    ), lk AS (
+        SELECT p.id, s.miles FROM promotions p JOIN unnest({spend}) AS s(id, miles) ON s.id = p.id
+        WHERE p.budget_miles IS NOT NULL ORDER BY p.id FOR NO KEY UPDATE OF p
     )
-    UPDATE promotions p SET budget_spent = p.budget_spent + s.miles
-    FROM unnest({spend}) AS s(id, miles)
-    WHERE p.id = s.id AND p.budget_miles IS NOT NULL
+    UPDATE promotions p SET budget_spent = p.budget_spent + lk.miles FROM lk WHERE p.id = lk.id
     """.format(
         arrays=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS[:13]),
         segments=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS[14:18]),
@@ -215,7 +221,7 @@ class PromotionAwardRepository:
             text(
                 "SELECT id, budget_miles - budget_spent AS left FROM promotions "
                 "WHERE id = ANY(:ids) AND budget_miles IS NOT NULL ORDER BY id"
-                + (" FOR UPDATE" if lock else "")
+                + (" FOR NO KEY UPDATE" if lock else "")
             ),
             {"ids": sorted(promotion_ids)},
         )
@@ -230,7 +236,9 @@ class PromotionAwardRepository:
     ) -> None:
         """Write, in one round trip, the awards (a `promotion_bonus` transfer with its entries and lot for
         each that gives miles), the challenge segments counted, the members' use (set: computed under their
-        locks) and the budgets spent (the rows already locked by this transaction)."""
+        locks) and the budgets spent (their rows locked in id order, if this transaction had not yet).
+        BudgetMoved: a budget no longer holds what is spent (its CHECK refused it; read without a lock,
+        it was spent meanwhile)."""
         spend = {pid: miles for pid, miles in (spent or {}).items() if miles}
         if not awards and not segments and not use and not spend:
             return
@@ -266,7 +274,12 @@ class PromotionAwardRepository:
         raw = self.connection.connection.driver_connection
         assert raw is not None
         with raw.cursor(binary=True) as cursor:
-            cursor.execute(_RECORD, [columns[name] for name, _ in _RECORD_PARAMS])
+            try:
+                cursor.execute(_RECORD, [columns[name] for name, _ in _RECORD_PARAMS])
+            except CheckViolation as exc:
+                if exc.diag.constraint_name == BUDGET_CHECK:
+                    raise BudgetMoved from exc
+                raise
 
     def segments_of(self, accrual_id: int) -> list[SegmentRow]:
         rows = self.connection.execute(
