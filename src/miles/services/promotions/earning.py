@@ -49,6 +49,9 @@ class _MemberUse:
     touched: set[int] = field(default_factory=set)  # promotion ids whose use changed
 
 
+_NOTHING = CouponOutcome((), ())
+
+
 @dataclass(frozen=True)
 class Evaluated:
     """A coupon's outcome, not yet counted: the member's use and the budgets as they would be after it."""
@@ -103,14 +106,12 @@ class PromotionDesk:
         )
         desk = cls(reach, locked_budgets if lock else budgets, locked=lock)
         for m in members:
-            progress, registrations = {}, {}
-            for p in reach:
-                row = use.get((m.id, p.id))
-                if row is not None:
-                    progress[p.id] = Progress(row.miles, row.times, row.segments, row.runs)
-                    if row.registered_on is not None:
-                        registrations[p.id] = row.registered_on
-            desk.members[m.id] = _MemberUse(progress, registrations, m.id in earned)
+            desk.members[m.id] = _MemberUse({}, {}, m.id in earned)
+        for (member_id, promotion_id), row in use.items():  # the reached promotions' rows only
+            mine = desk.members[member_id]
+            mine.progress[promotion_id] = Progress(row.miles, row.times, row.segments, row.runs)
+            if row.registered_on is not None:
+                mine.registrations[promotion_id] = row.registered_on
         return desk
 
     def evaluate(
@@ -126,9 +127,12 @@ class PromotionDesk:
         if not self.promotions or facts.base_miles <= 0:
             return None
         mine = self.members[member.id]
+        candidates = self.index.candidates(facts)
+        if not candidates:  # an earning coupon all the same (an enrolment bonus is for the first one)
+            return Evaluated(_NOTHING, mine.progress, self.budgets)
         progress, budgets = dict(mine.progress), dict(self.budgets)  # Progress values are immutable
         who = MemberFacts(tier, enrolled_date, last_activity, mine.has_earned, mine.registrations)
-        outcome = evaluate_coupon(self.index.candidates(facts), facts, who, progress, budgets, posted_at)
+        outcome = evaluate_coupon(candidates, facts, who, progress, budgets, posted_at)
         return Evaluated(outcome, progress, budgets)
 
     def accept(self, member: MemberRecord, key: tuple[str, int], evaluated: Evaluated | None) -> None:
