@@ -54,6 +54,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--reference-runs", type=int, default=3, help="runs of the reference statement (3, median)"
     )
     p.add_argument("--skip-expiry-night", action="store_true", help="only the requalification night")
+    p.add_argument(
+        "--first-night",
+        action="store_true",
+        help="no untimed night before the timed ones: the timed night is the members' first (every member's "
+        "segment is new, a one-off of the first night after an upgrade)",
+    )
     p.add_argument("--keep-db", action="store_true", help="leave the bench database for inspection")
     programmes.add_arguments(p)
     p.add_argument("--output", type=Path, default=RESULTS / "nightly.json")
@@ -86,6 +92,11 @@ def _rows(results: dict[str, Any], concurrency: int) -> list[tuple[str, str]]:
         ("reference: the same as one UPDATE (rolled back)", f"{ref['update_seconds']:.3f} s"),
         (f"nightly run {night['night']}, {concurrency} worker processes", f"{night['seconds']:.3f} s"),
         ("  of which planning (one statement)", f"{night['plan_ms'] / 1000:.3f} s"),
+        (
+            "  chunks' requalification / segments, summed",
+            f"{night['chunk_ms_summed']['requalification'] / 1000:.3f} s / "
+            f"{night['chunk_ms_summed']['segments'] / 1000:.3f} s ({night['segment_transitions']:,} changes)",
+        ),
         ("ratio nightly / SELECT (target <= 2)", f"{ratio:.2f} {'met' if ratio <= 2 else 'NOT met'}"),
         ("ratio nightly / UPDATE", f"{results['ratio_vs_update']:.2f}"),
         (
@@ -159,6 +170,10 @@ def run(
         worker = start_worker(url, redis.url, args, log, profile.clock_at)
         warm_up(redis)
         nights = [profile.night] + ([] if args.skip_expiry_night else [profile.expiry_night])
+        if not args.first_night:  # the night before, untimed: the members' segments as a live system has them
+            before = profile.night - dt.timedelta(days=1)
+            results["night_before"] = run_night(url, redis.url, before, console)
+            console.log(f"night {before} (untimed, the night before): {results['night_before']}")
         results["nights"] = []
         for night in nights:
             results["nights"].append(run_night(url, redis.url, night, console))

@@ -159,7 +159,8 @@ def run_night(url: str, broker: str, night: dt.date, console: Console) -> dict[s
         sums = conn.execute(
             "SELECT sum(members), sum(requalified), sum(kept), sum(upgraded), sum(downgraded), sum(lifetime_grants),"
             " sum(members_expired), sum(lots_expired), sum(miles_expired), sum(warnings), sum(requalification_ms),"
-            " sum(expiry_ms), sum(warnings_ms) FROM nightly_chunks WHERE run_id = %s",
+            " sum(expiry_ms), sum(warnings_ms), sum(segments_ms), sum(segment_transitions)"
+            " FROM nightly_chunks WHERE run_id = %s",
             (run[0],),
         ).fetchone()
     assert sums is not None
@@ -173,6 +174,12 @@ def run_night(url: str, broker: str, night: dt.date, console: Console) -> dict[s
         "run_seconds": round(float(run[3]), 3),  # the run row's start -> the last chunk's commit
         "plan_ms": run[1],
         "chunks": run[2],
-        "chunk_ms_summed": {"requalification": sums[10], "expiry": sums[11], "warnings": sums[12]},
+        "chunk_ms_summed": {
+            "requalification": sums[10],
+            "expiry": sums[11],
+            "warnings": sums[12],
+            "segments": sums[13],
+        },
+        "segment_transitions": int(sums[14]),
         "report": report,
     }
