@@ -16,6 +16,7 @@ from decimal import Decimal
 from psycopg.errors import CheckViolation
 from sqlalchemy import Connection, text
 
+from miles.adapters.db.promotions.award_statements import DESK_STATE, DESK_STATE_OF_ONE, RECORD, RECORD_PARAMS
 from miles.domain.errors import BudgetMoved
 
 PROMOTION_BONUS = "promotion_bonus"
@@ -77,89 +78,6 @@ class AwardRecord:
     partner_activity_id: int | None = None
 
 
-# binary parameters (%b): thousands of awards go over without text quoting; positional, in this order
-_RECORD_PARAMS = (
-    ("promotion", "int8"),
-    ("member", "int8"),
-    ("account", "int8"),
-    ("source", "int8"),
-    ("accrual", "int8"),
-    ("year", "int2"),
-    ("miles", "int8"),
-    ("metric", "text"),
-    ("amount", "numeric"),
-    ("event_at", "timestamptz"),
-    ("earned", "date"),
-    ("expires", "date"),
-    ("partner_activity", "int8"),
-    ("posted_at", "timestamptz"),  # a scalar (the unit of work's instant), where the transfers take it
-    ("seg_promotion", "int8"),
-    ("seg_accrual", "int8"),
-    ("seg_member", "int8"),
-    ("seg_completed", "bool"),
-    ("use_promotion", "int8"),
-    ("use_member", "int8"),
-    ("use_registered", "date"),
-    ("use_miles", "int8"),
-    ("use_times", "int4"),
-    ("use_segments", "int4"),
-    ("use_runs", "int4"),
-    ("spend_promotion", "int8"),
-    ("spend_miles", "int8"),
-)
-_RECORD = " ".join(
-    """
-    WITH src AS (
-        SELECT * FROM unnest({arrays})
-            WITH ORDINALITY AS s(promotion_id, member_id, account_id, source_id, accrual_id, birthday_year, miles,
-                                 metric, amount, event_at, earned_date, expires_date, partner_activity_id, n)
-    ), tr AS (
-        INSERT INTO transfers (from_account_id, to_account_id, amount, code, event_at, accrual_id, promotion_id,
-                               partner_activity_id, posted_at)
-        SELECT source_id, account_id, miles, 'promotion_bonus', event_at, accrual_id, promotion_id,
-               partner_activity_id, coalesce({posted_at}, now())
-        FROM src WHERE miles > 0 ORDER BY n
-        RETURNING id, from_account_id, to_account_id, amount, accrual_id, promotion_id, partner_activity_id
-    ), j AS (
-        SELECT src.*, tr.id AS transfer_id FROM src LEFT JOIN tr
-            ON tr.promotion_id = src.promotion_id AND tr.to_account_id = src.account_id
-           AND tr.accrual_id IS NOT DISTINCT FROM src.accrual_id
-           AND tr.partner_activity_id IS NOT DISTINCT FROM src.partner_activity_id
-    ), en AS (
-        INSERT INTO entries (transfer_id, account_id, amount)
-        SELECT id, from_account_id, -amount FROM tr UNION ALL SELECT id, to_account_id, amount FROM tr
-    ), lo AS (
-        INSERT INTO lots (member_id, transfer_id, earned_date, expires_date, amount, remaining)
-        SELECT member_id, transfer_id, earned_date, expires_date, miles, miles FROM j WHERE transfer_id IS NOT NULL
-    ), aw AS (
-        INSERT INTO promotion_awards (promotion_id, member_id, transfer_id, accrual_id, birthday_year, miles,
-                                      metric, amount, event_at, partner_activity_id)
-        SELECT promotion_id, member_id, transfer_id, accrual_id, birthday_year, miles, metric, amount, event_at,
-               partner_activity_id
-        FROM j ORDER BY n
-    ), sg AS (
-        INSERT INTO promotion_segments (promotion_id, accrual_id, member_id, completed)
-        SELECT * FROM unnest({segments})
-    ), us AS (
-        INSERT INTO promotion_members (promotion_id, member_id, registered_on, miles, times, segments, runs)
-        SELECT * FROM unnest({use}) ORDER BY 2, 1
-        ON CONFLICT (member_id, promotion_id) DO UPDATE
-        SET miles = excluded.miles, times = excluded.times, segments = excluded.segments, runs = excluded.runs
-    ), lk AS (
-        SELECT p.id, s.miles FROM promotions p JOIN unnest({spend}) AS s(id, miles) ON s.id = p.id
-        WHERE p.budget_miles IS NOT NULL ORDER BY p.id FOR NO KEY UPDATE OF p
-    )
-    UPDATE promotions p SET budget_spent = p.budget_spent + lk.miles FROM lk WHERE p.id = lk.id
-    """.format(
-        arrays=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS[:13]),
-        segments=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS[14:18]),
-        use=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS[18:25]),
-        spend=", ".join(f"%b::{kind}[]" for _, kind in _RECORD_PARAMS[25:]),
-        posted_at="%b::timestamptz",
-    ).split()
-)
-
-
 class PromotionAwardRepository:
     def __init__(self, connection: Connection, posted_at: datetime | None = None) -> None:
         self.connection = connection
@@ -182,26 +100,19 @@ class PromotionAwardRepository:
         self, member_ids: list[int], promotion_ids: list[int], budget_ids: list[int], earning: bool
     ) -> tuple[dict[tuple[int, int], UseRow], dict[int, int], set[int]]:
         """In one round trip, without locks: the members' use of the promotions, the miles left in the
-        budgets, and (with `earning`) the members who have an earning coupon already."""
-        rows = self.connection.execute(
-            text(
-                """
-                SELECT 0 AS kind, promotion_id, member_id, registered_on, miles, times, segments, runs
-                FROM promotion_members WHERE member_id = ANY(:m) AND promotion_id = ANY(:p)
-                UNION ALL
-                SELECT 1, id, NULL, NULL, budget_miles - budget_spent, 0, 0, 0
-                FROM promotions WHERE id = ANY(:b) AND budget_miles IS NOT NULL
-                UNION ALL
-                SELECT 2, NULL, m, NULL, 0, 0, 0, 0 FROM unnest(CAST(:e AS bigint[])) m
-                WHERE EXISTS (SELECT 1 FROM accruals a WHERE a.member_id = m AND a.base_miles > 0)
-                """
-            ),
-            {"m": member_ids, "p": promotion_ids, "b": budget_ids, "e": member_ids if earning else []},
-        )
+        budgets, and (with `earning`) the members who have an earning coupon already. One member (a single
+        accrual) is a scalar: an array parameter costs more than the rest of the statement."""
+        params: dict[str, object] = {"p": promotion_ids, "b": budget_ids}
+        if len(member_ids) == 1:
+            params |= {"m1": member_ids[0], "earning": earning}
+            statement = DESK_STATE_OF_ONE
+        else:
+            params |= {"m": member_ids, "e": member_ids if earning else []}
+            statement = DESK_STATE
         use: dict[tuple[int, int], UseRow] = {}
         budgets: dict[int, int] = {}
         earned: set[int] = set()
-        for r in rows:
+        for r in self.connection.execute(statement, params):
             if r.kind == 0:
                 use[(r.member_id, r.promotion_id)] = UseRow(
                     r.promotion_id, r.member_id, r.registered_on, r.miles, r.times, r.segments, r.runs
@@ -275,7 +186,7 @@ class PromotionAwardRepository:
         assert raw is not None
         with raw.cursor(binary=True) as cursor:
             try:
-                cursor.execute(_RECORD, [columns[name] for name, _ in _RECORD_PARAMS])
+                cursor.execute(RECORD, [columns[name] for name, _ in RECORD_PARAMS])
             except CheckViolation as exc:
                 if exc.diag.constraint_name == BUDGET_CHECK:
                     raise BudgetMoved from exc
