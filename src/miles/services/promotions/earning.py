@@ -1,5 +1,5 @@
 """Promotions inside the accrual, in its transaction: the desk is opened once per request after the
-members are locked (their use of the live promotions read, the budgets those coupons may spend locked),
+members are locked (their use of the promotions its coupons can meet read, and those promotions' budgets),
 evaluates each coupon as it is planned, and writes the bonuses once the accruals have their ids."""
 
 from __future__ import annotations
@@ -64,9 +64,8 @@ class Evaluated:
 @dataclass
 class PromotionDesk:
     promotions: list[Promotion]
-    budgets: dict[int, int]  # miles left, for the locked budgets
+    budgets: dict[int, int]  # miles left in the budgets reached (locked when read, else by `write`)
     spent: dict[int, int] = field(default_factory=dict)
-    locked: bool = True  # the budgets were locked when read; else `write` checks them under a lock
     members: dict[int, _MemberUse] = field(default_factory=dict)
     awards: list[tuple[int, tuple[str, int], CouponOutcome]] = field(default_factory=list)
     index: CouponIndex = field(init=False)
@@ -104,7 +103,7 @@ class PromotionDesk:
         use, budgets, earned = uow.promotion_awards.desk_state(
             ids, [p.id for p in reach], [] if lock else budgeted, enrolment
         )
-        desk = cls(reach, locked_budgets if lock else budgets, locked=lock)
+        desk = cls(reach, locked_budgets if lock else budgets)
         for m in members:
             desk.members[m.id] = _MemberUse({}, {}, m.id in earned)
         for (member_id, promotion_id), row in use.items():  # the reached promotions' rows only
@@ -160,7 +159,7 @@ class PromotionDesk:
         """Write the bonuses of the accepted coupons: transfers, lots, awards, use and budgets.
         `accounts`: each member's account; `dates`: each coupon's event instant, earning and expiry dates.
 
-        Budgets read without a lock (not `locked`) are locked by the write that spends them (in id order,
+        Budgets read without a lock are locked by the write that spends them (in id order,
         held only until the commit that follows), and their CHECK refuses a spend past what is left: then
         BudgetMoved, and the use case runs again with the budgets locked from the start. What was planned
         stands as long as it fits: an award cut by a budget spent it whole, so a budget spent meanwhile no
