@@ -130,6 +130,30 @@ def test_transitions_are_recorded_once_and_only_on_a_change(database_url: str, e
     assert stored_segments(engine)[ids["new"]][:3] == ("active", frozenset(), later)
 
 
+def test_a_late_chunk_of_an_earlier_night_writes_nothing_once_a_later_night_started(
+    database_url: str, engine: Engine
+) -> None:
+    ids = seed_cast(engine)
+    later = NIGHT + timedelta(days=2)
+    with night_runner(database_url, chunk_size=4) as night:
+        run_night(night, NIGHT)
+        run_night(night, later)
+        # then the lapsed member flies: the night between would find them active
+        with engine.begin() as c:
+            c.execute(
+                text("UPDATE members SET last_activity_date = :d WHERE id = :m"),
+                {"d": NIGHT, "m": ids["lapsed"]},
+            )
+        stored, moved = stored_segments(engine), transitions(engine)
+        with night.uow() as uow:  # a chunk of NIGHT + 1 done late, after the later night
+            assert segment_members(uow, PROGRAMME, NIGHT + timedelta(days=1), 1, LAST_MEMBER_ID, 90_000) == 0
+        assert stored_segments(engine) == stored
+        assert transitions(engine) == moved
+        with night.uow() as uow:  # the later night's own chunk done again does write the change
+            assert segment_members(uow, PROGRAMME, later, 1, LAST_MEMBER_ID, 90_000) == 1
+    assert stored_segments(engine)[ids["lapsed"]] == ("active", frozenset(), later, later)
+
+
 def test_the_analytics_and_the_member_read(database_url: str, engine: Engine, client: TestClient) -> None:
     ids = seed_cast(engine)
     with engine.connect() as c:
@@ -250,8 +274,10 @@ def test_the_sql_agrees_with_the_domain_member_by_member(database_url: str, engi
         engine,
         [(m.id, d, miles, rev) for m, fl in zip(members, flights, strict=True) for d, miles, rev in fl],
     )
+    changed_on: dict[int, date] = {}  # the night each member's segment or flags last changed
     with night_runner(database_url, chunk_size=50) as night:
         for run_date in NIGHTS:
+            before = stored_segments(engine)
             planned = python_facts(engine, run_date, PROGRAMME.timezone, TOP)
             run_night(night, run_date)
             with engine.connect() as c:
@@ -267,7 +293,9 @@ def test_the_sql_agrees_with_the_domain_member_by_member(database_url: str, engi
             assert set(stored) == set(facts)
             for member_id, f in facts.items():
                 segment, flags, _, stored_date = stored[member_id]
-                assert stored_date == run_date
+                if before.get(member_id, (None, None))[:2] != (segment, flags):
+                    changed_on[member_id] = run_date
+                assert stored_date == changed_on[member_id]
                 assert (segment, flags) == (segment_of(f, run_date).value, flags_of(f, threshold)), (
                     run_date,
                     member_id,

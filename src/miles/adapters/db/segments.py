@@ -131,10 +131,12 @@ _SEGMENT = (
     + _SEGMENTED
     + """
     , before_tonight AS (
-        SELECT member_id, segment, run_date FROM member_segments WHERE member_id BETWEEN :lo AND :hi
-    ), tonight AS (  -- a later night's segments are never overwritten by an earlier one
+        SELECT member_id, segment, repeat, vip, run_date FROM member_segments WHERE member_id BETWEEN :lo AND :hi
+    ), tonight AS (  -- the members whose segment or flags change; a later night's are never overwritten
         SELECT s.*, p.segment AS previous_segment FROM segmented s LEFT JOIN before_tonight p USING (member_id)
-        WHERE p.run_date IS NULL OR p.run_date <= CAST(:d AS date)
+        WHERE (p.member_id IS NULL OR (p.segment, p.repeat, p.vip) IS DISTINCT FROM (s.segment, s.repeat, s.vip))
+          AND (p.run_date IS NULL OR p.run_date <= CAST(:d AS date))
+          AND NOT EXISTS (SELECT 1 FROM nightly_runs r WHERE r.run_date > CAST(:d AS date))
     ), upsert AS (
         INSERT INTO member_segments (member_id, segment, repeat, vip, since_date, run_date)
         SELECT member_id, segment, repeat, vip, :d, :d FROM tonight ORDER BY member_id
@@ -208,7 +210,9 @@ class SegmentRepository:
 
     def segment(self, first_member_id: int, last_member_id: int, vip_threshold: int | None) -> int:
         """Give every member of the id range their segment and flags on the run date, recording each change
-        of segment once; how many transitions were recorded."""
+        of segment once; how many transitions were recorded. Only the members whose segment or flags change
+        are written (a row's `run_date` is the night that last changed it), and nothing once a later night
+        has started (a late chunk of an earlier night: the later night gives the segments)."""
         params = self.params | {"lo": first_member_id, "hi": last_member_id, "threshold": vip_threshold}
         return int(self.connection.execute(text(_SEGMENT), params).scalar_one())
 
