@@ -112,15 +112,26 @@ class PromotionAwardRepository:
         use: dict[tuple[int, int], UseRow] = {}
         budgets: dict[int, int] = {}
         earned: set[int] = set()
-        for r in self.connection.execute(statement, params):
-            if r.kind == 0:
-                use[(r.member_id, r.promotion_id)] = UseRow(
-                    r.promotion_id, r.member_id, r.registered_on, r.miles, r.times, r.segments, r.runs
+        # fetched at once and unpacked: thousands of rows for a batch, read row by row by name cost more
+        # than the statement
+        for (
+            kind,
+            promotion_id,
+            member_id,
+            registered_on,
+            miles,
+            times,
+            segments,
+            runs,
+        ) in self.connection.execute(statement, params).all():
+            if kind == 0:
+                use[(member_id, promotion_id)] = UseRow(
+                    promotion_id, member_id, registered_on, miles, times, segments, runs
                 )
-            elif r.kind == 1:
-                budgets[int(r.promotion_id)] = int(r.miles)
+            elif kind == 1:
+                budgets[int(promotion_id)] = int(miles)
             else:
-                earned.add(int(r.member_id))
+                earned.add(int(member_id))
         return use, budgets, earned
 
     def lock_budgets(self, promotion_ids: list[int], lock: bool = True) -> dict[int, int]:

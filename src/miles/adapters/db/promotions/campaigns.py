@@ -27,6 +27,7 @@ _COLUMNS = (
 
 # the campaigns by database, with the stamp of the table they were read at (CampaignRepository.live)
 _LIVE: dict[str, tuple[tuple[object, ...], list[Promotion]]] = {}
+_STAMP = text("SELECT version, changed_at FROM promotion_catalog")
 
 
 @dataclass(frozen=True)
@@ -120,18 +121,13 @@ class CampaignRepository:
     def live(self, first_day: date, last_day: date, at: datetime) -> list[Promotion]:
         """The campaigns whose window meets [first_day, last_day] and that were not ended before `at`.
 
-        Every accrual asks, so the decoded campaigns are kept per database and read again only when the
-        table's stamp moved (a campaign created or ended: its rows change in no other way that matters
-        here; its creation instants tell a table emptied and filled again); the stamp is read in the caller's
-        transaction, so what it sees is never older than it."""
+        Every accrual asks, so the decoded campaigns are kept per database and read again only when their
+        stamp moved (`promotion_catalog`, one row that triggers move with every campaign created, changed
+        or ended, not with a budget spent; its instant tells apart two databases of the same name); the
+        stamp is read in the caller's transaction, so what it sees is never older than it."""
         stamp = tuple(
-            self.connection.execute(
-                text(
-                    "SELECT count(*), coalesce(max(id), 0), max(created_at), max(ended_at), count(ended_at) "
-                    "FROM promotions"
-                )
-            ).one()
-        )
+            self.connection.execute(_STAMP).first() or (0, None)
+        )  # no row: nothing moved since it went
         key = str(self.connection.engine.url)
         held = _LIVE.get(key)
         if held is None or held[0] != stamp:
