@@ -112,5 +112,10 @@ def test_a_promotion_is_filed_under_its_most_selective_condition_only() -> None:
     assert [p.id for p in index.candidates(coupon(cabin="first"))] == [1, 2, 3]
     # the route is what files the first: another route in first class is not offered it
     assert [p.id for p in index.candidates(coupon(origin="CDG", cabin="first"))] == [2, 3]
-    # a promotion without list conditions is offered for every coupon, however short
-    assert [p.id for p in index.candidates(coupon(origin="CDG", distance_miles=100))] == [3]
+    # a promotion without list conditions is offered for every coupon as long as its minimum distance
+    assert [p.id for p in index.candidates(coupon(origin="CDG", distance_miles=100))] == []
+    assert [p.id for p in index.candidates(coupon(origin="CDG", distance_miles=3000))] == [3]
+    anywhere = promotion(4)
+    both = CouponIndex([to_london, first, long_haul, anywhere])
+    assert [p.id for p in both.candidates(coupon(origin="CDG", distance_miles=100))] == [4]
+    assert [p.id for p in both.candidates(coupon(cabin="first", distance_miles=5000))] == [1, 2, 3, 4]

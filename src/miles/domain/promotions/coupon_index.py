@@ -2,13 +2,15 @@
 live promotion on every coupon.
 
 Each promotion is filed under the values of its most selective list condition (routes, then origins,
-destinations, booking classes, cabins, carriers); one without any of them is offered for every coupon. The
+destinations, booking classes, cabins, carriers); one without any of them is offered for every coupon at
+least as long as its minimum distance. The
 index only leaves out promotions whose filing condition the coupon fails: what it offers still has its
 window, every condition, its audience and its limits tested by the evaluation, in the promotions' order.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -29,7 +31,9 @@ _FILED_BY: tuple[tuple[Callable[[Conditions], frozenset[object]], Callable[[Coup
 @dataclass(frozen=True)
 class CouponIndex:
     promotions: Sequence[Promotion]
-    _always: tuple[Promotion, ...] = field(init=False, repr=False)
+    _always: tuple[Promotion, ...] = field(init=False, repr=False)  # no list condition nor minimum distance
+    _far: tuple[Promotion, ...] = field(init=False, repr=False)  # no list condition, by minimum distance
+    _far_from: tuple[int, ...] = field(init=False, repr=False)  # their minimum distances, in that order
     _filed: tuple[tuple[Callable[[CouponFacts], object], dict[object, tuple[Promotion, ...]]], ...] = field(
         init=False, repr=False
     )
@@ -47,7 +51,10 @@ class CouponIndex:
                     break
             else:
                 always.append(p)
-        object.__setattr__(self, "_always", tuple(always))
+        far = sorted((p for p in always if p.conditions.min_distance is not None), key=_min_distance)
+        object.__setattr__(self, "_always", tuple(p for p in always if p.conditions.min_distance is None))
+        object.__setattr__(self, "_far", tuple(far))
+        object.__setattr__(self, "_far_from", tuple(map(_min_distance, far)))
         object.__setattr__(
             self,
             "_filed",
@@ -62,12 +69,24 @@ class CouponIndex:
     def candidates(self, coupon: CouponFacts) -> Sequence[Promotion]:
         """The promotions the coupon may earn, in the order they were given: a superset of those whose
         conditions it matches."""
+        always: Sequence[Promotion] = self._always
+        if self._far:
+            near = bisect_right(self._far_from, coupon.distance_miles)  # those it is long enough for
+            if near:
+                always = [*always, *self._far[:near]]
         found: list[Promotion] | None = None
         for value_of, by_value in self._filed:
             hit = by_value.get(value_of(coupon))
             if hit:
-                found = [*(found or self._always), *hit]
+                found = [*(found or always), *hit]
         if found is None:
-            return self._always
+            if always is self._always:
+                return always
+            found = list(always)
         found.sort(key=lambda p: self._order[p.id])
         return found
+
+
+def _min_distance(p: Promotion) -> int:
+    assert p.conditions.min_distance is not None
+    return p.conditions.min_distance

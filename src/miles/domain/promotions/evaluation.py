@@ -183,7 +183,8 @@ def evaluate_coupon(
     for p in promotions:
         if p.trigger in NOT_BY_COUPON or not p.runs_at(posted_at) or not p.in_window(day):
             continue
-        if not matches(p, coupon) or not in_audience(p, member, day):
+        tiers = p.audience.tiers  # the cheapest test first: the audience's tiers, then the conditions
+        if (tiers and member.tier not in tiers) or not matches(p, coupon) or not in_audience(p, member, day):
             continue
         mine = progress.get(p.id, NO_PROGRESS)
         if p.trigger is Trigger.CHALLENGE:

@@ -143,8 +143,10 @@ class PromotionDesk:
         mine.has_earned = True
         mine.touched |= {a.promotion.id for a in outcome.awards} | set(outcome.counted)
         mine.progress = progress
-        for pid, left in budgets.items():
-            self.spent[pid] = self.spent.get(pid, 0) + self.budgets[pid] - left
+        for award in outcome.awards:  # a budget moves only by the awards of its promotion (`apply`)
+            pid = award.promotion.id
+            if pid in budgets and award.miles:
+                self.spent[pid] = self.spent.get(pid, 0) + self.budgets[pid] - budgets[pid]
         self.budgets = budgets
         if outcome.awards or outcome.counted:
             self.awards.append((member.id, key, outcome))
