@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import random
 import re
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -18,6 +20,8 @@ from miles.adapters.db.segments import SegmentRepository
 from miles.bootstrap import Container
 from miles.domain.segments import flags_of, segment_of, top_percent_threshold
 from miles.programme.reading import read_reference
+from miles.services.nightly.chunks import ChunkOutcome, work_chunk
+from miles.services.nightly.runs import start_run
 from miles.services.segments import segment_members
 from tests.integration.console_helpers import console_client, make_agent, signed_in
 from tests.integration.nightly_data import MemberSpec, night_runner, random_specs, run_night, seed
@@ -152,6 +156,60 @@ def test_a_late_chunk_of_an_earlier_night_writes_nothing_once_a_later_night_star
         with night.uow() as uow:  # the later night's own chunk done again does write the change
             assert segment_members(uow, PROGRAMME, later, 1, LAST_MEMBER_ID, 90_000) == 1
     assert stored_segments(engine)[ids["lapsed"]] == ("active", frozenset(), later, later)
+
+
+class _Parked:
+    """A dispatcher that keeps what it is sent: the test runs the chunks itself."""
+
+    def send(self, task: str, payload: dict[str, object], request_id: str | None = None) -> None:
+        pass
+
+
+def test_a_night_starts_only_once_an_earlier_nights_chunk_writing_segments_has_committed(
+    database_url: str, engine: Engine
+) -> None:
+    ids = seed_cast(engine)
+    night_of, next_night = NIGHT + timedelta(days=1), NIGHT + timedelta(days=2)
+    with night_runner(database_url, chunk_size=1000) as night:
+        run_night(night, NIGHT)
+        night.dispatcher = _Parked()
+        with engine.begin() as c:  # the lapsed member flew: the next night finds them active
+            c.execute(
+                text("UPDATE members SET last_activity_date = :d WHERE id = :m"),
+                {"d": NIGHT, "m": ids["lapsed"]},
+            )
+        late = start_run(night, night_of)
+
+        def chunk_of_the_night() -> None:  # stalls after its segments, before its commit
+            with night.uow() as uow:
+                work_chunk(uow, late.run_id, 0, pause_seconds=1.5)
+
+        worker = threading.Thread(target=chunk_of_the_night)
+        worker.start()
+        deadline = time.monotonic() + 10
+        with (
+            engine.connect() as c
+        ):  # its segments are written (not committed) once it holds the writers' lock
+            while not c.execute(
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND mode = 'ShareLock' AND granted"
+                )
+            ).scalar():
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+        time.sleep(0.3)
+        with engine.begin() as c:  # that flight is reversed: the night after finds the member lapsed again
+            c.execute(
+                text("UPDATE members SET last_activity_date = :d WHERE id = :m"),
+                {"d": days_before(400), "m": ids["lapsed"]},
+            )
+        following = start_run(night, next_night)  # waits for the stalled chunk's commit
+        with night.uow() as uow:
+            assert work_chunk(uow, following.run_id, 0) is ChunkOutcome.DONE
+        worker.join()
+    segment, flags, since, changed = stored_segments(engine)[ids["lapsed"]]
+    assert (segment, changed) == ("lapsed", next_night)
+    assert (ids["lapsed"], "active", "lapsed", next_night) in transitions(engine)
 
 
 def test_the_analytics_and_the_member_read(database_url: str, engine: Engine, client: TestClient) -> None:

@@ -27,6 +27,12 @@ def repository(uow: UnitOfWork, programme: Programme, run_date: date) -> sql.Seg
     return sql.SegmentRepository(uow.connection, programme.timezone, top_tier, run_date)
 
 
+def hold_segment_writers_off(uow: UnitOfWork) -> None:
+    """A night being started waits for the chunks writing segments now, and keeps new ones waiting until
+    it is committed (a step of the start)."""
+    sql.hold_segment_writers_off(uow.connection)
+
+
 def plan_vip_threshold(uow: UnitOfWork, programme: Programme, run_id: int, run_date: date) -> int | None:
     """Compute the night's top-1 % threshold of 12-month value over every member and store it on the run."""
     threshold = repository(uow, programme, run_date).vip_threshold()

@@ -188,10 +188,10 @@ class NightlyRunRepository:
         ).first()
         return None if row is None else RunRow(**row._mapping)
 
-    def latest_date(self, programme: str) -> date | None:
-        value: date | None = self.connection.execute(
-            text("SELECT max(run_date) FROM nightly_runs WHERE programme = :p"), {"p": programme}
-        ).scalar()
+    def latest_date(self) -> date | None:
+        """The latest night run, whatever its programme: the members and their segments are one set, so
+        nights go forward across a change of programme too."""
+        value: date | None = self.connection.execute(text("SELECT max(run_date) FROM nightly_runs")).scalar()
         return value
 
     def lock_chunk(self, run_id: int, chunk_no: int) -> ChunkRow | None:

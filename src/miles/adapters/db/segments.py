@@ -173,6 +173,10 @@ _THRESHOLD = (
     """
 )
 
+# the advisory lock between the chunks writing segments (shared) and the start of a night (exclusive)
+_WRITERS_SHARED = text("SELECT pg_advisory_xact_lock_shared(hashtextextended('miles.segment-writers', 0))")
+_WRITERS_EXCLUSIVE = text("SELECT pg_advisory_xact_lock(hashtextextended('miles.segment-writers', 0))")
+
 # every name of segment_counts, counted over every member's segment as the last night gave it
 _NAMES = [s.value for s in Segment] + [f.value for f in Flag]
 _COUNT = """
@@ -214,6 +218,7 @@ class SegmentRepository:
         are written (a row's `run_date` is the night that last changed it), and nothing once a later night
         has started (a late chunk of an earlier night: the later night gives the segments)."""
         params = self.params | {"lo": first_member_id, "hi": last_member_id, "threshold": vip_threshold}
+        self.connection.execute(_WRITERS_SHARED)  # no night starts before this chunk commits
         return int(self.connection.execute(text(_SEGMENT), params).scalar_one())
 
     def facts(self, first_member_id: int, last_member_id: int) -> dict[int, MemberActivityFacts]:
@@ -225,6 +230,15 @@ class SegmentRepository:
             int(r.member_id): MemberActivityFacts(**{k: v for k, v in r._mapping.items() if k != "member_id"})
             for r in rows
         }
+
+
+def hold_segment_writers_off(connection: Connection) -> None:
+    """Wait for every chunk writing segments now to commit, and keep new ones waiting to the end of the
+    transaction (a night being started). A chunk writes only the members whose segment changes from what it
+    reads: a later night must not read before an earlier night's chunk commits, or a change that chunk is
+    writing would stay when the later night finds it undone. Once the later night's run is committed, a
+    late chunk of the earlier night writes no segments at all."""
+    connection.execute(_WRITERS_EXCLUSIVE)
 
 
 def store_vip_threshold(connection: Connection, run_id: int, threshold: int | None) -> None:

@@ -28,7 +28,7 @@ from miles.services.nightly.config import NightlyConfig
 from miles.services.partners.posting import due_candidates
 from miles.services.promotions.birthdays import birthday_candidates
 from miles.services.runtime import Runtime, job
-from miles.services.segments import plan_vip_threshold
+from miles.services.segments import hold_segment_writers_off, plan_vip_threshold
 
 log = logging.getLogger("miles.nightly")
 
@@ -105,12 +105,13 @@ def _start_run(uow: UnitOfWork, clock: Clock, config: NightlyConfig, run_date: d
     existing = runs.find(book.name, run_date)
     if existing is not None:
         return RunStart(existing.id, book.name, run_date, False, existing.chunks, existing.status)
-    latest = runs.latest_date(book.name)
+    latest = runs.latest_date()
     if latest is not None and latest > run_date:
         raise Conflict(
             f"the night of {latest} ran already: runs go forward, {run_date} is covered by it",
             code="later_run_exists",
         )
+    hold_segment_writers_off(uow)  # a chunk of an earlier night still writing segments commits first
     run_id = runs.create(book.name, run_date, version_id, programme.expiry.kind.value, config.chunk_size)
     if run_id is None:  # a concurrent start made it first
         existing = runs.find(book.name, run_date)

@@ -125,14 +125,16 @@ class CampaignRepository:
         stamp moved (`promotion_catalog`, one row that triggers move with every campaign created, changed
         or ended, not with a budget spent; its instant tells apart two databases of the same name); the
         stamp is read in the caller's transaction, so what it sees is never older than it."""
-        stamp = tuple(
-            self.connection.execute(_STAMP).first() or (0, None)
-        )  # no row: nothing moved since it went
+        row = self.connection.execute(_STAMP).first()
         key = str(self.connection.engine.url)
         held = _LIVE.get(key)
-        if held is None or held[0] != stamp:
+        if row is None or held is None or held[0] != tuple(row):
             rows = self.connection.execute(text(f"SELECT {_COLUMNS} FROM promotions ORDER BY id"))
-            held = _LIVE[key] = (stamp, [_record(row).promotion for row in rows])
+            held = (tuple(row or ()), [_record(r).promotion for r in rows])
+            if row is None:  # no stamp (its row deleted by hand): read every time, keep nothing
+                _LIVE.pop(key, None)
+            else:
+                _LIVE[key] = held
         return [
             p
             for p in held[1]
