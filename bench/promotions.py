@@ -6,12 +6,14 @@ accruals' p99 grows by at most 20 %.
 
 Two runs of bench/run.py's accrual load, each on its own fresh database with the same members, coupons and
 pgbench reference: without promotions, then with them (created over the API before the load, the members'
-tiers spread over the programme's ladder). Prints both side by side with their ratio.
+tiers spread over the programme's ladder). Prints both side by side with their ratio. `--rounds N` runs N
+such pairs back to back and prints the medians (of the figures, and of the pairs' ratios) and each round.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 from typing import Any
 
@@ -152,6 +154,13 @@ def main(argv: list[str] | None = None) -> int:
         help="no promotion runs for everyone: each of the 50 is targeted (route, city, cabin, class, "
         "distance, tier...), so most coupons earn none or one",
     )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="pairs of runs (without, then with), back to back; the table shows the medians (the machine's "
+        "speed drifts between two runs)",
+    )
     own, rest = p.parse_known_args(argv)
     args = run.parse_args(rest)
     console = Console(width=None if sys.stdout.isatty() else 150)
@@ -159,9 +168,6 @@ def main(argv: list[str] | None = None) -> int:
     programme = choice.book.versions[-1]
     tiers = list(programme.ladder.codes)
     carrier = sorted(programme.carriers)[0]
-    without: dict[str, Any] = {}
-    run.run(args, console, without, choice)
-    with_promotions: dict[str, Any] = {"pgbench": without.get("pgbench")}
 
     def with_key(base_url: str, db_url: str, members: list[str]) -> dict[str, Any]:
         created = run.service.run_cli(
@@ -173,50 +179,86 @@ def main(argv: list[str] | None = None) -> int:
             own.promotions, tiers, programme.metric_codes[0], carrier, key, shared, not own.targeted
         )(base_url, db_url, members)
 
-    run.run(args, console, with_promotions, choice, before_load=with_key, after_load=bonuses_written)
+    pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    reference: dict[str, Any] = {}
+    for round_no in range(own.rounds):  # the machine's speed drifts: pairs run back to back, then medians
+        if own.rounds > 1:
+            console.rule(f"round {round_no + 1} of {own.rounds}")
+        without: dict[str, Any] = dict(reference)
+        run.run(args, console, without, choice)
+        reference = {"pgbench": without.get("pgbench")}  # measured once, in the first round
+        with_promotions: dict[str, Any] = dict(reference)
+        run.run(args, console, with_promotions, choice, before_load=with_key, after_load=bonuses_written)
+        pairs.append((without, with_promotions))
     mix = "targeted" if own.targeted else "two for everyone"
-    table = Table(title=f"promotions: {own.promotions} active ({mix}) vs none ({choice.label})")
+    console.print(_table(pairs, f"promotions: {own.promotions} active ({mix}) vs none ({choice.label})"))
+    if len(pairs) > 1:
+        console.print(_rounds_table(pairs))
+    errors = sum(r[k]["errors"]["count"] for pair in pairs for r in pair for k in ("single", "batch"))
+    return 1 if errors else 0
+
+
+def _ratios(without: dict[str, Any], with_promotions: dict[str, Any]) -> tuple[float, float, float]:
+    """(batch, p99, single) of one pair: with / without."""
+    return (
+        with_promotions["batch"]["per_s"] / without["batch"]["per_s"],
+        with_promotions["single"]["p99_ms"] / without["single"]["p99_ms"],
+        with_promotions["single"]["per_s"] / without["single"]["per_s"],
+    )
+
+
+def _table(pairs: list[tuple[dict[str, Any], dict[str, Any]]], title: str) -> Table:
+    """Both runs side by side; over several rounds, the medians of the figures and of the pairs' ratios."""
+    table = Table(title=title + (f", medians of {len(pairs)} rounds" if len(pairs) > 1 else ""))
     for column in ("measure", "without", "with", "ratio", "goal", "met?"):
         table.add_column(column)
-    batch = with_promotions["batch"]["per_s"] / without["batch"]["per_s"]
-    p99 = with_promotions["single"]["p99_ms"] / without["single"]["p99_ms"]
-    single = with_promotions["single"]["per_s"] / without["single"]["per_s"]
+
+    def med(side: int, key: str, field: str) -> float:
+        return statistics.median(pair[side][key][field] for pair in pairs)
+
+    batch, p99, single = (statistics.median(r) for r in zip(*(_ratios(*pair) for pair in pairs), strict=True))
     table.add_row(
         "batch coupons/s",
-        f"{without['batch']['per_s']:,.0f}",
-        f"{with_promotions['batch']['per_s']:,.0f}",
+        f"{med(0, 'batch', 'per_s'):,.0f}",
+        f"{med(1, 'batch', 'per_s'):,.0f}",
         f"{batch:.2f}",
         f">= {BATCH_GOAL}",
         "yes" if batch >= BATCH_GOAL else "NO",
     )
     table.add_row(
         "single p99 ms",
-        f"{without['single']['p99_ms']:.1f}",
-        f"{with_promotions['single']['p99_ms']:.1f}",
+        f"{med(0, 'single', 'p99_ms'):.1f}",
+        f"{med(1, 'single', 'p99_ms'):.1f}",
         f"{p99:.2f}",
         f"<= {P99_GOAL}",
         "yes" if p99 <= P99_GOAL else "NO",
     )
     table.add_row(
         "single accruals/s",
-        f"{without['single']['per_s']:,.0f}",
-        f"{with_promotions['single']['per_s']:,.0f}",
+        f"{med(0, 'single', 'per_s'):,.0f}",
+        f"{med(1, 'single', 'per_s'):,.0f}",
         f"{single:.2f}",
         "-",
         "-",
     )
-    written = with_promotions["after_load"]
-    table.add_row(
-        "bonuses per earning coupon",
-        "0",
-        f"{written['per_earning']:.2f}",
-        "-",
-        "-",
-        "-",
-    )
-    console.print(table)
-    errors = sum(r[k]["errors"]["count"] for r in (without, with_promotions) for k in ("single", "batch"))
-    return 1 if errors else 0
+    per_earning = statistics.median(pair[1]["after_load"]["per_earning"] for pair in pairs)
+    table.add_row("bonuses per earning coupon", "0", f"{per_earning:.2f}", "-", "-", "-")
+    return table
+
+
+def _rounds_table(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> Table:
+    table = Table(title="each round: without -> with (ratio)")
+    for column in ("round", "batch coupons/s", "single p99 ms", "single accruals/s"):
+        table.add_column(column)
+    for n, (without, with_promotions) in enumerate(pairs, 1):
+        batch, p99, single = _ratios(without, with_promotions)
+        table.add_row(
+            str(n),
+            f"{without['batch']['per_s']:,.0f} -> {with_promotions['batch']['per_s']:,.0f} ({batch:.2f})",
+            f"{without['single']['p99_ms']:.1f} -> {with_promotions['single']['p99_ms']:.1f} ({p99:.2f})",
+            f"{without['single']['per_s']:,.0f} -> {with_promotions['single']['per_s']:,.0f} ({single:.2f})",
+        )
+    return table
 
 
 if __name__ == "__main__":
