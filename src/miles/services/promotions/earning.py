@@ -143,10 +143,10 @@ class PromotionDesk:
         mine.has_earned = True
         mine.touched |= {a.promotion.id for a in outcome.awards} | set(outcome.counted)
         mine.progress = progress
-        for award in outcome.awards:  # a budget moves only by the awards of its promotion (`apply`)
+        for award in outcome.awards:  # a budget moves only by the miles of its promotion's awards (`apply`)
             pid = award.promotion.id
-            if pid in budgets and award.miles:
-                self.spent[pid] = self.spent.get(pid, 0) + self.budgets[pid] - budgets[pid]
+            if pid in budgets:
+                self.spent[pid] = self.spent.get(pid, 0) + award.miles
         self.budgets = budgets
         if outcome.awards or outcome.counted:
             self.awards.append((member.id, key, outcome))
