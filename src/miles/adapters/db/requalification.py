@@ -131,8 +131,15 @@ _CURRENT = """
 """
 
 
+# a period's start as days since the epoch, below _DAYS (the year 27,000): packed under its tier's rank
+_EPOCH = "DATE '0001-01-01'"
+_DAYS = 10_000_000
+
+
 def _fixed_steps(rules: TierRules) -> str:
-    """Requalification of a tier that expired before the run date, then an upgrade left unapplied."""
+    """Requalification of a tier that expired before the run date, then an upgrade left unapplied. The
+    periods' totals are read by the key's range of starts as well as by the starts themselves, so that
+    the index finds only the periods that count."""
     earned = rules.earned("metrics")
     current = _CURRENT.format(
         rank_tier=tier_rank_sql("m.tier"),
@@ -143,16 +150,17 @@ def _fixed_steps(rules: TierRules) -> str:
     q AS (
         SELECT member_id,
                max(earned) FILTER (WHERE period_start = :last_start) AS earned_last,
-               max(earned) FILTER (WHERE period_start = ANY(CAST(:up_starts AS date[])) AND earned > 0) AS up_rank,
-               (array_agg(period_start ORDER BY earned DESC, period_start DESC)
-                   FILTER (WHERE period_start = ANY(CAST(:up_starts AS date[])) AND earned > 0))[1] AS up_start
+               -- the best upgrade period: the highest tier, then the latest start, as one bigint
+               max(CAST(earned AS bigint) * {_DAYS} + (period_start - {_EPOCH}))
+                   FILTER (WHERE period_start = ANY(CAST(:up_starts AS date[])) AND earned > 0) AS best
         FROM (SELECT member_id, period_start, {earned} AS earned FROM qualifying_totals
-              WHERE member_id = ANY(CAST(:ids AS bigint[])) AND period_start = ANY(CAST(:starts AS date[]))) x
+              WHERE member_id = ANY(CAST(:ids AS bigint[])) AND period_start = ANY(CAST(:starts AS date[]))
+                AND period_start BETWEEN :starts_from AND :starts_to) x
         GROUP BY member_id
     ), cur AS MATERIALIZED (
-        {current}, coalesce(q.earned_last, 0) AS earned_last, q.up_rank,
+        {current}, coalesce(q.earned_last, 0) AS earned_last, q.best / {_DAYS} AS up_rank,
                (SELECT u.valid FROM unnest(CAST(:up_starts AS date[]), CAST(:up_valid AS date[])) AS u(start, valid)
-                WHERE u.start = q.up_start) AS up_valid
+                WHERE u.start = {_EPOCH} + CAST(q.best % {_DAYS} AS int)) AS up_valid
         FROM members m LEFT JOIN q ON q.member_id = m.id
         WHERE m.id = ANY(CAST(:ids AS bigint[]))
     ), s1 AS MATERIALIZED (
@@ -302,6 +310,8 @@ class RequalificationRepository:
                 "up_valid": [q.valid_until(p) for p in periods],
                 "last_start": last.start,
                 "starts": sorted({last.start, *(p.start for p in periods)}),
+                "starts_from": min(last.start, *(p.start for p in periods)),
+                "starts_to": max(last.start, *(p.start for p in periods)),
                 "requal_valid": q.valid_until(last),
             }
 
