@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import setup_logging, worker_process_init
 
 from miles.adapters.queue import queue_for
+from miles.collector import tune_collector
 from miles.config import settings
 from miles.observability import configure_logging
 
@@ -43,6 +44,12 @@ def _route(name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **
 def _json_logs(**_: Any) -> None:
     """Workers and beat log JSON lines like the API (Celery's own logging setup is skipped)."""
     configure_logging(settings().log_level)
+
+
+@worker_process_init.connect  # type: ignore[untyped-decorator]
+def _tune_collector(**_: Any) -> None:
+    """Each pool process, once started: the garbage collector tuned as the API's (miles/collector.py)."""
+    tune_collector(settings().gc_young_threshold)
 
 
 app = make_celery()

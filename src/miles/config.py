@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # `miles db upgrade` connects here when set (straight to PostgreSQL: it holds a session lock and builds
     # indexes concurrently, which a transaction pooler cannot carry); else to database_url
     migration_database_url: str | None = None
+    # an API or Celery worker process collects its young objects every this many allocations once it is
+    # ready, what it loaded frozen out of the collector's passes (miles/collector.py); 0: Python's own
+    gc_young_threshold: int = Field(default=100_000, ge=0)
     max_batch_items: int = 10_000
     max_body_bytes: int = 16 * 1024 * 1024
     log_level: str = "info"

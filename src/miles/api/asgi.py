@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from miles.api import housekeeping
 from miles.api.app import create_app
 from miles.bootstrap import build_container
+from miles.collector import tune_collector
 from miles.config import settings
 
 
@@ -20,4 +21,5 @@ def create() -> FastAPI:
     app = create_app(container, max_body_bytes=s.max_body_bytes, probe_database_url=s.probe_database_url)
     if s.housekeeping:
         housekeeping.install(app, container)  # no broker: this process runs the periodic jobs itself
+    tune_collector(s.gc_young_threshold)
     return app
