@@ -83,6 +83,22 @@ def test_a_campaign_from_creation_to_end(client: TestClient, engine: Engine) -> 
     assert [p["code"] for p in listed] == ["DBL-LHR"]
 
 
+def test_in_a_batch_each_coupon_earns_the_promotions_its_own_route_meets(client: TestClient) -> None:
+    assert client.post("/v1/promotions", json=campaign()).status_code == 201
+    member = enrol(client)
+    items = [
+        coupon(member),
+        coupon(member, origin="LHR", destination="JFK"),
+        coupon(member),
+        coupon(member, origin="QQQ"),
+    ]
+    results = client.post("/v1/accruals/flights/batch", json={"items": items}).json()["results"]
+    assert [r["status"] for r in results] == ["created", "created", "created", "rejected"]
+    promotions = [r["accrual"]["promotions"] for r in results[:3]]
+    miles = results[0]["accrual"]["base_miles"]
+    assert promotions == [[{"code": "DBL-LHR", "miles": miles}], [], [{"code": "DBL-LHR", "miles": miles}]]
+
+
 def test_a_reversal_gives_back_the_miles_the_limit_and_the_budget(client: TestClient, engine: Engine) -> None:
     body = campaign(
         "FIXED-500",

@@ -294,7 +294,8 @@ def _plan(
             (d for d in (member.last_activity_date, state.activity) if d is not None), default=None
         )
         enrolled = local_date(member.created_at, programme.timezone)
-        evaluated = desk.evaluate(member, state.tier, enrolled, activity, facts, now)
+        key = (coupon.ticket_number, coupon.coupon_number)
+        evaluated = desk.evaluate(member, state.tier, enrolled, activity, facts, now, key)
         if evaluated is not None and evaluated.outcome.awards:
             metric_bonus: dict[str, Decimal] = {}
             for award in evaluated.outcome.awards:
@@ -306,7 +307,7 @@ def _plan(
         if hold_above is not None and earning.award_miles > hold_above:
             results[req.index] = CouponResult(req.index, HELD, held_miles=earning.award_miles)
             continue
-        desk.accept(member, (coupon.ticket_number, coupon.coupon_number), evaluated)
+        desk.accept(member, key, evaluated)
         _post(state, programme, coupon, standing, earning)
         lines = (
             [PromotionMiles(a.promotion.code, a.miles) for a in evaluated.outcome.awards] if evaluated else []

@@ -68,6 +68,8 @@ class PromotionDesk:
     spent: dict[int, int] = field(default_factory=dict)
     members: dict[int, _MemberUse] = field(default_factory=dict)
     awards: list[tuple[int, tuple[str, int], CouponOutcome]] = field(default_factory=list)
+    # the promotions each coupon (ticket, coupon number) meets, found when the desk was opened
+    met: dict[tuple[str, int], list[Promotion]] = field(default_factory=dict)
     index: CouponIndex = field(init=False)
 
     def __post_init__(self) -> None:
@@ -93,7 +95,7 @@ class PromotionDesk:
         # only the promotions one of these coupons can meet (window and conditions; the audience and the
         # limits are the evaluation's) are read, and their budgets (with `lock`, locked): a coupon that
         # meets none reads nothing more
-        reach = _in_reach(live, coupons)
+        reach, met = _in_reach(live, coupons)
         if not reach:
             return cls([], {})
         ids = sorted(m.id for m in members)
@@ -103,7 +105,7 @@ class PromotionDesk:
         use, budgets, earned = uow.promotion_awards.desk_state(
             ids, [p.id for p in reach], [] if lock else budgeted, enrolment
         )
-        desk = cls(reach, locked_budgets if lock else budgets)
+        desk = cls(reach, locked_budgets if lock else budgets, met=met)
         for m in members:
             desk.members[m.id] = _MemberUse({}, {}, m.id in earned)
         for (member_id, promotion_id), row in use.items():  # the reached promotions' rows only
@@ -121,12 +123,15 @@ class PromotionDesk:
         last_activity: date | None,
         facts: CouponFacts,
         posted_at: datetime,
+        key: tuple[str, int] | None = None,
     ) -> Evaluated | None:
-        """What the coupon earns, to `accept` (nothing is counted until then); None: no promotion runs."""
+        """What the coupon earns, to `accept` (nothing is counted until then); None: no promotion runs.
+        `key`: the coupon's (ticket, coupon number), whose promotions met the opening found."""
         if not self.promotions or facts.base_miles <= 0:
             return None
         mine = self.members[member.id]
-        candidates = self.index.candidates(facts)
+        met = self.met.get(key) if key is not None else None
+        candidates = self.index.candidates(facts) if met is None else met
         if not candidates:  # an earning coupon all the same (an enrolment bonus is for the first one)
             return Evaluated(_NOTHING, mine.progress, self.budgets)
         progress, budgets = dict(mine.progress), dict(self.budgets)  # Progress values are immutable
@@ -220,23 +225,33 @@ def index_of(promotions: list[Promotion]) -> CouponIndex:
     return held[1]
 
 
-def _in_reach(live: list[Promotion], coupons: list[tuple[FlightCoupon, CarrierRule]]) -> list[Promotion]:
+def _in_reach(
+    live: list[Promotion], coupons: list[tuple[FlightCoupon, CarrierRule]]
+) -> tuple[list[Promotion], dict[tuple[str, int], list[Promotion]]]:
     """The live promotions one of the coupons departs within the window of and meets every condition of
-    (its flown distance is the one its earning will have), in their order."""
+    (its flown distance is the one its earning will have), in their order; and those each coupon meets,
+    by (ticket, coupon number), in that order (the evaluation tests them again, with the audience and the
+    limits)."""
+    met: dict[tuple[str, int], list[Promotion]] = {}
     if not live:
-        return []
+        return [], met
     index = index_of(live)
     reached: set[int] = set()
+    twice: set[tuple[str, int]] = set()  # one coupon sent twice in a request: evaluated from its own facts
     for coupon, carrier in coupons:
         facts = _facts_before_earning(coupon, carrier)
         if facts is None:
             continue
-        for p in index.candidates(facts):
-            if p.id not in reached and p.in_window(coupon.departure_date) and matches(p, facts):
-                reached.add(p.id)
-        if len(reached) == len(live):
-            return live
-    return [p for p in live if p.id in reached]
+        day = coupon.departure_date
+        mine = [p for p in index.candidates(facts) if p.in_window(day) and matches(p, facts)]
+        reached.update(p.id for p in mine)
+        key = (coupon.ticket_number, coupon.coupon_number)
+        if key in met:
+            twice.add(key)
+        met[key] = mine
+    for key in twice:
+        del met[key]
+    return [p for p in live if p.id in reached], met
 
 
 def _facts_before_earning(coupon: FlightCoupon, carrier: CarrierRule) -> CouponFacts | None:
