@@ -69,14 +69,21 @@ class AccrualRepository:
         return None if row is None else _record(row)
 
     def find_many(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], AccrualRecord]:
+        """The accruals of these coupons, each looked up by the coupon's unique key. The lateral LIMIT keeps the
+        plan to one index probe a key whatever the table's size: joined as a set, the planner hashed the keys
+        and read the whole table below about 500,000 accruals (a batch of 10,000 new coupons: 73 ms at 52,000
+        accruals, about 0.8 s when forced at 1,000,000, against 30 ms probing)."""
         if not keys:
             return {}
         rows = self.connection.execute(
             text(
                 f"""
-                SELECT {_COLUMNS} FROM accruals a JOIN members m ON m.id = a.member_id
-                JOIN unnest(CAST(:tickets AS text[]), CAST(:coupons AS smallint[])) AS k(t, c)
-                  ON a.ticket_number = k.t AND a.coupon_number = k.c
+                SELECT {_COLUMNS}
+                FROM unnest(CAST(:tickets AS text[]), CAST(:coupons AS smallint[])) AS k(t, c)
+                CROSS JOIN LATERAL (
+                    SELECT * FROM accruals x WHERE x.ticket_number = k.t AND x.coupon_number = k.c LIMIT 1
+                ) a
+                JOIN members m ON m.id = a.member_id
                 """
             ),
             {"tickets": [k[0] for k in keys], "coupons": [k[1] for k in keys]},
