@@ -51,3 +51,26 @@ def test_emptied_with_every_table_the_stamp_comes_back_newer(client: TestClient,
     again = stamp(engine)
     assert again is not None
     assert again[1] > held[1]
+
+
+def test_a_restore_that_keeps_the_stamps_values_still_sends_accruals_to_the_restored_campaigns(
+    client: TestClient, engine: Engine
+) -> None:
+    assert client.post("/v1/promotions", json=campaign()).status_code == 201
+    member = enrol(client)
+    assert client.post("/v1/accruals/flights", json=coupon(member)).json()["promotion_miles"] > 0
+    held = stamp(engine)
+    # as pg_restore --disable-triggers writes them: the campaign as it was before its window moved, the stamp's
+    # row written again with the values it had, no trigger run
+    with engine.begin() as c:
+        c.execute(text("SET LOCAL session_replication_role = replica"))
+        c.execute(text("UPDATE promotions SET starts_on = DATE '2026-11-01' WHERE code = 'DBL-LHR'"))
+        c.execute(text("DELETE FROM promotion_catalog"))
+        c.execute(
+            text("INSERT INTO promotion_catalog (one, version, changed_at) VALUES (true, :v, :at)"),
+            {"v": held[0] if held else 1, "at": held[1] if held else datetime.now()},
+        )
+    assert stamp(engine) == held
+    after = client.post("/v1/accruals/flights", json=coupon(member)).json()  # departs 2026-10-01
+    assert after["promotion_miles"] == 0
+    assert after["promotions"] == []

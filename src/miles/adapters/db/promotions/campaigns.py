@@ -27,7 +27,9 @@ _COLUMNS = (
 
 # the campaigns by database, with the stamp of the table they were read at (CampaignRepository.live)
 _LIVE: dict[str, tuple[tuple[object, ...], list[Promotion]]] = {}
-_STAMP = text("SELECT version, changed_at FROM promotion_catalog")
+# the row's own version (xmin) too: a restore that writes the row again with the values it had (pg_restore
+# --disable-triggers) still moves it
+_STAMP = text("SELECT version, changed_at, CAST(xmin AS text) AS written_by FROM promotion_catalog")
 
 
 @dataclass(frozen=True)
@@ -123,8 +125,9 @@ class CampaignRepository:
 
         Every accrual asks, so the decoded campaigns are kept per database and read again only when their
         stamp moved (`promotion_catalog`, one row that triggers move with every campaign created, changed
-        or ended, not with a budget spent; its instant tells apart two databases of the same name); the
-        stamp is read in the caller's transaction, so what it sees is never older than it."""
+        or ended, not with a budget spent; its instant tells apart two databases of the same name, and the
+        transaction that wrote it a restore that kept its values); the stamp is read in the caller's
+        transaction, so what it sees is never older than it."""
         row = self.connection.execute(_STAMP).first()
         key = str(self.connection.engine.url)
         held = _LIVE.get(key)
