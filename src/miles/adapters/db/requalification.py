@@ -305,13 +305,14 @@ class RequalificationRepository:
         if not q.rolling:
             periods = q.upgrade_periods(run_date)
             last = q.last_complete(run_date)
+            starts = sorted({last.start, *(p.start for p in periods)})
             self.params |= {
                 "up_starts": [p.start for p in periods],
                 "up_valid": [q.valid_until(p) for p in periods],
                 "last_start": last.start,
-                "starts": sorted({last.start, *(p.start for p in periods)}),
-                "starts_from": min(last.start, *(p.start for p in periods)),
-                "starts_to": max(last.start, *(p.start for p in periods)),
+                "starts": starts,
+                "starts_from": starts[0],
+                "starts_to": starts[-1],
                 "requal_valid": q.valid_until(last),
             }
 

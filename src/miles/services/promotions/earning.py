@@ -70,10 +70,6 @@ class PromotionDesk:
     awards: list[tuple[int, tuple[str, int], CouponOutcome]] = field(default_factory=list)
     # the promotions each coupon (ticket, coupon number) meets, found when the desk was opened
     met: dict[tuple[str, int], list[Promotion]] = field(default_factory=dict)
-    index: CouponIndex = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.index = index_of(self.promotions)
 
     @classmethod
     def open(
@@ -123,15 +119,14 @@ class PromotionDesk:
         last_activity: date | None,
         facts: CouponFacts,
         posted_at: datetime,
-        key: tuple[str, int] | None = None,
+        key: tuple[str, int],
     ) -> Evaluated | None:
         """What the coupon earns, to `accept` (nothing is counted until then); None: no promotion runs.
         `key`: the coupon's (ticket, coupon number), whose promotions met the opening found."""
         if not self.promotions or facts.base_miles <= 0:
             return None
         mine = self.members[member.id]
-        met = self.met.get(key) if key is not None else None
-        candidates = self.index.candidates(facts) if met is None else met
+        candidates = self.met.get(key, [])
         if not candidates:  # an earning coupon all the same (an enrolment bonus is for the first one)
             return Evaluated(_NOTHING, mine.progress, self.budgets)
         progress, budgets = dict(mine.progress), dict(self.budgets)  # Progress values are immutable
@@ -231,13 +226,13 @@ def _in_reach(
     """The live promotions one of the coupons departs within the window of and meets every condition of
     (its flown distance is the one its earning will have), in their order; and those each coupon meets,
     by (ticket, coupon number), in that order (the evaluation tests them again, with the audience and the
-    limits)."""
+    limits; a key sent twice with other facts gets what either meets). A coupon that cannot earn (a class or
+    an airport its carrier does not know) meets none."""
     met: dict[tuple[str, int], list[Promotion]] = {}
     if not live:
         return [], met
     index = index_of(live)
     reached: set[int] = set()
-    twice: set[tuple[str, int]] = set()  # one coupon sent twice in a request: evaluated from its own facts
     for coupon, carrier in coupons:
         facts = _facts_before_earning(coupon, carrier)
         if facts is None:
@@ -246,11 +241,10 @@ def _in_reach(
         mine = [p for p in index.candidates(facts) if p.in_window(day) and matches(p, facts)]
         reached.update(p.id for p in mine)
         key = (coupon.ticket_number, coupon.coupon_number)
-        if key in met:
-            twice.add(key)
+        if key in met:  # the same key twice in one request: what either meets, in the live order
+            either = {p.id for p in met[key]} | {p.id for p in mine}
+            mine = [p for p in live if p.id in either]
         met[key] = mine
-    for key in twice:
-        del met[key]
     return [p for p in live if p.id in reached], met
 
 
