@@ -53,9 +53,25 @@ def migrated_database(server_url: str, revision: str | None = "head") -> Iterato
         admin.dispose()
 
 
+def write_tiers_reached(url: str) -> None:
+    """What `miles db upgrade` does after the migrations: the tier-reached function made the reference
+    programme's (a test loading another programme makes it that one's)."""
+    from miles.adapters.db.tier_reached import TierReachedRepository
+    from miles.programme.reading import read_reference
+
+    engine = create_engine(sqlalchemy_url(url))
+    try:
+        with engine.begin() as c:
+            TierReachedRepository(c).install(read_reference().versions[-1])
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    """A database of its own for this run (and this xdist worker), migrated with Alembic, dropped after."""
+    """A database of its own for this run (and this xdist worker), migrated with Alembic and the reference
+    programme's tiers reached written as `miles db upgrade` does, dropped after."""
     for server in _server_url():
         with migrated_database(server) as url:
+            write_tiers_reached(url)
             yield url

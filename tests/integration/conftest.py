@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import subprocess
@@ -18,9 +19,11 @@ from sqlalchemy import Engine, text
 
 from miles.adapters.db.engine import make_engine
 from miles.adapters.db.ledger import PROGRAMME_ACCOUNT_SHARDS
+from miles.adapters.db.tier_reached import TierReachedRepository
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.api.app import create_app
 from miles.bootstrap import Container, build_container
+from miles.domain.programme.model import Programme
 from miles.programme.reading import read_document, read_reference
 from miles.services.apikeys import SCOPES, create_key
 from miles.services.clock import FixedClock
@@ -42,9 +45,15 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+@functools.cache
+def reference_programme() -> Programme:
+    return read_reference().versions[-1]
+
+
 def reset(engine: Engine) -> None:
     """Every table but Alembic's emptied, the programme accounts made again with the ids they had: a
-    programme account never changes its id (servers and workers of this run cache it)."""
+    programme account never changes its id (servers and workers of this run cache it); the tier-reached
+    function the reference programme's."""
     with engine.begin() as c:
         tables = c.execute(
             text(
@@ -55,6 +64,9 @@ def reset(engine: Engine) -> None:
             text("SELECT id, code, shard, allow_negative FROM accounts WHERE member_id IS NULL ORDER BY id")
         ).all()
         c.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        # the programme in force is the reference again: so is the tier-reached function (a test that
+        # loaded another programme made it that one's)
+        TierReachedRepository(c).install(reference_programme())
         if not kept:  # a database some test emptied without this helper: as the migrations make them
             for code, negative in PROGRAMME_ACCOUNTS:
                 c.execute(

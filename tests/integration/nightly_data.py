@@ -16,10 +16,11 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from miles.adapters.db.standing import metric_values
+from miles.adapters.db.tier_reached import TierReachedRepository, body
 from miles.bootstrap import Container, build_container
 from miles.domain.member_numbers import member_number_from_sequence
 from miles.domain.programme.model import Programme
-from miles.programme.reading import read_reference, reference_text
+from miles.programme.reading import example_files, read_file, read_reference, reference_text
 from miles.services.clock import FixedClock
 from miles.services.nightly.config import NightlyConfig
 from miles.services.nightly.report import RunReport, report_of_run, run_progress
@@ -392,3 +393,19 @@ def snapshot(engine: Engine) -> dict[str, object]:
     }
     with engine.connect() as c:
         return {name: c.execute(text(sql)).scalar() for name, sql in queries.items()}
+
+
+READS = ["tier_reached", "metrics"]
+
+
+def tiers_reached_for(engine: Engine, programme: Programme, reads: str) -> None:
+    """Make the night read the periods' stored tier reached (`tier_reached`: the function is the
+    programme's) or their metrics (`metrics`: the function, and so every stored value, is another
+    programme's, which the night must not believe)."""
+    other = read_reference().versions[-1]
+    if other.name == programme.name:
+        other = read_file(example_files()[0]).versions[-1]
+    with engine.begin() as c:
+        repository = TierReachedRepository(c)
+        repository.install(programme if reads == "tier_reached" else other)
+        assert (repository.installed() == body(programme)) == (reads == "tier_reached")

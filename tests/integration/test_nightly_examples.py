@@ -25,7 +25,15 @@ from miles.domain.programme.model import ExpiryKind, Programme
 from miles.domain.programme.requalification import NightlyStanding, Standing, nightly_standing
 from miles.programme.reading import example_files, read_file
 from miles.services.programmes import load_programme
-from tests.integration.nightly_data import MemberSpec, Seeded, night_runner, run_night, seed
+from tests.integration.nightly_data import (
+    READS,
+    MemberSpec,
+    Seeded,
+    night_runner,
+    run_night,
+    seed,
+    tiers_reached_for,
+)
 
 MEMBERS = 2_500
 # each programme's night: the day after a validity boundary (fixed periods), any day (rolling)
@@ -179,9 +187,10 @@ def last_activity(spec: MemberSpec) -> date:
 # CHECK (expiry_policy IN ('lots', 'inactivity')) of migration 0003, which 0012 does not widen: the night
 # of a programme whose policy is `never` cannot start (CheckViolation on INSERT INTO nightly_runs). With
 # that CHECK dropped by hand, the SQL and the domain agree on every generated member of all three.
+@pytest.mark.parametrize("reads", READS)
 @pytest.mark.parametrize("path", example_files(), ids=lambda p: p.stem)
 def test_the_night_of_an_example_programme_agrees_with_the_domain_member_by_member(
-    engine: Engine, night: Container, path: Path
+    engine: Engine, night: Container, path: Path, reads: str
 ) -> None:
     run_date = NIGHTS[path.stem]
     programme = read_file(path).in_force(run_date)
@@ -189,6 +198,7 @@ def test_the_night_of_an_example_programme_agrees_with_the_domain_member_by_memb
     night.catalog.forget()
     specs = generated(random.Random(path.stem), programme, run_date)
     members = seed(engine, specs, programme)
+    tiers_reached_for(engine, programme, reads)
 
     report = run_night(night, run_date)
 

@@ -13,7 +13,15 @@ from sqlalchemy import Engine, text
 from miles.bootstrap import Container
 from miles.domain.programme.requalification import Standing, nightly_standing
 from miles.programme.reading import read_reference
-from tests.integration.nightly_data import MemberSpec, night_runner, random_specs, run_night, seed
+from tests.integration.nightly_data import (
+    READS,
+    MemberSpec,
+    night_runner,
+    random_specs,
+    run_night,
+    seed,
+    tiers_reached_for,
+)
 
 NIGHT = date(2028, 3, 1)
 
@@ -211,13 +219,15 @@ def test_expiry_never_takes_miles_held_for_a_pending_redemption(engine: Engine, 
         c.execute(text("UPDATE accounts SET pending = 0 WHERE id = :a"), {"a": member.account_id})
 
 
+@pytest.mark.parametrize("reads", READS)
 def test_the_set_based_night_agrees_with_the_domain_rule_member_by_member(
-    engine: Engine, night: Container
+    engine: Engine, night: Container, reads: str
 ) -> None:
     specs = random_specs(240, seed_value=20280301)
     members = seed(engine, specs)
-    run_night(night, NIGHT)
     programme = read_reference().in_force(NIGHT)
+    tiers_reached_for(engine, programme, reads)
+    run_night(night, NIGHT)
     disagreements = []
     for spec, member in zip(specs, members, strict=True):
         expected = nightly_standing(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from miles.adapters.db.tier_reached import TierReachedRepository
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.errors import ProgrammeError
 from miles.programme.reading import ProgrammeBook, read_document, read_file, read_reference
@@ -15,6 +17,8 @@ from miles.programme.reading import ProgrammeBook, read_document, read_file, rea
 if TYPE_CHECKING:
     from miles.domain.programme.model import Programme
     from miles.services.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 
 class ProgrammeCatalog:
@@ -63,7 +67,9 @@ def load_programme(runtime: Runtime, path: str | Path | None) -> tuple[int, Prog
         )
     with runtime.uow() as uow:
         check_compatible(uow, runtime.catalog.current(uow), book)
-        return uow.programmes.add(book.name, book.digest, book.document), book
+        version_id = uow.programmes.add(book.name, book.digest, book.document)
+        keep_tiers_reached(uow, book, runtime.clock.now().date())
+        return version_id, book
 
 
 def check_compatible(uow: UnitOfWork, current: ProgrammeBook, new: ProgrammeBook) -> None:
@@ -84,11 +90,22 @@ def check_compatible(uow: UnitOfWork, current: ProgrammeBook, new: ProgrammeBook
 
 
 def ensure_programme(runtime: Runtime) -> None:
-    """Make the reference programme the programme in force, unless a programme was loaded."""
+    """Make the reference programme the programme in force, unless a programme was loaded; and the tier
+    each period's totals reach that of the thresholds in force today."""
     with runtime.uow() as uow:
         if uow.programmes.latest_id() is None:
             book = read_reference()
             uow.programmes.add(book.name, book.digest, book.document)
+        runtime.catalog.forget()  # the newest load, not what this process read a moment ago
+        keep_tiers_reached(uow, runtime.catalog.current(uow), runtime.clock.now().date())
+
+
+def keep_tiers_reached(uow: UnitOfWork, book: ProgrammeBook, on: date) -> None:
+    """The tier-reached function made the thresholds' in force on `on`, and the stored values with it (a
+    programme whose thresholds change rewrites the periods' rows it changes, in this transaction)."""
+    rewritten = TierReachedRepository(uow.connection).install(book.in_force(on))
+    if rewritten:
+        log.info("the tier reached of %d qualification period(s) written again for %s", rewritten, book.name)
 
 
 def programme_in_force(runtime: Runtime, on: date | None = None) -> Programme:

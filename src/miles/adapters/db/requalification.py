@@ -3,7 +3,9 @@ have something to change, one statement changes them all and records their tier 
 
 It is miles.domain.programme.requalification.nightly_standing written for many members at once, for
 any programme: tiers are ranked by their position in the programme's ladder, a period's totals are an
-array in the programme's metric order; the tests hold the two to the same answers, member by member.
+array in the programme's metric order, and the tier they reach is read from its stored column while that is
+the programme's (miles.adapters.db.tier_reached), else computed from the array; the tests hold the two to
+the same answers, member by member, both ways.
 """
 
 from __future__ import annotations
@@ -14,81 +16,10 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from miles.adapters.db.tier_reached import TierReachedRepository
+from miles.adapters.db.tier_rules import TierRules, tier_name_sql, tier_rank_sql
 from miles.domain.calendar import add_months
 from miles.domain.programme.model import Programme
-
-TIERS = "CAST(:tiers AS text[])"
-
-
-def tier_rank_sql(column: str) -> str:
-    """SQL: a tier code as its rank in the programme's ladder (0 for the base tier)."""
-    return f"(array_position({TIERS}, {column}) - 1)"
-
-
-def tier_name_sql(expression: str) -> str:
-    """SQL: a tier rank as its code."""
-    return f"({TIERS})[({expression}) + 1]"
-
-
-@dataclass(frozen=True)
-class TierRules:
-    """The programme's thresholds and lifetime tiers as SQL expressions with their bound values."""
-
-    programme: Programme
-
-    def params(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"tiers": list(self.programme.ladder.codes)}
-        for tier in self.programme.ladder.tiers:
-            for k, requirement in enumerate(tier.requirements):
-                for j, value in enumerate(requirement.minimums.values()):
-                    out[f"t{tier.rank}_{k}_{j}"] = value
-        for i, life in enumerate(self.programme.qualification.lifetime):
-            out[f"life{i}"] = life.at
-        return out
-
-    def _metric(self, metrics: str, code: str) -> str:
-        return f"coalesce({metrics}[{self.programme.metric_codes.index(code) + 1}], 0)"
-
-    def _reaches(self, metrics: str, rank: int) -> str:
-        tier = self.programme.ladder.at(rank)
-        sets = [
-            "("
-            + " AND ".join(
-                f"{self._metric(metrics, code)} >= :t{rank}_{k}_{j}" for j, code in enumerate(r.minimums)
-            )
-            + ")"
-            for k, r in enumerate(tier.requirements)
-        ]
-        return "(" + " OR ".join(sets) + ")"
-
-    def earned(self, metrics: str) -> str:
-        """SQL: the tier rank a period's metrics earn, like TierLadder.earned."""
-        tiers = self.programme.ladder.tiers[1:]
-        if not tiers:
-            return "0"
-        cases = " ".join(f"WHEN {self._reaches(metrics, t.rank)} THEN {t.rank}" for t in reversed(tiers))
-        return f"(CASE {cases} ELSE 0 END)"
-
-    def reaches_a_tier(self, metrics: str) -> str:
-        """SQL: the metrics reach a tier above the base tier (a cheap test before `earned`): the first
-        tier above the base is enough, as every set of a higher tier asks for more than one of the tier
-        below (the loader refuses tiers out of order)."""
-        return self._reaches(metrics, 1) if len(self.programme.ladder.tiers) > 1 else "false"
-
-    def lifetime(self, total: str) -> str:
-        """SQL: the lifetime tier rank a lifetime total reaches (0: none)."""
-        rules = self.programme.qualification.lifetime
-        if not rules:
-            return "0"
-        ladder = self.programme.ladder
-        cases = [
-            f"CASE WHEN {total} >= :life{i} THEN {ladder.rank(r.tier)} ELSE 0 END"
-            for i, r in enumerate(rules)
-        ]
-        return f"greatest(0, {', '.join(cases)})"
-
-    def lifetime_minimum(self) -> Any:
-        return min((life.at for life in self.programme.qualification.lifetime), default=10**15)
 
 
 def _lifetime_candidate(rules: TierRules) -> str:
@@ -99,28 +30,34 @@ def _lifetime_candidate(rules: TierRules) -> str:
                AND (tier <> lifetime_tier OR tier_valid_until IS NOT NULL))"""
 
 
-def _candidates_sql(rules: TierRules) -> str:
+def _earned(rules: TierRules, alias: str, stored: bool) -> str:
+    """SQL: the tier rank a period's row earns: its stored tier reached, or computed from its metrics."""
+    return f"{alias}tier_reached" if stored else rules.earned(alias + "metrics")
+
+
+def _candidates_sql(rules: TierRules, stored: bool) -> str:
     """Every member whose standing the run may change: a tier expired before the run date (fixed
     periods) or a rolling period that ended, a lifetime tier not applied (or not yet the floor), a
     tier earned in a period still valid that is higher (or valid longer) than the one held. Read once
     per run, set-based, when it is planned: one pass over the members, and one over the periods'
     totals that reach a tier, joined to their members."""
-    earned = rules.earned("q.metrics")
+    earned = _earned(rules, "q.", stored)
+    reaches = "q.tier_reached > 0" if stored else rules.reaches_a_tier("q.metrics")
+    held = tier_rank_sql("m.tier")
     if rules.programme.qualification.rolling:
         return f"""
         SELECT id AS member_id FROM members WHERE period_start <= :last_ended_start OR {_lifetime_candidate(rules)}
         UNION
         SELECT q.member_id FROM qualifying_totals q JOIN members m ON m.id = q.member_id AND q.period_start = m.period_start
-        WHERE {rules.reaches_a_tier("q.metrics")} AND {earned} > {tier_rank_sql("m.tier")}
+        WHERE {reaches} AND {earned} > {held}
         """
     return f"""
         SELECT id AS member_id FROM members WHERE tier_valid_until < :d OR {_lifetime_candidate(rules)}
         UNION
         SELECT q.member_id FROM qualifying_totals q JOIN members m ON m.id = q.member_id
         JOIN unnest(CAST(:up_starts AS date[]), CAST(:up_valid AS date[])) AS u(start, valid) ON u.start = q.period_start
-        WHERE q.period_start = ANY(CAST(:up_starts AS date[])) AND {rules.reaches_a_tier("q.metrics")}
-          AND ({earned} > {tier_rank_sql("m.tier")}
-               OR ({earned} = {tier_rank_sql("m.tier")} AND m.tier_valid_until < u.valid))
+        WHERE q.period_start = ANY(CAST(:up_starts AS date[])) AND {reaches}
+          AND ({earned} > {held} OR ({earned} = {held} AND m.tier_valid_until < u.valid))
     """
 
 
@@ -136,11 +73,11 @@ _EPOCH = "DATE '0001-01-01'"
 _DAYS = 10_000_000
 
 
-def _fixed_steps(rules: TierRules) -> str:
+def _fixed_steps(rules: TierRules, stored: bool) -> str:
     """Requalification of a tier that expired before the run date, then an upgrade left unapplied. The
     periods' totals are read by the key's range of starts as well as by the starts themselves, so that
     the index finds only the periods that count."""
-    earned = rules.earned("metrics")
+    earned = _earned(rules, "", stored)
     current = _CURRENT.format(
         rank_tier=tier_rank_sql("m.tier"),
         rank_life=tier_rank_sql("m.lifetime_tier"),
@@ -179,10 +116,10 @@ def _fixed_steps(rules: TierRules) -> str:
     )"""
 
 
-def _rolling_steps(rules: TierRules) -> str:
+def _rolling_steps(rules: TierRules, stored: bool) -> str:
     """A rolling period that ended requalifies on its own totals and the next period starts the day
     after; else a tier above the one held, earned in the current period, starts today with a new period."""
-    earned = rules.earned("q.metrics")
+    earned = _earned(rules, "q.", stored)
     current = _CURRENT.format(
         rank_tier=tier_rank_sql("m.tier"),
         rank_life=tier_rank_sql("m.lifetime_tier"),
@@ -214,9 +151,9 @@ def _soft(rank: str) -> str:
     return f"CASE WHEN :soft > 0 THEN greatest({rank} - :soft, 0) ELSE 0 END"
 
 
-def _requalify_sql(rules: TierRules) -> str:
+def _requalify_sql(rules: TierRules, stored: bool) -> str:
     rolling = rules.programme.qualification.rolling
-    steps = _rolling_steps(rules) if rolling else _fixed_steps(rules)
+    steps = _rolling_steps(rules, stored) if rolling else _fixed_steps(rules, stored)
     last = "s2v" if rolling else "s2"
     if rolling:
         earned_in = "'in the period that ended'"
@@ -293,6 +230,8 @@ class RequalificationRepository:
         self.connection = connection
         self.rules = TierRules(programme)
         self.run_date = run_date
+        # the periods' stored tiers reached, when they are this programme's until this transaction ends
+        self.reads_stored = TierReachedRepository(connection).readable_for(programme)
         q = programme.qualification
         self.params: dict[str, Any] = self.rules.params() | {
             "d": run_date,
@@ -317,18 +256,19 @@ class RequalificationRepository:
             }
 
     def candidates_sql(self) -> str:
-        return _candidates_sql(self.rules)
+        return _candidates_sql(self.rules, self.reads_stored)
 
     def requalify(self, run_id: int, member_ids: list[int]) -> RequalificationCounts:
         """Requalify the members (already locked by this transaction); their counts."""
         if not member_ids:
             return RequalificationCounts(0, 0, 0, 0, 0)
         row = self.connection.execute(
-            text(_requalify_sql(self.rules)), self.params | {"ids": member_ids, "run": run_id}
+            text(_requalify_sql(self.rules, self.reads_stored)),
+            self.params | {"ids": member_ids, "run": run_id},
         ).one()
         return RequalificationCounts(
             row.requalified, row.kept, row.upgraded, row.downgraded, row.lifetime_grants
         )
 
 
-__all__ = ["RequalificationCounts", "RequalificationRepository", "TierRules", "tier_rank_sql"]
+__all__ = ["RequalificationCounts", "RequalificationRepository"]

@@ -119,6 +119,12 @@ def _start_run(uow: UnitOfWork, clock: Clock, config: NightlyConfig, run_date: d
         return RunStart(existing.id, book.name, run_date, False, existing.chunks, existing.status)
     first_member_id, chunks = runs.plan_chunks(run_id, config.chunk_size)
     requalification = RequalificationRepository(uow.connection, programme, run_date)
+    if not requalification.reads_stored:
+        log.warning(
+            "the periods' stored tiers reached are not of the thresholds in force on %s: the night reads "
+            "every period's metrics instead (`miles db upgrade` writes them for the thresholds in force)",
+            run_date,
+        )
     expiry = ExpiryRepository(uow.connection, programme, run_date)
     warning = expiry.warning_candidates_sql()
     birthdays, birthday_params = birthday_candidates(uow, run_date, clock.now())
