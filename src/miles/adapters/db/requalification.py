@@ -96,8 +96,9 @@ def _fixed_steps(rules: TierRules, stored: bool) -> str:
         GROUP BY member_id
     ), cur AS MATERIALIZED (
         {current}, coalesce(q.earned_last, 0) AS earned_last, q.best / {_DAYS} AS up_rank,
-               (SELECT u.valid FROM unnest(CAST(:up_starts AS date[]), CAST(:up_valid AS date[])) AS u(start, valid)
-                WHERE u.start = {_EPOCH} + CAST(q.best % {_DAYS} AS int)) AS up_valid
+               -- the validity of the best period's start (a subscript: no sub-plan run for each member)
+               (CAST(:up_valid AS date[]))[array_position(CAST(:up_starts AS date[]),
+                                                          {_EPOCH} + CAST(q.best % {_DAYS} AS int))] AS up_valid
         FROM members m LEFT JOIN q ON q.member_id = m.id
         WHERE m.id = ANY(CAST(:ids AS bigint[]))
     ), s1 AS MATERIALIZED (
