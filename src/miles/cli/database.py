@@ -38,15 +38,16 @@ def database_url(migrate_embedded: bool = True) -> str:
     return url
 
 
-def upgrade(url: str) -> None:
+def upgrade(url: str) -> int:
     """Apply every migration (connected to MILES_MIGRATION_DATABASE_URL when set: straight to PostgreSQL,
-    past a transaction pooler); a database with no programme gets the reference programme."""
+    past a transaction pooler); a database with no programme gets the reference programme; the tiers the
+    periods reach are written for the thresholds in force: the periods written again."""
     from miles.adapters.db.migrate import upgrade as upgrade_schema
     from miles.services.programmes import ensure_programme
 
     upgrade_schema(settings().migration_database_url or url)
     with command_runtime(url) as runtime:
-        ensure_programme(runtime)
+        return ensure_programme(runtime)
 
 
 @contextmanager

@@ -15,5 +15,9 @@ db_app = typer.Typer(cls=Group, help="The database.", no_args_is_help=True)
 def db_upgrade() -> None:
     """Apply every migration; a database with no programme gets the reference programme."""
     url = database_url(migrate_embedded=False)
-    upgrade(url)
+    rewritten = upgrade(url)
+    if rewritten:
+        out.print(
+            f"the tier reached of {rewritten:,} qualification period(s) written for the thresholds in force"
+        )
     out.print("[green]database is up to date[/green]")

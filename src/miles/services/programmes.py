@@ -89,23 +89,25 @@ def check_compatible(uow: UnitOfWork, current: ProgrammeBook, new: ProgrammeBook
         raise ProgrammeError(problems)
 
 
-def ensure_programme(runtime: Runtime) -> None:
+def ensure_programme(runtime: Runtime) -> int:
     """Make the reference programme the programme in force, unless a programme was loaded; and the tier
-    each period's totals reach that of the thresholds in force today."""
+    each period's totals reach that of the thresholds in force today: the periods written again."""
     with runtime.uow() as uow:
         if uow.programmes.latest_id() is None:
             book = read_reference()
             uow.programmes.add(book.name, book.digest, book.document)
         runtime.catalog.forget()  # the newest load, not what this process read a moment ago
-        keep_tiers_reached(uow, runtime.catalog.current(uow), runtime.clock.now().date())
+        return keep_tiers_reached(uow, runtime.catalog.current(uow), runtime.clock.now().date())
 
 
-def keep_tiers_reached(uow: UnitOfWork, book: ProgrammeBook, on: date) -> None:
+def keep_tiers_reached(uow: UnitOfWork, book: ProgrammeBook, on: date) -> int:
     """The tier-reached function made the thresholds' in force on `on`, and the stored values with it (a
-    programme whose thresholds change rewrites the periods' rows it changes, in this transaction)."""
-    rewritten = TierReachedRepository(uow.connection).install(book.in_force(on))
+    programme whose thresholds change rewrites the periods' rows it changes, in this transaction): the
+    periods written again."""
+    rewritten = TierReachedRepository(uow.connection).install(book.in_force(on)) or 0
     if rewritten:
         log.info("the tier reached of %d qualification period(s) written again for %s", rewritten, book.name)
+    return rewritten
 
 
 def programme_in_force(runtime: Runtime, on: date | None = None) -> Programme:
