@@ -1,21 +1,23 @@
 """Rules format 1 (the first rules files, and the documents stored by databases that loaded them), read
 as format 2: the same programme, every number kept. Format 1 fixed what format 2 makes data: the
 metrics status miles, segments and spend; the calendar year; validity to the end of February of year + 2;
-a soft landing of one tier; USD as the accounting currency; the tier bonus on base miles."""
+a soft landing of one tier; USD as the accounting currency; the tier bonus on base miles (its tiers, currency
+and metrics: format1.yaml)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from miles.programme.format1_fixed import (
+    BASE_TIER,
+    CURRENCY,
+    DISTANCE_METRIC,
+    FARE_METRIC,
+    METRICS,
+    SEGMENT_METRIC,
+)
 from miles.programme.format1_spec import ProgrammeFile as Format1File
 from miles.programme.format1_spec import VersionSpec as Format1Version
-
-METRICS = [
-    {"code": "status_miles", "name": "Status miles"},
-    {"code": "segments", "name": "Segments"},
-    {"code": "spend", "name": "Qualifying spend", "money": True},
-]
-BASE_TIER = "BLUE"
 
 
 def as_format2(spec: Format1File) -> dict[str, Any]:
@@ -40,7 +42,7 @@ def _tiers(v: Format1Version) -> list[dict[str, Any]]:
             {
                 "code": t.tier,
                 "name": t.tier.title(),
-                "qualify": [{"status_miles": t.status_miles}, {"segments": t.segments}],
+                "qualify": [{DISTANCE_METRIC: t.status_miles}, {SEGMENT_METRIC: t.segments}],
                 "bonus_percent": t.bonus_percent,
                 "perks": perks(t.tier),
             }
@@ -57,12 +59,15 @@ def _version(v: Format1Version) -> dict[str, Any]:
             k: {"cabin": s.cabin, "earn_percent": s.earn_percent, "qualifying_percent": s.status_percent}
             for k, s in c.classes.items()
         }
-        credits: dict[str, Any] = {"status_miles": {"distance": "qualifying"}, "segments": {"per_segment": 1}}
+        credits: dict[str, Any] = {
+            DISTANCE_METRIC: {"distance": "qualifying"},
+            SEGMENT_METRIC: {"per_segment": 1},
+        }
         if c.earning == "revenue":
             earning: dict[str, Any] = {
                 "revenue": {t: str(r) for t, r in c.revenue_rates.items() if t in codes}
             }
-            credits["spend"] = {"fare": True}
+            credits[FARE_METRIC] = {"fare": True}
         else:
             minimum = {"minimum_miles": v.elite_minimum.miles, "minimum_from_tier": v.elite_minimum.from_tier}
             if v.elite_minimum.from_tier not in codes:
@@ -85,7 +90,7 @@ def _version(v: Format1Version) -> dict[str, Any]:
     lifetime = None
     if v.lifetime:
         lifetime = {
-            "metric": "status_miles",
+            "metric": DISTANCE_METRIC,
             "tiers": [
                 {"at": x.status_miles, "tier": x.tier}
                 for x in sorted(v.lifetime, key=lambda x: x.status_miles)
@@ -94,7 +99,7 @@ def _version(v: Format1Version) -> dict[str, Any]:
     return {
         "effective_from": v.effective_from.isoformat(),
         "timezone": v.timezone,
-        "currency": "USD",
+        "currency": CURRENCY,
         "rates": {k: str(r) for k, r in v.currencies.items()},
         "metrics": METRICS,
         "tiers": tiers,

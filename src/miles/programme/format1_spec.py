@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -17,12 +18,13 @@ from pydantic import (
     model_validator,
 )
 
+from miles.programme.format1_fixed import CURRENCY, ELITE_TIERS, TIERS, one_of
 from miles.programme.spec import ClaimsSpec, PromotionSpec, known_zone
 
 NonNegative = Annotated[int, Field(ge=0)]
 Percent = Annotated[int, Field(ge=0, le=1000)]
-TierName = Literal["BLUE", "SILVER", "GOLD", "PLATINUM"]
-EliteName = Literal["SILVER", "GOLD", "PLATINUM"]
+TierName = Annotated[str, AfterValidator(one_of(TIERS))]
+EliteName = Annotated[str, AfterValidator(one_of(ELITE_TIERS))]
 Airport = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 
 
@@ -48,7 +50,7 @@ class CarrierSpec(Strict):
     def _revenue_needs_rates(cls, value: dict[str, int], info: ValidationInfo) -> dict[str, int]:
         earning = info.data.get("earning")
         if earning == "revenue":
-            missing = {"BLUE", "SILVER", "GOLD", "PLATINUM"} - set(value)
+            missing = set(TIERS) - set(value)
             if missing:
                 raise ValueError(f"a revenue carrier needs revenue_rates for {sorted(missing)}")
         elif value:
@@ -142,17 +144,16 @@ class VersionSpec(Strict):
         for code, rate in value.items():
             if rate <= 0:
                 raise ValueError(f"the rate of {code} must be positive")
-        if "USD" not in value:
-            raise ValueError("USD must be in the rate table")
+        if CURRENCY not in value:
+            raise ValueError(f"{CURRENCY} must be in the rate table")
         return value
 
     @field_validator("tiers")
     @classmethod
     def _tiers_ascending(cls, value: list[TierSpec]) -> list[TierSpec]:
-        order = ["SILVER", "GOLD", "PLATINUM"]
         names = [t.tier for t in value]
-        if names != sorted(names, key=order.index) or len(set(names)) != len(names):
-            raise ValueError("tiers must be listed once each, in order SILVER, GOLD, PLATINUM")
+        if names != sorted(names, key=ELITE_TIERS.index) or len(set(names)) != len(names):
+            raise ValueError(f"tiers must be listed once each, in order {', '.join(ELITE_TIERS)}")
         for low, high in zip(value, value[1:], strict=False):
             if high.status_miles <= low.status_miles or high.segments <= low.segments:
                 raise ValueError(f"{high.tier} thresholds must be above {low.tier}'s")
