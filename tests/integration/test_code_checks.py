@@ -35,3 +35,16 @@ def test_a_members_tier_code_is_checked_by_the_database(engine: Engine, code: st
             return
         with pytest.raises(IntegrityError, match="members_tier_code"), c.begin():
             c.execute(update, {"code": code, "id": member.id})
+
+
+def test_the_code_checks_are_validated_after_the_migrations(engine: Engine) -> None:
+    with engine.connect() as c:
+        rows = c.execute(
+            text(
+                "SELECT conname, convalidated FROM pg_constraint WHERE conname IN ('members_tier_code', "
+                "'accruals_tier_code', 'tier_changes_tier_code', 'partner_activities_kind_check', "
+                "'partner_activities_category_check')"
+            )
+        ).all()
+    assert len(rows) == 5
+    assert all(valid for _, valid in rows)

@@ -22,7 +22,7 @@ from miles.adapters.db.migrate import upgrade
 from miles.adapters.db.tier_reached import TierReachedRepository, body
 from miles.bootstrap import Container
 from miles.domain.programme.model import Programme
-from miles.programme.reading import example_files, read_file, read_reference, reference_text
+from miles.programme.reading import example_files, read_document, read_file, read_reference, reference_text
 from miles.services.programmes import ensure_programme, load_programme
 from tests.conftest import migrated_database
 from tests.integration.nightly_data import MemberSpec, night_runner, seed
@@ -163,3 +163,22 @@ def test_an_upgraded_database_reads_the_arrays_until_the_tiers_reached_are_writt
             assert disagreements(engine, reference) == []
         finally:
             engine.dispose()
+
+
+def test_a_programme_read_from_its_file_or_its_stored_document_writes_the_same_function(
+    engine: Engine, runtime: Container, tmp_path: Path
+) -> None:
+    # an AND set in the metrics' order, which the database reorders in the stored document (shorter keys first)
+    variant = tmp_path / "and-set.yaml"
+    variant.write_text(
+        reference_text().replace(
+            "qualify: [{status_miles: 75000}, {segments: 100}]",
+            "qualify: [{status_miles: 75000, segments: 90}, {segments: 100}]",
+        )
+    )
+    from_file = read_file(variant)
+    load_programme(runtime, variant)
+    with engine.connect() as c:
+        stored = c.execute(text("SELECT document FROM programme_versions ORDER BY id DESC LIMIT 1")).scalar()
+        installed = TierReachedRepository(c).installed()
+    assert installed == body(from_file.versions[-1]) == body(read_document(stored).versions[-1])

@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PositiveInt,
+    StrictStr,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -23,8 +24,9 @@ from miles.programme.spec import ClaimsSpec, PromotionSpec, known_zone
 
 NonNegative = Annotated[int, Field(ge=0)]
 Percent = Annotated[int, Field(ge=0, le=1000)]
-TierName = Annotated[str, AfterValidator(one_of(TIERS))]
-EliteName = Annotated[str, AfterValidator(one_of(ELITE_TIERS))]
+# strict: a tier name is a string in the file, as the literal types it replaced asked
+TierName = Annotated[StrictStr, AfterValidator(one_of(TIERS))]
+EliteName = Annotated[StrictStr, AfterValidator(one_of(ELITE_TIERS))]
 Airport = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 
 

@@ -13,6 +13,7 @@ from miles.adapters.db.tier_reached import TierReachedRepository
 from miles.adapters.db.unit_of_work import UnitOfWork
 from miles.domain.errors import ProgrammeError
 from miles.programme.reading import ProgrammeBook, read_document, read_file, read_reference
+from miles.services.clock import today
 
 if TYPE_CHECKING:
     from miles.domain.programme.model import Programme
@@ -66,9 +67,10 @@ def load_programme(runtime: Runtime, path: str | Path | None) -> tuple[int, Prog
             ]
         )
     with runtime.uow() as uow:
+        TierReachedRepository(uow.connection).take_turn()  # loads and upgrades install one at a time
         check_compatible(uow, runtime.catalog.current(uow), book)
         version_id = uow.programmes.add(book.name, book.digest, book.document)
-        keep_tiers_reached(uow, book, runtime.clock.now().date())
+        keep_tiers_reached(uow, read_document(book.document), today(runtime.clock, book.timezone))
         return version_id, book
 
 
@@ -93,11 +95,13 @@ def ensure_programme(runtime: Runtime) -> int:
     """Make the reference programme the programme in force, unless a programme was loaded; and the tier
     each period's totals reach that of the thresholds in force today: the periods written again."""
     with runtime.uow() as uow:
+        TierReachedRepository(uow.connection).take_turn()  # a load committing meanwhile is seen below
         if uow.programmes.latest_id() is None:
             book = read_reference()
             uow.programmes.add(book.name, book.digest, book.document)
         runtime.catalog.forget()  # the newest load, not what this process read a moment ago
-        return keep_tiers_reached(uow, runtime.catalog.current(uow), runtime.clock.now().date())
+        book = runtime.catalog.current(uow)
+        return keep_tiers_reached(uow, book, today(runtime.clock, book.timezone))
 
 
 def keep_tiers_reached(uow: UnitOfWork, book: ProgrammeBook, on: date) -> int:

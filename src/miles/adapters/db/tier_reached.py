@@ -35,6 +35,12 @@ class TierReachedRepository:
             text(f"SELECT prosrc FROM pg_proc WHERE oid = to_regprocedure('{FUNCTION}')")
         ).scalar()
 
+    def take_turn(self) -> None:
+        """Wait for any other transaction that loads a programme or installs the function to end, and hold
+        the others off until this one ends (a transaction-level advisory lock): so that what it reads as the
+        programme in force is what it installs."""
+        self.connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('miles.tier-reached'))"))
+
     def readable_for(self, programme: Programme) -> bool:
         """Whether this transaction may read the stored tiers reached as the programme's: their function is
         its, and stays so until the transaction ends (a row share lock, which an install's exclusive lock

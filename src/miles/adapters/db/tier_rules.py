@@ -49,11 +49,16 @@ class TierRules:
 
     def _reaches(self, metrics: str, rank: int) -> str:
         tier = self.programme.ladder.at(rank)
+        codes = self.programme.metric_codes
+        # a set's conditions in the metrics' order, not the file's: the same programme read from its file
+        # or from its stored document (whose keys the database orders) writes the same expression
         sets = [
             "("
             + " AND ".join(
                 f"{self._metric(metrics, code)} >= {self._minimum(rank, k, j, value)}"
-                for j, (code, value) in enumerate(r.minimums.items())
+                for j, (code, value) in sorted(
+                    enumerate(r.minimums.items()), key=lambda item: codes.index(item[1][0])
+                )
             )
             + ")"
             for k, r in enumerate(tier.requirements)

@@ -5,7 +5,9 @@ PostgreSQL's regular expressions expand a bounded repetition (`{0,23}`) into as 
 match here against 0.34 us for the same rule written with a length and `*` (a million matches each). The
 night's requalification checks four codes for each member whose tier changes (the member's two, the tier
 history's two), an accrual batch two for each coupon and two for each member: 7 ms of a chunk's 60 ms.
-The rule itself does not change (every code is ASCII: length counts its bytes).
+The rule itself does not change (both patterns admit ASCII characters only, and length counts characters).
+The new checks are added NOT VALID (a short lock, no scan): migration 0021 validates them without blocking
+reads or writes.
 
 Revision ID: 0020
 Revises: 0019
