@@ -23,6 +23,7 @@ from miles.adapters.db.tier_reached import TierReachedRepository, body
 from miles.bootstrap import Container
 from miles.domain.programme.model import Programme
 from miles.programme.reading import example_files, read_document, read_file, read_reference, reference_text
+from miles.services.nightly.runs import start_job
 from miles.services.programmes import ensure_programme, load_programme
 from tests.conftest import migrated_database
 from tests.integration.nightly_data import MemberSpec, night_runner, seed
@@ -182,3 +183,18 @@ def test_a_programme_read_from_its_file_or_its_stored_document_writes_the_same_f
         stored = c.execute(text("SELECT document FROM programme_versions ORDER BY id DESC LIMIT 1")).scalar()
         installed = TierReachedRepository(c).installed()
     assert installed == body(from_file.versions[-1]) == body(read_document(stored).versions[-1])
+
+
+def test_the_nights_start_writes_the_tiers_reached_of_thresholds_that_took_effect(
+    engine: Engine, runtime: Container
+) -> None:
+    reference = programme_of(None)
+    seed(engine, members_around_the_thresholds(reference, 50), reference)
+    with engine.begin() as c:  # another programme's function, as before a version with new thresholds
+        TierReachedRepository(c).install(programme_of(example_files()[0]))
+
+    start_job(runtime, "2034-12-31")
+
+    with engine.connect() as c:
+        assert TierReachedRepository(c).installed() == body(reference)
+    assert disagreements(engine, reference) == []

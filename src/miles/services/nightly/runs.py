@@ -26,6 +26,7 @@ from miles.programme.reading import ProgrammeBook, read_document, read_reference
 from miles.services.clock import Clock, today
 from miles.services.nightly.config import NightlyConfig
 from miles.services.partners.posting import due_candidates
+from miles.services.programmes import ensure_programme
 from miles.services.promotions.birthdays import birthday_candidates
 from miles.services.runtime import Runtime, job
 from miles.services.segments import hold_segment_writers_off, plan_vip_threshold
@@ -176,8 +177,15 @@ def resume_run(runtime: Runtime, run_id: int) -> list[int]:
 
 @job(START_JOB)
 def start_job(runtime: Runtime, run_date: str | None = None) -> dict[str, object]:
-    """Beat's 02:00 entry: the run of today in the programme's time zone (or of `run_date`)."""
+    """Beat's 02:00 entry: the run of today in the programme's time zone (or of `run_date`). First, when a
+    programme version with other thresholds has taken effect, the periods' tiers reached are written for it
+    (accruals wait meanwhile, once), so that the night reads them instead of every period's metrics."""
     day = date.fromisoformat(run_date) if run_date else None
+    rewritten = ensure_programme(runtime)
+    if rewritten:
+        log.warning(
+            "the tier reached of %d qualification period(s) written for the thresholds in force", rewritten
+        )
     start = start_run(runtime, day)
     if not start.created:
         log.info(
