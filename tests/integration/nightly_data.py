@@ -348,14 +348,20 @@ def night_runner(database_url: str, chunk_size: int = 10_000) -> Iterator[Contai
 
 def run_night(container: Container, run_date: date, timeout: float = 60.0) -> RunReport:
     """Start the night in-process and wait for its last chunk; its report."""
-    import time as clock
 
     start = start_run(container, run_date)
+    return wait_for_night(container, start.run_id, run_date, timeout)
+
+
+def wait_for_night(container: Container, run_id: int, run_date: date, timeout: float = 60.0) -> RunReport:
+    """Wait for the in-process night's last chunk, and for its queued jobs; its report."""
+    import time as clock
+
     deadline = clock.monotonic() + timeout
     while True:
-        run = run_progress(container, start.run_id)
+        run = run_progress(container, run_id)
         if run.status == "done":
-            report = report_of_run(container, start.run_id)
+            report = report_of_run(container, run_id)
             break
         assert clock.monotonic() < deadline, f"the night of {run_date} did not finish: {run}"
         clock.sleep(0.02)

@@ -26,7 +26,7 @@ from miles.programme.reading import example_files, read_document, read_file, rea
 from miles.services.nightly.runs import start_job
 from miles.services.programmes import ensure_programme, load_programme
 from tests.conftest import migrated_database
-from tests.integration.nightly_data import MemberSpec, night_runner, seed
+from tests.integration.nightly_data import MemberSpec, night_runner, seed, wait_for_night
 
 PROGRAMMES = [None, *example_files()]  # None: the reference programme
 
@@ -193,7 +193,8 @@ def test_the_nights_start_writes_the_tiers_reached_of_thresholds_that_took_effec
     with engine.begin() as c:  # another programme's function, as before a version with new thresholds
         TierReachedRepository(c).install(programme_of(example_files()[0]))
 
-    start_job(runtime, "2034-12-31")
+    started = start_job(runtime, "2034-12-31")
+    wait_for_night(runtime, int(str(started["run_id"])), date(2034, 12, 31))  # no job left running
 
     with engine.connect() as c:
         assert TierReachedRepository(c).installed() == body(reference)
