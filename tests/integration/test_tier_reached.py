@@ -41,6 +41,14 @@ def programme_of(path: Path | None) -> Programme:
     return (read_reference() if path is None else read_file(path)).versions[-1]
 
 
+def reference_variant(path: Path, line: str, instead: str) -> Path:
+    """The reference rules file with one line of it written otherwise, at `path`."""
+    text_ = reference_text()
+    assert line in text_
+    path.write_text(text_.replace(line, instead))
+    return path
+
+
 def either_side(programme: Programme, code: str) -> list[Decimal]:
     """A metric's totals at, just under and just over each threshold naming it, and 0."""
     step = Decimal("0.01") if (m := programme.metric(code)) is not None and m.money else Decimal(1)
@@ -103,12 +111,10 @@ def test_loading_other_thresholds_writes_the_periods_again_and_the_same_ones_wri
 ) -> None:
     reference = programme_of(None)
     seed(engine, members_around_the_thresholds(reference, 300), reference)
-    variant = tmp_path / "lower-silver.yaml"
-    variant.write_text(
-        reference_text().replace(
-            "qualify: [{status_miles: 25000}, {segments: 30}]",
-            "qualify: [{status_miles: 20000}, {segments: 30}]",
-        )
+    variant = reference_variant(
+        tmp_path / "lower-silver.yaml",
+        "qualify: [{status_miles: 25000}, {segments: 30}]",
+        "qualify: [{status_miles: 20000}, {segments: 30}]",
     )
     lower = programme_of(variant)
     assert body(lower) != body(reference)
@@ -170,12 +176,10 @@ def test_a_programme_read_from_its_file_or_its_stored_document_writes_the_same_f
     engine: Engine, runtime: Container, tmp_path: Path
 ) -> None:
     # an AND set in the metrics' order, which the database reorders in the stored document (shorter keys first)
-    variant = tmp_path / "and-set.yaml"
-    variant.write_text(
-        reference_text().replace(
-            "qualify: [{status_miles: 75000}, {segments: 100}]",
-            "qualify: [{status_miles: 75000, segments: 90}, {segments: 100}]",
-        )
+    variant = reference_variant(
+        tmp_path / "and-set.yaml",
+        "qualify: [{status_miles: 75000}, {segments: 100}]",
+        "qualify: [{status_miles: 75000, segments: 90}, {segments: 100}]",
     )
     from_file = read_file(variant)
     load_programme(runtime, variant)
