@@ -70,7 +70,7 @@ def load_programme(runtime: Runtime, path: str | Path | None) -> tuple[int, Prog
         TierReachedRepository(uow.connection).take_turn()  # loads and upgrades install one at a time
         check_compatible(uow, runtime.catalog.current(uow), book)
         version_id = uow.programmes.add(book.name, book.digest, book.document)
-        keep_tiers_reached(uow, read_document(book.document), today(runtime.clock, book.timezone))
+        keep_tiers_reached(uow, book, today(runtime.clock, book.timezone))
         return version_id, book
 
 

@@ -181,11 +181,7 @@ def start_job(runtime: Runtime, run_date: str | None = None) -> dict[str, object
     programme version with other thresholds has taken effect, the periods' tiers reached are written for it
     (accruals wait meanwhile, once), so that the night reads them instead of every period's metrics."""
     day = date.fromisoformat(run_date) if run_date else None
-    rewritten = ensure_programme(runtime)
-    if rewritten:
-        log.warning(
-            "the tier reached of %d qualification period(s) written for the thresholds in force", rewritten
-        )
+    ensure_programme(runtime)  # logs the periods it writes again
     start = start_run(runtime, day)
     if not start.created:
         log.info(
